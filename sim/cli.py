@@ -1,0 +1,184 @@
+"""The command line: `python run.py [command] ...`. Machine-readable output names are a contract."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .errors import InputError
+
+
+def _load_network(args):
+    from .network import RoadNetwork
+
+    if getattr(args, "network", None):
+        return RoadNetwork.from_file(args.network)
+    return RoadNetwork.embedded()
+
+
+def _print_json(obj) -> None:
+    print(json.dumps(obj, indent=2, ensure_ascii=False))
+
+
+def cmd_network_info(args) -> int:
+    net = _load_network(args)
+    info = net.info()
+    if args.json:
+        _print_json(info)
+        return 0
+    print(f"{info['name'] or 'network'}: {info['nodes']} nodes, {info['links']} directed links, "
+          f"strongly connected: {'yes' if info['strongly_connected'] else 'NO'}")
+    print("km of directed link by class:")
+    for cls, km in info["km_by_class"].items():
+        print(f"  {cls:<11}{km:>9.1f}")
+    kinds: dict[str, int] = {}
+    for p in info["places"]:
+        kinds[p["kind"]] = kinds.get(p["kind"], 0) + 1
+    approx = sum(p["approx"] for p in info["places"])
+    print(f"{len(info['places'])} places ({approx} approximate): "
+          + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())))
+    for note in net.notes:
+        print(f"note: {note}")
+    return 0
+
+
+def cmd_network_route(args) -> int:
+    from .routing import Router
+
+    net = _load_network(args)
+    src, src_place = net.resolve(args.origin)
+    dst, dst_place = net.resolve(args.destination)
+    router = Router(net)
+    route = router.route(src, dst)
+    roads = router.road_names(route)
+    out = {
+        "from": src_place.name if src_place else src,
+        "to": dst_place.name if dst_place else dst,
+        "from_node": src,
+        "to_node": dst,
+        "minutes": round(route.minutes, 2),
+        "km": round(route.metres / 1000, 3),
+        "roads": roads,
+        "nodes": list(route.nodes),
+        "links": list(route.links),
+    }
+    if args.json:
+        _print_json(out)
+    else:
+        print(f"{out['from']} -> {out['to']}: {out['km']:.1f} km, {out['minutes']:.1f} min at "
+              "free-flow speed")
+        print("via " + " > ".join(roads))
+    return 0
+
+
+def cmd_network_map(args) -> int:
+    from .netmap import draw_network_map
+
+    net = _load_network(args)
+    out = Path(args.out)
+    draw_network_map(net, out)
+    print(f"map written to {out}")
+    return 0
+
+
+def cmd_network_export(args) -> int:
+    from .atomic import atomic_file
+    from .formats.geojson import write_geojson
+    from .formats.graphml import write_graphml
+
+    net = _load_network(args)
+    writer = {"graphml": write_graphml, "geojson": write_geojson}[args.format]
+    with atomic_file(args.out) as tmp:
+        writer(net, tmp)
+    print(f"{args.format} written to {args.out} ({net.n_nodes} nodes, {net.n_links} links, "
+          f"{len(net.places)} places)")
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from .bench import print_bench, run_bench
+
+    report = run_bench(repeats=args.repeats)
+    if args.json:
+        _print_json(report)
+    else:
+        print_bench(report)
+    return 0
+
+
+def cmd_default(args) -> int:
+    """The main job until the simulation exists: summarise, describe and draw the network."""
+    from .atomic import atomic_dir
+    from .netmap import draw_network_map
+
+    args.json = False
+    cmd_network_info(args)
+    net = _load_network(args)
+    out = Path(args.out)
+    with atomic_dir(out) as tmp:
+        (tmp / "network_info.json").write_text(
+            json.dumps(net.info(), indent=2, ensure_ascii=False), encoding="utf-8")
+        draw_network_map(net, tmp / "network_map.png")
+    print(f"outputs written to {out}/: network_info.json, network_map.png")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python run.py",
+        description="summit-sim: Gyeongju APEC 2025 transport and emergency-response simulation.")
+    parser.add_argument("--out", default="outputs/network", metavar="DIR",
+                        help="where the main job writes its outputs (default: outputs/network)")
+    sub = parser.add_subparsers(dest="command", metavar="command")
+
+    net = sub.add_parser("network", help="inspect, route on, draw and export the road network")
+    net_sub = net.add_subparsers(dest="network_command", metavar="action", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--network", metavar="FILE",
+                        help="network file (.json own format, .graphml, .osm); "
+                             "default: the embedded Gyeongju network")
+
+    p = net_sub.add_parser("info", parents=[common], help="size, km by class, places")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_network_info)
+
+    p = net_sub.add_parser("route", parents=[common], help="fastest free-flow route")
+    p.add_argument("origin", metavar="FROM", help="place name (case-insensitive) or node id")
+    p.add_argument("destination", metavar="TO", help="place name (case-insensitive) or node id")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_network_route)
+
+    p = net_sub.add_parser("map", parents=[common], help="draw the network to a PNG")
+    p.add_argument("--out", default="outputs/network_map.png", metavar="FILE.png")
+    p.set_defaults(func=cmd_network_map)
+
+    p = net_sub.add_parser("export", parents=[common], help="write GraphML or GeoJSON")
+    p.add_argument("--format", required=True, choices=("graphml", "geojson"))
+    p.add_argument("--out", required=True, metavar="FILE")
+    p.set_defaults(func=cmd_network_export)
+
+    p = sub.add_parser("bench", help="time network loading and routing on this machine")
+    p.add_argument("--repeats", type=int, default=5, help="repeats per figure (median is shown)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None) or cmd_default
+    try:
+        return func(args)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; nothing partial was written", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
