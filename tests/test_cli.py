@@ -106,3 +106,13 @@ def test_run_py_main_job_prints_summary_and_writes_outputs(tmp_path):
     assert str(out) in res.stdout
     assert sorted(p.name for p in out.iterdir()) == ["network_info.json", "network_map.png"]
     assert [p.name for p in tmp_path.iterdir()] == ["network"]  # no temporary left behind
+
+
+def test_outputs_get_the_usual_file_mode(capsys, tmp_path):
+    import os
+
+    out = tmp_path / "net.geojson"
+    assert main(["network", "export", "--format", "geojson", "--out", str(out)]) == 0
+    mask = os.umask(0)
+    os.umask(mask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~mask
