@@ -97,6 +97,51 @@ def cmd_network_export(args) -> int:
     return 0
 
 
+def _slug(text: str) -> str:
+    return "".join(ch if ch.isalnum() else "_" for ch in text.lower()).strip("_") or "run"
+
+
+def cmd_validate(args) -> int:
+    from .model import load_network
+    from .scenario import load_scenario
+    from .traffic.controls import path_links, select_links
+    from .traffic.demand import demand_destinations
+
+    scenario = load_scenario(args.scenario, args.set)
+    net = load_network(scenario)
+    # resolve every name the scenario uses against the network, as a run would
+    demand_destinations(net, scenario.traffic)
+    for group in ("closures", "capacity_changes", "truck_bans"):
+        for i, sel in enumerate(getattr(scenario, group)):
+            select_links(net, sel, f"{group}[{i}]")
+    for i, c in enumerate(scenario.traffic.corridors):
+        path_links(net, c.path, f"traffic.corridors[{i}] ({c.name})")
+    for i, m in enumerate(scenario.motorcades):
+        path_links(net, m.route, f"motorcades[{i}] ({m.name})")
+    print(f"{scenario.name}: valid ({scenario.source_path})")
+    return 0
+
+
+def cmd_run(args) -> int:
+    import time
+
+    from .model import SummitModel
+    from .outputs import write_run
+    from .report import print_summary
+    from .scenario import load_scenario
+
+    scenario = load_scenario(args.scenario, args.set)
+    seed = scenario.seed if args.seed is None else args.seed
+    out = Path(args.out) if args.out else Path("outputs") / f"{_slug(scenario.name)}-seed{seed}"
+    t0 = time.perf_counter()
+    model = SummitModel(scenario, seed=seed)
+    model.run(progress=not args.quiet)
+    wall = time.perf_counter() - t0
+    metrics = write_run(model, out, wall_s=wall)
+    print_summary(model, metrics, out, wall)
+    return 0
+
+
 def cmd_bench(args) -> int:
     from .bench import print_bench, run_bench
 
@@ -158,6 +203,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", required=True, choices=("graphml", "geojson"))
     p.add_argument("--out", required=True, metavar="FILE")
     p.set_defaults(func=cmd_network_export)
+
+    p = sub.add_parser("run", help="run a scenario and write its outputs")
+    p.add_argument("scenario", metavar="SCENARIO", help="a .toml file or a shipped scenario name")
+    p.add_argument("--seed", type=int, help="random seed (default: the scenario's)")
+    p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
+                   help="override a scenario value, e.g. traffic.demand_scale=0.8 (repeatable)")
+    p.add_argument("--out", metavar="DIR", help="output folder (default: outputs/NAME-seedN)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("validate", help="check a scenario without running it")
+    p.add_argument("scenario", metavar="SCENARIO")
+    p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE")
+    p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("bench", help="time network loading and routing on this machine")
     p.add_argument("--repeats", type=int, default=5, help="repeats per figure (median is shown)")

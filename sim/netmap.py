@@ -125,8 +125,15 @@ def _km(proj, lat, lon):
     return x / 1000, y / 1000
 
 
-def _draw_base(ax, net, proj, lines, *, scale: float = 1.0, classes=None):
-    ax.set_facecolor(LAND)
+def map_projection(net: RoadNetwork) -> LocalProjection:
+    """Metric projection centred on City Hall (or the median node)."""
+    lat = np.array([n.lat for n in net.nodes])
+    lon = np.array([n.lon for n in net.nodes])
+    return LocalProjection(*_centre(net, lat, lon))
+
+
+def draw_water(ax, net, proj, *, scale: float = 1.0) -> None:
+    """Rivers, lakes and coast from the network's map features."""
     for feat in net.features:
         pts = np.asarray(feat["coords"])
         x, y = _km(proj, pts[:, 0], pts[:, 1])
@@ -136,6 +143,11 @@ def _draw_base(ax, net, proj, lines, *, scale: float = 1.0, classes=None):
         else:
             ax.plot(x, y, color=WATER, lw=(4.0 if feat["kind"] == "river" else 2.0) * scale,
                     solid_capstyle="round", zorder=1)
+
+
+def _draw_base(ax, net, proj, lines, *, scale: float = 1.0, classes=None):
+    ax.set_facecolor(LAND)
+    draw_water(ax, net, proj, scale=scale)
     for cls, segs in lines.items():
         if segs and (classes is None or cls in classes):
             colour, width, z = ROAD_STYLE[cls]
@@ -187,7 +199,7 @@ def draw_network_map(net: RoadNetwork, out: str | Path, *, dpi: int = 150) -> Pa
         raise InputError(f"--out {str(out)!r}: the map is written as PNG; use a .png file name")
     lat = np.array([n.lat for n in net.nodes])
     lon = np.array([n.lon for n in net.nodes])
-    proj = LocalProjection(*_centre(net, lat, lon))
+    proj = map_projection(net)
     lines = _road_lines(net, proj)
 
     fig = Figure(figsize=(19, 12.5))  # no pyplot: no global state, no GUI backend
@@ -199,7 +211,7 @@ def draw_network_map(net: RoadNetwork, out: str | Path, *, dpi: int = 150) -> Pa
     # City panel: framed by the places near the centre (city, Bomun, KTX, Bulguksa).
     ax = fig.add_axes((0.035, 0.20, 0.585, 0.74))
     ax.set_anchor("N")
-    city = _city_bounds(net, proj)
+    city = city_bounds(net, proj)
     _frame(ax, city, ticks=True)
     _draw_base(ax, net, proj, lines)
     # Bomun Lake gets its own inset around HICO; the city panel leaves its labels to it.
@@ -283,7 +295,8 @@ def _bounds_of(proj, lat, lon, pad: float):
             float(y.max()) + pad)
 
 
-def _city_bounds(net, proj):
+def city_bounds(net, proj):
+    """The city panel's frame: the places within CITY_RADIUS_M of the centre, padded."""
     near = [p for p in net.places
             if np.hypot(*_km(proj, p.lat, p.lon)) <= CITY_RADIUS_M / 1000]
     if not near:

@@ -1,0 +1,30 @@
+"""Times of day: scenario files say "07:30" or seconds; the engine counts seconds from midnight."""
+
+from __future__ import annotations
+
+import re
+
+_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}(?:\.\d+)?))?$")
+
+
+def parse_clock(value) -> float:
+    """'07:30' / '07:30:15' / 27000 -> seconds from midnight; '24:00' and later are allowed."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a time; use 'HH:MM' or seconds")
+    if isinstance(value, int | float):
+        if value < 0:
+            raise ValueError(f"{value!r} is negative; use seconds from midnight >= 0")
+        return float(value)
+    m = _CLOCK.match(str(value).strip())
+    if not m:
+        raise ValueError(f"{value!r} is not a time; use 'HH:MM', 'HH:MM:SS' or seconds")
+    h, mi, s = int(m.group(1)), int(m.group(2)), float(m.group(3) or 0)
+    if mi >= 60 or s >= 60:
+        raise ValueError(f"{value!r} is not a time: minutes and seconds must be below 60")
+    return h * 3600.0 + mi * 60.0 + s
+
+
+def format_clock(seconds: float) -> str:
+    """Seconds from midnight -> 'HH:MM:SS' (hours may pass 24 on multi-day runs)."""
+    s = round(seconds)
+    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"

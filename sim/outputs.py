@@ -1,0 +1,102 @@
+"""Write a run's outputs (one folder, complete or absent): manifest, metrics, trips, link stats,
+time series and the congestion map. Column names are a contract."""
+
+from __future__ import annotations
+
+import csv
+import json
+import platform
+import time
+from pathlib import Path
+
+import mesa
+import numpy as np
+
+from . import __version__
+from .atomic import atomic_dir
+from .clock import format_clock
+from .metrics import link_peak_ratios, traffic_metrics, trip_records
+
+TRIP_COLUMNS = ["trip_id", "kind", "origin", "destination", "depart_s", "arrive_s", "km",
+                "free_flow_s", "delay_s", "status"]
+LINK_COLUMNS = ["link_id", "from_node", "to_node", "entered", "exited", "max_queue",
+                "mean_tt_s", "max_tt_s", "seconds_at_capacity"]
+TIMESERIES_COLUMNS = ["time_s", "clock", "en_route", "waiting_to_enter", "departed", "arrived",
+                      "stuck"]
+
+
+def _f(x, nd=1) -> str:
+    return "" if x is None else f"{x:.{nd}f}"
+
+
+def collect_metrics(model) -> dict:
+    return {"traffic": traffic_metrics(model.engine, model.spec.traffic.corridors)}
+
+
+def write_run(model, out: str | Path, *, wall_s: float | None = None) -> dict:
+    """Write every output of a finished model into `out` atomically; returns the metrics."""
+    out = Path(out)
+    engine = model.engine
+    metrics = collect_metrics(model)
+    with atomic_dir(out) as tmp:
+        _write_trips(engine, tmp / "trips.csv")
+        _write_links(engine, tmp / "link_stats.csv")
+        _write_timeseries(engine, tmp / "timeseries.csv")
+        (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n",
+                                          encoding="utf-8")
+        manifest = {
+            "scenario": model.spec.model_dump(mode="json"),
+            "scenario_file": model.spec.source_path,
+            "seed": model.seed_used,
+            "versions": {"summit_sim": __version__, "mesa": mesa.__version__,
+                         "numpy": np.__version__, "python": platform.python_version()},
+            "network": {"name": model.network.name, "nodes": model.network.n_nodes,
+                        "links": model.network.n_links},
+            "controls": model.controls,
+            "events": {"link_traversals": engine.traversals, "departed": engine.departed,
+                       "arrived": engine.arrived, "guidance_rebuilds": engine.guidance.rebuilds},
+            "wall_s": None if wall_s is None else round(wall_s, 3),
+            "written_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n",
+                                           encoding="utf-8")
+        if model.spec.outputs.congestion_map:
+            from .plots import draw_congestion_map
+
+            draw_congestion_map(model.network, link_peak_ratios(engine),
+                                tmp / "congestion_map.png",
+                                title=f"{model.spec.name}: peak delay ratio by link "
+                                      f"(seed {model.seed_used})")
+    return metrics
+
+
+def _write_trips(engine, path: Path) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(TRIP_COLUMNS)
+        for t in trip_records(engine):
+            w.writerow([t["trip_id"], t["kind"], t["origin"], t["destination"],
+                        _f(t["depart_s"]), _f(t["arrive_s"]), _f(t["km"], 3),
+                        _f(t["free_flow_s"]), _f(t["delay_s"]), t["status"]])
+
+
+def _write_links(engine, path: Path) -> None:
+    net = engine.net
+    sm = engine.link_summary()
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(LINK_COLUMNS)
+        for lk in net.links:
+            i = lk.id
+            n = int(sm["exited"][i])
+            w.writerow([i, lk.from_node, lk.to_node, int(sm["entered"][i]), n,
+                        int(sm["max_queue"][i]), _f(sm["tt_sum"][i] / n if n else None),
+                        _f(sm["tt_max"][i] if n else None), _f(sm["seconds_at_capacity"][i])])
+
+
+def _write_timeseries(engine, path: Path) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(TIMESERIES_COLUMNS)
+        for t, en_route, waiting, departed, arrived, stuck in engine.timeseries:
+            w.writerow([_f(t, 0), format_clock(t), en_route, waiting, departed, arrived, stuck])

@@ -1,0 +1,31 @@
+"""The KPI summary printed at the end of a run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .clock import format_clock
+
+
+def print_summary(model, metrics: dict, out: Path, wall_s: float) -> None:
+    m = metrics["traffic"]
+    sc = model.spec
+    print(f"{sc.name} (seed {model.seed_used}), {format_clock(sc.start)}-{format_clock(sc.end)}"
+          f", {wall_s:.1f} s wall")
+    rows = [
+        ("trips entered", f"{m['trips']:,}"),
+        ("arrived / en route / stuck", f"{m['arrived']:,} / {m['en_route']:,} / {m['stuck']:,}"),
+        ("vehicle-km", f"{m['vehicle_km']:,.0f}"),
+        ("mean speed", f"{m['mean_speed_kmh']:.1f} km/h"),
+        ("delay per trip, mean / p90", f"{m['delay_mean_min']:.1f} / {m['delay_p90_min']:.1f} min"),
+        ("peak vehicles en route",
+         f"{m['peak_en_route']:,} at {format_clock(m['peak_en_route_s'])}"),
+        ("links over capacity (peak 15 min)", f"{100 * m['links_over_capacity_share']:.1f}%"),
+    ]
+    for name, c in m["corridors"].items():
+        rows.append((f"corridor {name}", f"{c['free_flow_min']:.1f} min free, "
+                     f"{c['peak_min']:.1f} min at peak ({100 * (c['peak_ratio'] - 1):+.0f}%)"))
+    width = max(len(r[0]) for r in rows)
+    for name, value in rows:
+        print(f"  {name:<{width}}  {value}")
+    print(f"outputs written to {out}/")

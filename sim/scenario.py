@@ -1,0 +1,417 @@
+"""Scenario files (TOML) and their schema: what a run simulates, validated before anything runs.
+
+A scenario may name a `base` scenario whose values it starts from (tables merge key by key;
+lists are replaced). Any value can be overridden from the command line with `--set path=value`
+(`--set traffic.demand_scale=0.8`, `--set weather=snow`). Errors name the field, the value and
+what is allowed.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from .clock import parse_clock
+from .errors import InputError, describe_validation_error
+from .traffic.vehicles import VEHICLE_CLASSES
+
+Clock = Annotated[float, BeforeValidator(parse_clock)]
+VehicleClassName = Literal["car", "truck", "bus", "shuttle", "event", "emergency", "motorcade"]
+Condition = Literal["clear", "rain", "snow", "fog"]
+SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class NetworkSpec(Strict):
+    file: str | None = None  # None: the embedded Gyeongju network; relative to the scenario
+    largest_component: bool = True
+
+
+class Zone(Strict):
+    name: str
+    population: float = Field(ge=0)
+    jobs: float = Field(ge=0)
+    lat: float
+    lon: float
+    radius_m: float = Field(default=1000, gt=0)
+    nodes: list[str] = Field(default_factory=list)
+
+
+class ExternalZone(Strict):
+    name: str
+    node: str
+    trips_per_day: float = Field(ge=0)
+    note: str = ""
+
+
+class Profile(Strict):
+    hourly: list[float] = Field(min_length=24, max_length=24)
+    to_work: list[float] = Field(default_factory=lambda: [0.5] * 24, min_length=24,
+                                 max_length=24)
+    source: str = ""
+
+    @field_validator("hourly")
+    @classmethod
+    def _sums_to_one(cls, v):
+        if any(x < 0 for x in v):
+            raise ValueError("shares must be >= 0")
+        if abs(sum(v) - 1.0) > 0.01:
+            raise ValueError(f"the 24 hourly shares must sum to 1 (they sum to {sum(v):.4f})")
+        return v
+
+    @field_validator("to_work")
+    @classmethod
+    def _shares(cls, v):
+        if any(not 0 <= x <= 1 for x in v):
+            raise ValueError("each to_work share must be between 0 and 1")
+        return v
+
+
+class ODFlow(Strict):
+    """An explicit flow: vehicles per hour from origin to destination in a time window."""
+
+    origin: str
+    destination: str
+    vph: float = Field(gt=0)
+    start: Clock
+    end: Clock
+    kind: VehicleClassName = "car"
+    arrivals: Literal["uniform", "poisson"] = "uniform"
+
+
+class TrafficSpec(Strict):
+    daily_trips: float = Field(default=0, ge=0)
+    demand_scale: float = Field(default=1.0, ge=0)
+    truck_share: float = Field(default=0.0, ge=0, le=1)
+    gravity_beta_per_min: float = Field(default=0.1, gt=0)
+    reroute_interval_s: float = Field(default=900, gt=0)
+    stuck_after_s: float = Field(default=600, gt=0)
+    emergency_queue_skip: float = Field(default=0.7, ge=0, le=1)
+    engine_tick_s: float = Field(default=5, gt=0)
+    contract_chains: bool = True  # simulate chains of links without junctions as one queue
+    profile: Profile | None = None
+    zones: list[Zone] = Field(default_factory=list)
+    external: list[ExternalZone] = Field(default_factory=list)
+    od: list[ODFlow] = Field(default_factory=list)
+    corridors: list[Corridor] = Field(default_factory=list)
+    sources: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _demand_needs_profile(self):
+        if (self.zones or self.external) and self.profile is None:
+            raise ValueError("zones or external zones need a [traffic.profile] with hourly shares")
+        if self.daily_trips > 0 and len(self.zones) < 2:
+            raise ValueError("daily_trips > 0 needs at least two [[traffic.zones]]")
+        return self
+
+
+class Corridor(Strict):
+    """A named route whose travel time the metrics report (e.g. Gyeonggam-ro to HICO)."""
+
+    name: str
+    path: list[str] = Field(min_length=2)  # places or node ids; the route passes through each
+
+
+class LinkSelector(Strict):
+    """Which links a control acts on: by road name, a path of places, links, or an area."""
+
+    road: str | None = None
+    path: list[str] | None = None
+    links: list[tuple[str, str]] | None = None
+    near: str | None = None  # a place or node: links within radius_m of it
+    radius_m: float = Field(default=500, gt=0)
+
+    @model_validator(mode="after")
+    def _one_selector(self):
+        given = [k for k in ("road", "path", "links", "near") if getattr(self, k)]
+        if len(given) != 1:
+            raise ValueError("give exactly one of road, path, links or near "
+                             f"(given: {', '.join(given) or 'none'})")
+        return self
+
+
+class Closure(LinkSelector):
+    name: str = ""
+    start: Clock
+    end: Clock
+    applies_to: list[VehicleClassName] = Field(
+        default_factory=lambda: [c for c, v in VEHICLE_CLASSES.items() if not v.priority])
+    exempt: list[VehicleClassName] = Field(default_factory=list)
+
+
+class CapacityChange(LinkSelector):
+    name: str = ""
+    start: Clock
+    end: Clock
+    factor: float = Field(gt=0, le=1)
+
+
+class TruckBan(LinkSelector):
+    name: str = ""
+    start: Clock
+    end: Clock
+
+
+class Motorcade(Strict):
+    name: str
+    route: list[str] = Field(min_length=2)  # places or node ids to pass through, in order
+    depart: Clock
+    lead_s: float = Field(default=300, ge=0)  # links close this long before the convoy
+    trail_s: float = Field(default=60, ge=0)  # and reopen this long after it has passed
+
+
+class WeatherFactors(Strict):
+    speed: float = Field(gt=0, le=1.5)
+    capacity: float = Field(gt=0, le=1.5)
+
+
+# Capacity and speed factors after HCM 2010 ch. 10 (weather adjustment ranges) and KHCM practice:
+# light rain ~0.9, snow 0.75-0.85, fog ~0.9 on capacity; speeds drop a little more in snow.
+DEFAULT_WEATHER = {
+    "clear": {"speed": 1.0, "capacity": 1.0},
+    "rain": {"speed": 0.90, "capacity": 0.90},
+    "snow": {"speed": 0.70, "capacity": 0.80},
+    "fog": {"speed": 0.85, "capacity": 0.90},
+}
+
+
+class WeatherWindow(Strict):
+    condition: Condition
+    start: Clock
+    end: Clock
+
+
+class WeatherSpec(Strict):
+    condition: Condition = "clear"
+    windows: list[WeatherWindow] = Field(default_factory=list)
+    factors: dict[Condition, WeatherFactors] = Field(
+        default_factory=lambda: {k: WeatherFactors(**v) for k, v in DEFAULT_WEATHER.items()})
+    source: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data):
+        if isinstance(data, str):  # `weather = "snow"`: the whole run in one condition
+            return {"condition": data}
+        return data
+
+    @field_validator("factors", mode="before")
+    @classmethod
+    def _fill_defaults(cls, v):
+        merged = {k: dict(f) for k, f in DEFAULT_WEATHER.items()}
+        for k, f in (v or {}).items():
+            merged.setdefault(k, {}).update(f if isinstance(f, dict) else f.model_dump())
+        return merged
+
+    def factors_at(self, condition: str) -> WeatherFactors:
+        return self.factors[condition]
+
+
+class OutputSpec(Strict):
+    congestion_map: bool = True
+
+
+class Scenario(Strict):
+    name: str
+    description: str = ""
+    date: str = ""
+    base: str | None = None
+    start: Clock = 0.0
+    end: Clock = 86_400.0
+    seed: int = 1
+    network: NetworkSpec = Field(default_factory=NetworkSpec)
+    traffic: TrafficSpec = Field(default_factory=TrafficSpec)
+    weather: WeatherSpec = Field(default_factory=WeatherSpec)
+    closures: list[Closure] = Field(default_factory=list)
+    capacity_changes: list[CapacityChange] = Field(default_factory=list)
+    truck_bans: list[TruckBan] = Field(default_factory=list)
+    motorcades: list[Motorcade] = Field(default_factory=list)
+    outputs: OutputSpec = Field(default_factory=OutputSpec)
+    # where the file was read from (relative network paths resolve against it); not in TOML
+    source_path: str | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _windows(self):
+        if self.end <= self.start:
+            raise ValueError(f"end ({self.end:g} s) must be after start ({self.start:g} s)")
+        for group in ("closures", "capacity_changes", "truck_bans"):
+            for i, c in enumerate(getattr(self, group)):
+                if c.end <= c.start:
+                    raise ValueError(f"{group}[{i}]: end must be after start")
+        for i, w in enumerate(self.weather.windows):
+            if w.end <= w.start:
+                raise ValueError(f"weather.windows[{i}]: end must be after start")
+        return self
+
+    def network_path(self) -> Path | None:
+        if self.network.file is None:
+            return None
+        p = Path(self.network.file)
+        if not p.is_absolute() and self.source_path:
+            p = Path(self.source_path).parent / p
+        return p
+
+
+TrafficSpec.model_rebuild()
+
+
+# ---- loading ---------------------------------------------------------------------------------
+def _read_toml(path: Path) -> dict:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise InputError(f"scenario file {str(path)!r} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"scenario file {str(path)!r} is not valid TOML: {exc}") from None
+
+
+def _merge(base: dict, top: dict) -> dict:
+    out = copy.deepcopy(base)
+    for k, v in top.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def _resolve_base(raw: dict, path: Path, seen: tuple[Path, ...] = ()) -> dict:
+    base = raw.get("base")
+    if not base:
+        return raw
+    base_path = (path.parent / base).resolve()
+    if base_path in seen:
+        raise InputError(f"scenario {str(path)!r}: base {base!r} makes a cycle")
+    parent = _resolve_base(_read_toml(base_path), base_path, (*seen, path.resolve()))
+    merged = _merge(parent, {k: v for k, v in raw.items() if k != "base"})
+    merged["base"] = base
+    return merged
+
+
+def parse_value(text: str) -> Any:
+    """A --set value as TOML reads it (numbers, booleans, arrays, quoted strings), else text."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def apply_override(raw: dict, assignment: str) -> None:
+    """Apply one `path=value` to the raw scenario dict; list items by index (closures.0.start)."""
+    if "=" not in assignment:
+        raise InputError(
+            f"--set {assignment!r}: expected path=value, e.g. traffic.demand_scale=0.8")
+    path, text = assignment.split("=", 1)
+    keys = path.strip().split(".")
+    if not all(keys):
+        raise InputError(f"--set {assignment!r}: empty part in path {path!r}")
+    node: Any = raw
+    walked = []
+    for key in keys[:-1]:
+        walked.append(key)
+        if isinstance(node, list):
+            node = _list_item(node, key, walked)
+        else:
+            node = node.setdefault(key, {})
+            if not isinstance(node, dict | list):
+                raise InputError(f"--set {path}: {'.'.join(walked)} is a value, not a table")
+    last = keys[-1]
+    if isinstance(node, list):
+        idx = _index(node, last, [*walked, last])
+        node[idx] = parse_value(text.strip())
+    else:
+        node[last] = parse_value(text.strip())
+
+
+def _index(node: list, key: str, walked: list[str]) -> int:
+    try:
+        idx = int(key)
+    except ValueError:
+        raise InputError(f"--set: {'.'.join(walked)}: {key!r} must be a list index") from None
+    if not -len(node) <= idx < len(node):
+        raise InputError(f"--set: {'.'.join(walked)}: index {idx} is out of range "
+                         f"(the list has {len(node)} items)")
+    return idx
+
+
+def _list_item(node: list, key: str, walked: list[str]):
+    return node[_index(node, key, walked)]
+
+
+def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scenario:
+    """Read, merge with its base, apply --set overrides, and validate a scenario file."""
+    p = _resolve_scenario_path(path)
+    raw = _resolve_base(_read_toml(p), p)
+    for assignment in overrides or []:
+        apply_override(raw, assignment)
+    return validate_scenario(raw, where=str(p), source_path=str(p))
+
+
+def validate_scenario(raw: dict, where: str = "scenario", source_path: str | None = None
+                      ) -> Scenario:
+    try:
+        scenario = Scenario.model_validate(raw)
+    except ValidationError as exc:
+        raise InputError(_explain(exc, where)) from None
+    scenario.source_path = source_path
+    return scenario
+
+
+def _explain(exc: ValidationError, where: str) -> str:
+    msg = describe_validation_error(exc, f"scenario {where!r}")
+    # unknown keys: suggest the closest known field
+    for err in exc.errors():
+        if err["type"] == "extra_forbidden":
+            name = str(err["loc"][-1])
+            known = _known_fields(err["loc"][:-1])
+            close = difflib.get_close_matches(name, known, n=1)
+            if close:
+                msg += f"\n  (did you mean {close[0]!r} instead of {name!r}?)"
+    return msg
+
+
+def _known_fields(loc) -> list[str]:
+    model: Any = Scenario
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        ann = field.annotation
+        args = getattr(ann, "__args__", ())
+        candidates = [ann, *args]
+        model = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)),
+                     None)
+        if model is None:
+            return []
+    return list(model.model_fields) if model else []
+
+
+def _resolve_scenario_path(path: str | Path) -> Path:
+    p = Path(path)
+    if p.is_file():
+        return p
+    for cand in (SCENARIO_DIR / p, SCENARIO_DIR / f"{p}.toml"):
+        if cand.is_file():
+            return cand
+    shipped = sorted(f.stem for f in SCENARIO_DIR.glob("*.toml"))
+    raise InputError(f"scenario file {str(path)!r} does not exist; shipped scenarios: "
+                     f"{', '.join(shipped) or '(none)'}")

@@ -1,0 +1,197 @@
+"""Background demand: residents' vehicle trips between zones, external traffic, explicit flows.
+
+A doubly weighted gravity model per hour: trips from zone i to zone j are proportional to
+population_i x jobs_j x exp(-beta x minutes_ij) in the home-to-work direction and to
+jobs_i x population_j x exp(...) the other way, mixed by the hour's `to_work` share and scaled by
+the hour's share of the daily total. Intra-zonal trips stay on streets the network does not hold
+and are not generated. Trip ends are spread over each zone's nodes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import InputError
+from ..geo import haversine_m
+from ..network import RoadNetwork
+from ..routing import Router
+
+ZONE_MAX_NODES = 8
+NO_TRIP_END_CLASSES = {"expressway", "ramp"}
+
+
+@dataclass
+class TripTable:
+    """Trips to register, as parallel arrays sorted by departure."""
+
+    depart_s: np.ndarray
+    origin: np.ndarray  # node index
+    destination: np.ndarray
+    kind: list[str]
+
+    def __len__(self) -> int:
+        return len(self.depart_s)
+
+
+def zone_nodes(net: RoadNetwork, zone) -> list[int]:
+    """The zone's trip-end nodes: as listed, else the nodes nearest its centre within radius."""
+    if zone.nodes:
+        out = []
+        for nid in zone.nodes:
+            if nid not in net.node_index:
+                raise InputError(f"traffic.zones ({zone.name}): node {nid!r} is not in the network")
+            out.append(net.node_index[nid])
+        return out
+    eligible = _local_nodes(net)
+    lat = np.array([net.nodes[i].lat for i in eligible])
+    lon = np.array([net.nodes[i].lon for i in eligible])
+    d = haversine_m(zone.lat, zone.lon, lat, lon)
+    order = np.argsort(d)
+    inside = [eligible[i] for i in order[:ZONE_MAX_NODES] if d[i] <= zone.radius_m]
+    if not inside:
+        raise InputError(
+            f"traffic.zones ({zone.name}): no road node within {zone.radius_m:g} m of "
+            f"({zone.lat}, {zone.lon}); the nearest is {d[order[0]]:.0f} m away")
+    return inside
+
+
+def _local_nodes(net: RoadNetwork) -> list[int]:
+    """Nodes touched by at least one road a trip can start or end on."""
+    ok = set()
+    for lk in net.links:
+        if lk.road_class not in NO_TRIP_END_CLASSES:
+            ok.add(net.node_index[lk.from_node])
+            ok.add(net.node_index[lk.to_node])
+    return sorted(ok)
+
+
+def demand_destinations(net: RoadNetwork, traffic) -> list[int]:
+    """Every node a background trip can end at (the guidance tables are built towards these)."""
+    nodes: set[int] = set()
+    for z in traffic.zones:
+        nodes.update(zone_nodes(net, z))
+    for x in traffic.external:
+        nodes.add(_node(net, x.node, f"traffic.external ({x.name})"))
+    for i, od in enumerate(traffic.od):
+        nodes.add(_node(net, od.destination, f"traffic.od[{i}].destination"))
+    return sorted(nodes)
+
+
+def _node(net: RoadNetwork, name: str, where: str) -> int:
+    try:
+        return net.node_index[net.resolve(name)[0]]
+    except InputError as exc:
+        raise InputError(f"{where}: {exc}") from None
+
+
+def generate_trips(net: RoadNetwork, traffic, rng: np.random.Generator, start_s: float,
+                   end_s: float) -> TripTable:
+    """All background and explicit trips departing in [start_s, end_s)."""
+    parts = []
+    if traffic.zones and (traffic.daily_trips > 0 or traffic.external):
+        parts.append(_gravity_trips(net, traffic, rng, start_s, end_s))
+    for i, od in enumerate(traffic.od):
+        parts.append(_od_trips(net, od, i, rng, start_s, end_s))
+    if not parts:
+        return TripTable(np.zeros(0), np.zeros(0, int), np.zeros(0, int), [])
+    dep = np.concatenate([p.depart_s for p in parts])
+    orig = np.concatenate([p.origin for p in parts])
+    dest = np.concatenate([p.destination for p in parts])
+    kinds = [k for p in parts for k in p.kind]
+    order = np.argsort(dep, kind="stable")
+    return TripTable(dep[order], orig[order], dest[order], [kinds[i] for i in order])
+
+
+def _gravity_trips(net, traffic, rng, start_s, end_s) -> TripTable:
+    zones = traffic.zones
+    z_nodes = [np.asarray(zone_nodes(net, z)) for z in zones]
+    pop = np.array([z.population for z in zones], float)
+    jobs = np.array([z.jobs for z in zones], float)
+    # zone-to-zone free-flow minutes between each zone's first node
+    router = Router(net)
+    rep = [int(n[0]) for n in z_nodes]
+    minutes = router.times_from(rep)[:, rep] / 60.0
+    deter = np.exp(-traffic.gravity_beta_per_min * minutes)
+    np.fill_diagonal(deter, 0.0)
+    home_work = pop[:, None] * jobs[None, :] * deter
+    work_home = jobs[:, None] * pop[None, :] * deter
+    home_work /= home_work.sum()
+    work_home /= work_home.sum()
+    attract = (pop + jobs)
+    ext = traffic.external
+    ext_nodes = [_node(net, x.node, f"traffic.external ({x.name})") for x in ext]
+    if ext:
+        ext_minutes = router.times_from(ext_nodes)[:, rep] / 60.0
+        ext_w = attract[None, :] * np.exp(-traffic.gravity_beta_per_min * 0.3 * ext_minutes)
+        ext_w /= ext_w.sum(axis=1, keepdims=True)
+    profile = traffic.profile
+    scale = traffic.demand_scale
+    deps, origs, dests, kinds = [], [], [], []
+    n_z = len(zones)
+    first_h, last_h = int(start_s // 3600), int(np.ceil(end_s / 3600))
+    for hour in range(first_h, last_h):
+        share = profile.hourly[hour % 24]
+        a = profile.to_work[hour % 24]
+        lo, hi = max(start_s, hour * 3600.0), min(end_s, (hour + 1) * 3600.0)
+        frac = (hi - lo) / 3600.0
+        if frac <= 0:
+            continue
+        # internal trips
+        n = rng.poisson(traffic.daily_trips * scale * share * frac)
+        if n:
+            m = (a * home_work + (1 - a) * work_home).ravel()
+            cells = rng.choice(m.size, size=n, p=m / m.sum())
+            zi, zj = np.divmod(cells, n_z)
+            deps.append(rng.uniform(lo, hi, n))
+            origs.append(_pick(rng, z_nodes, zi))
+            dests.append(_pick(rng, z_nodes, zj))
+            kinds.append(_kinds(rng, n, traffic.truck_share))
+        # external trips: half inbound, half outbound
+        for x_i, x in enumerate(ext):
+            n_x = rng.poisson(x.trips_per_day * scale * share * frac)
+            if not n_x:
+                continue
+            inbound = rng.random(n_x) < 0.5
+            zj = rng.choice(n_z, size=n_x, p=ext_w[x_i])
+            inner = _pick(rng, z_nodes, zj)
+            outer = np.full(n_x, ext_nodes[x_i])
+            deps.append(rng.uniform(lo, hi, n_x))
+            origs.append(np.where(inbound, outer, inner))
+            dests.append(np.where(inbound, inner, outer))
+            kinds.append(_kinds(rng, n_x, traffic.truck_share))
+    if not deps:
+        return TripTable(np.zeros(0), np.zeros(0, int), np.zeros(0, int), [])
+    return TripTable(np.concatenate(deps), np.concatenate(origs).astype(np.int64),
+                     np.concatenate(dests).astype(np.int64), [k for ks in kinds for k in ks])
+
+
+def _pick(rng, z_nodes, zone_idx: np.ndarray) -> np.ndarray:
+    sizes = np.array([len(n) for n in z_nodes])
+    offs = np.floor(rng.random(len(zone_idx)) * sizes[zone_idx]).astype(np.int64)
+    return np.array([z_nodes[z][o] for z, o in zip(zone_idx, offs, strict=True)], dtype=np.int64)
+
+
+def _kinds(rng, n: int, truck_share: float) -> list[str]:
+    trucks = rng.random(n) < truck_share
+    return ["truck" if t else "car" for t in trucks]
+
+
+def _od_trips(net, od, i, rng, start_s, end_s) -> TripTable:
+    where = f"traffic.od[{i}]"
+    o = _node(net, od.origin, f"{where}.origin")
+    d = _node(net, od.destination, f"{where}.destination")
+    lo, hi = max(start_s, od.start), min(end_s, od.end)
+    if hi <= lo:
+        return TripTable(np.zeros(0), np.zeros(0, int), np.zeros(0, int), [])
+    if od.arrivals == "uniform":
+        n = round(od.vph * (od.end - od.start) / 3600.0)
+        dep = od.start + (np.arange(n) + 0.5) * 3600.0 / od.vph
+        dep = dep[(dep >= lo) & (dep < hi)]
+    else:
+        n = rng.poisson(od.vph * (hi - lo) / 3600.0)
+        dep = np.sort(rng.uniform(lo, hi, n))
+    k = len(dep)
+    return TripTable(dep, np.full(k, o, dtype=np.int64), np.full(k, d, dtype=np.int64),
+                     [od.kind] * k)

@@ -1,0 +1,798 @@
+"""Event-driven mesoscopic queue model (the queue model of MATSim's QSim, done with events).
+
+Each directed link holds a FIFO queue. A vehicle entering a link may leave no earlier than its
+free-flow exit time; the link releases vehicles no faster than its flow capacity, and only into
+a downstream link with free storage (spill-back). A link waiting for space joins the downstream
+link's FIFO of waiters, so competing upstream links (and departures) are served in turn and none
+starves. A link blocked longer than `stuck_after_s` pushes its head vehicle on regardless and the
+trip is reported as stuck. Priority vehicles (emergency, motorcade) skip a share of the queue
+delay and pass closures.
+
+Events: one per vehicle per link (the link's head release) plus departures; vehicles are light
+records held in parallel lists, not objects. Agents that own a vehicle pass a listener with
+`on_node(vehicle, node_id, time)` and `on_arrive(vehicle, time)`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+from array import array
+from bisect import bisect_right
+from collections import deque
+from typing import Protocol
+
+import numpy as np
+
+from ..errors import InputError
+from ..network import RoadNetwork
+from .guidance import Guidance
+from .simgraph import SimGraph
+from .vehicles import VEHICLE_CLASSES
+
+LINK, DEPART, PRIO, STUCK, CONTROL, SAMPLE, REBUILD = range(7)
+ARRIVE, NO_PATH = -1, -2
+PLANNED, WAITING, ON_LINK, ARRIVED = range(4)  # vehicle states
+DEPARTURE_BUFFER = -1  # a waiter entry meaning "vehicles waiting to enter from the origin"
+
+
+class VehicleListener(Protocol):
+    def on_node(self, vehicle: int, node: str, time: float) -> None: ...
+
+    def on_arrive(self, vehicle: int, time: float) -> None: ...
+
+
+class TrafficEngine:
+    """Moves vehicles through a RoadNetwork; see the module docstring for the rules."""
+
+    fast_path = True  # False runs every event through the reference methods (tests compare)
+
+    def __init__(
+        self,
+        net: RoadNetwork,
+        *,
+        start_s: float = 0.0,
+        end_s: float = 86_400.0,
+        stuck_after_s: float = 600.0,
+        reroute_interval_s: float = 600.0,
+        emergency_queue_skip: float = 0.7,
+        bin_s: float = 900.0,
+        destinations: list[int] | None = None,
+        keep_nodes: set[int] | None = None,
+        contract: bool = True,
+    ):
+        self.net = net
+        destinations = sorted(set(destinations or []))
+        self.graph = SimGraph(net, set(keep_nodes or ()) | set(destinations), contract=contract)
+        L = self.graph.n_links
+        self.start_s, self.end_s = float(start_s), float(end_s)
+        self.now = self.start_s
+        self.stuck_after_s = float(stuck_after_s)
+        self.reroute_interval_s = float(reroute_interval_s)
+        self.emergency_queue_skip = float(emergency_queue_skip)
+        g = self.graph
+        self.link_from = g.link_from.tolist()
+        self.link_to = g.link_to.tolist()
+        self.length = g.length.tolist()
+        self.class_index = {name: i for i, name in enumerate(VEHICLE_CLASSES)}
+        self.classes = list(VEHICLE_CLASSES.values())
+        # Free-flow seconds per class and sim link in clear weather (class limits apply).
+        self.fft_base = [g.free_flow(c.vmax_kmh).tolist() for c in self.classes]
+        self.weather_speed = 1.0
+        self.weather_cap = 1.0
+        self.cap_factor = np.ones(net.n_links)  # per network link: active capacity changes
+        self.hw: list[float] = [0.0] * L  # seconds between releases per PCE
+        self.storage: list[float] = [0.0] * L  # PCE the link holds
+        self._update_link_capacity()
+        # queues: vehicle ids and earliest exit times, with a moving head index
+        self.q_veh: list[list[int]] = [[] for _ in range(L)]
+        self.q_ee: list[list[float]] = [[] for _ in range(L)]
+        self.q_head = [0] * L
+        self.occ = [0.0] * L
+        self.next_release = [self.start_s] * L
+        self.evt_seq = [0] * L
+        self.blocked_on = [-1] * L
+        self.blocked_since = [0.0] * L
+        self.woken = [False] * L
+        self.waiters: list[deque[int]] = [deque() for _ in range(L)]
+        self.entry_wait: list[deque[int]] = [deque() for _ in range(L)]
+        self.closure_wait: dict[int, list[int]] = {}  # closed link -> links whose head waits
+        self.nopath_wait: set[int] = set()  # links whose head vehicle has no open route
+        self.unrouted: list[int] = []  # vehicles at their origin with every way out closed
+        # closures: per class and network link, how many closures hold it; per class and sim
+        # link, how many of its member links are closed
+        self.net_closed = [np.zeros(net.n_links, dtype=np.int64) for _ in self.classes]
+        self.closed = [[0] * L for _ in self.classes]
+        # link statistics: counters kept live, and a log of every traversal (link, entry time,
+        # exit time) from which travel times are summarised at the end
+        self.entered = [0] * L
+        self.max_queue = [0] * L
+        self.at_capacity = [0.0] * L
+        self.log_link = array("i")
+        self.log_in = array("d")
+        self.log_out = array("d")
+        self.bin_s = float(bin_s)
+        # vehicles (struct of lists)
+        self.v_kind: list[str] = []
+        self.v_cls: list[int] = []
+        self.v_orig: list[int] = []
+        self.v_dest: list[int] = []
+        self.v_slot: list[int] = []  # destination slot in the guidance tables, -1 if routed
+        self.v_route: list[list[int] | None] = []
+        self.v_rpos: list[int] = []
+        self.v_tab: list = []  # the guidance table this vehicle follows
+        self.v_tab_t: list[float] = []
+        self.v_depart: list[float] = []
+        self.v_link: list[int] = []
+        self.v_entry: list[float] = []
+        self.v_m: list[float] = []
+        self.v_ff: list[float] = []
+        self.v_arrive: list[float | None] = []
+        self.v_state: list[int] = []
+        self.v_stuck: list[bool] = []
+        self.v_listener: list[VehicleListener | None] = []
+        self.v_label: list[tuple[str, str]] = []
+        self.departed = 0
+        self.arrived = 0
+        self.stuck_events = 0
+        self.in_network = 0
+        self.waiting_to_enter = 0
+        self.traversals = 0
+        self.timeseries: list[tuple] = []
+        self.heap: list[tuple] = []
+        self._seq = 1
+        self._controls: list = []
+        self.guidance = Guidance(self, destinations or [])
+        self._push(self.start_s, SAMPLE, 0)
+        self._push(self.start_s + self.reroute_interval_s, REBUILD, 0)
+
+    # ---- capacity and storage ----------------------------------------------------------
+    def _update_link_capacity(self) -> None:
+        vph, space = self.graph.capacity_and_storage(self.cap_factor)
+        vph = vph * self.weather_cap
+        # Storage never below what the link holds moving at free flow and capacity (as MATSim
+        # does), so short links do not throttle flow by themselves.
+        moving = vph / 3600.0 * np.asarray(self.fft_base[0])
+        self.hw = np.where(vph > 0, 3600.0 / np.maximum(vph, 1e-9), np.inf).tolist()
+        self.storage = np.maximum(1.0, np.maximum(space, moving)).tolist()
+
+    def set_weather(self, speed_factor: float, capacity_factor: float) -> None:
+        """Scale free-flow speeds and capacities of every link (rain, snow, fog)."""
+        self.weather_speed = float(speed_factor)
+        self.weather_cap = float(capacity_factor)
+        self._update_link_capacity()
+
+    def set_capacity_factor(self, links, factor: float) -> None:
+        """Scale the capacity and storage of network links (lane closures); 1.0 restores."""
+        self.cap_factor[list(links)] = float(factor)
+        self._update_link_capacity()
+
+    def net_free_flow(self, class_name: str = "car") -> np.ndarray:
+        """Free-flow seconds per network link for a class in clear weather."""
+        vmax = VEHICLE_CLASSES[class_name].vmax_kmh
+        return self.net.length_m / (np.minimum(self.net.speed_kmh, vmax) / 3.6)
+
+    # ---- scheduling ----------------------------------------------------------------------
+    def _push(self, t: float, kind: int, idx: int) -> int:
+        seq = self._seq
+        self._seq = seq + 1
+        heapq.heappush(self.heap, (t, seq, kind, idx))
+        return seq
+
+    def _schedule_link(self, lk: int, t: float) -> None:
+        self.evt_seq[lk] = self._push(t, LINK, lk)
+
+    def at(self, t: float, action) -> None:
+        """Run `action(t)` at time t inside the engine (controls: closures, weather, ...)."""
+        self._controls.append(action)
+        self._push(max(float(t), self.now), CONTROL, len(self._controls) - 1)
+
+    @property
+    def next_event_time(self) -> float:
+        return self.heap[0][0] if self.heap else float("inf")
+
+    # ---- vehicles ------------------------------------------------------------------------
+    def add_vehicle(
+        self,
+        depart_s: float,
+        origin: int,
+        destination: int,
+        *,
+        kind: str = "car",
+        vehicle_class: str | None = None,
+        route: list[int] | None = None,
+        listener: VehicleListener | None = None,
+        label: tuple[str, str] | None = None,
+    ) -> int:
+        """Register a vehicle; it departs at `depart_s` from node index `origin`.
+
+        Without `route`, background classes follow the guidance tables (destination must be a
+        guidance destination) and other classes get a fixed route on current travel times.
+        `route` is a list of network link ids from origin to destination. Origin and destination
+        must be nodes the engine keeps (declared in `keep_nodes` or destinations).
+        """
+        for end, node in (("origin", origin), ("destination", destination)):
+            if not self.graph.kept[node]:
+                raise InputError(
+                    f"{end} {self.net.nodes[node].id} lies inside a road chain the engine "
+                    "contracts; declare it in keep_nodes when building the engine")
+        if route is not None:
+            route = self.graph.route_to_sim(route)
+        cls_name = vehicle_class or kind
+        if cls_name not in self.class_index:
+            raise InputError(f"vehicle class {cls_name!r} is not one of "
+                             f"{', '.join(self.class_index)}")
+        ci = self.class_index[cls_name]
+        slot = -1
+        if route is None and origin != destination:
+            if self.classes[ci].background and destination in self.guidance.slot_of:
+                slot = self.guidance.slot_of[destination]
+            else:
+                route = self.route_for(ci, origin, destination)
+        vid = len(self.v_kind)
+        self.v_kind.append(kind)
+        self.v_cls.append(ci)
+        self.v_orig.append(origin)
+        self.v_dest.append(destination)
+        self.v_slot.append(slot)
+        self.v_route.append(route)
+        self.v_rpos.append(-1)
+        self.v_tab.append(None)
+        self.v_tab_t.append(0.0)
+        self.v_depart.append(float(depart_s))
+        self.v_link.append(-1)
+        self.v_entry.append(0.0)
+        self.v_m.append(0.0)
+        self.v_ff.append(0.0)
+        self.v_arrive.append(None)
+        self.v_state.append(PLANNED)
+        self.v_stuck.append(False)
+        self.v_listener.append(listener)
+        nodes = self.net.nodes
+        self.v_label.append(label or (nodes[origin].id, nodes[destination].id))
+        self._push(max(float(depart_s), self.now), DEPART, vid)
+        return vid
+
+    def add_trips(self, depart_s, origins, destinations, kinds) -> None:
+        """Bulk registration of background trips (parallel arrays)."""
+        for t, o, d, k in zip(np.asarray(depart_s).tolist(), np.asarray(origins).tolist(),
+                              np.asarray(destinations).tolist(), kinds, strict=True):
+            self.add_vehicle(t, o, d, kind=k)
+
+    def route_for(self, class_index: int, origin: int, destination: int) -> list[int]:
+        """A fixed route on current expected travel times, honouring the class's closures."""
+        links = self.guidance.route(class_index, origin, destination)
+        if links is None:
+            name = self.classes[class_index].name
+            raise InputError(
+                f"no open route for a {name} from {self.net.nodes[origin].id} to "
+                f"{self.net.nodes[destination].id}")
+        return links
+
+    # ---- the event loop ------------------------------------------------------------------
+    def run_until(self, t_end: float) -> None:
+        """Process every event up to and including t_end."""
+        if self.fast_path:
+            self._run_fast(t_end)
+        else:
+            self._run_reference(t_end)
+        if t_end > self.now:
+            self.now = t_end
+
+    def _dispatch(self, t: float, seq: int, kind: int, idx: int) -> None:
+        """Every event kind but link releases (and, in the reference loop, those too)."""
+        if kind == LINK:
+            if self.evt_seq[idx] == seq:
+                self.evt_seq[idx] = 0
+                self._link_event(idx, t)
+        elif kind == DEPART:
+            self._depart(idx, t)
+        elif kind == PRIO:
+            self._priority_move(idx, t)
+        elif kind == STUCK:
+            self._stuck_check(idx, t)
+        elif kind == CONTROL:
+            self._controls[idx](t)
+            self._controls[idx] = None
+        elif kind == SAMPLE:
+            self._sample(t)
+        elif kind == REBUILD:
+            self.guidance.rebuild(t)
+            self._push(t + self.reroute_interval_s, REBUILD, 0)
+
+    def _run_reference(self, t_end: float) -> None:
+        """The plain loop: every event through the methods below (the semantics' reference)."""
+        heap = self.heap
+        while heap and heap[0][0] <= t_end:
+            t, seq, kind, idx = heapq.heappop(heap)
+            self.now = t
+            self._dispatch(t, seq, kind, idx)
+
+    def _run_fast(self, t_end: float) -> None:
+        """The same loop with the common case of a link release inlined: the head vehicle moves
+        on into a link with room (or arrives). It must do exactly what _link_event, _release,
+        _record_exit and _enter do; tests run both loops and compare their outputs."""
+        heap = self.heap
+        pop, push = heapq.heappop, heapq.heappush
+        evt_seq, q_veh, q_ee, q_head = self.evt_seq, self.q_veh, self.q_ee, self.q_head
+        link_to, v_dest, v_route, v_rpos = self.link_to, self.v_dest, self.v_route, self.v_rpos
+        v_tab, v_tab_t, v_slot, v_cls = self.v_tab, self.v_tab_t, self.v_slot, self.v_cls
+        v_link, v_state, v_entry, v_m, v_ff = (self.v_link, self.v_state, self.v_entry,
+                                               self.v_m, self.v_ff)
+        v_listener = self.v_listener
+        closed, occ, storage = self.closed, self.occ, self.storage
+        waiters, woken, blocked_on = self.waiters, self.woken, self.blocked_on
+        blocked_since, at_capacity, max_queue = (self.blocked_since, self.at_capacity,
+                                                 self.max_queue)
+        hw, next_release, entered, length = self.hw, self.next_release, self.entered, self.length
+        fft_base = self.fft_base
+        log_link, log_in, log_out = self.log_link.append, self.log_in.append, self.log_out.append
+        pce_of = [c.pce for c in self.classes]
+        plain = [not c.priority for c in self.classes]
+        guidance = self.guidance
+        reroute = self.reroute_interval_s
+        weather_speed = self.weather_speed
+        n_traversals = 0
+        while heap and heap[0][0] <= t_end:
+            t, seq, kind, lk = pop(heap)
+            if kind != LINK or evt_seq[lk] != seq:
+                if kind != LINK:
+                    self.now = t
+                    self.traversals += n_traversals
+                    n_traversals = 0
+                    self._dispatch(t, seq, kind, lk)
+                    weather_speed = self.weather_speed
+                continue
+            h = q_head[lk]
+            qv = q_veh[lk]
+            if h >= len(qv):
+                evt_seq[lk] = 0
+                continue
+            veh = qv[h]
+            ci = v_cls[veh]
+            node = link_to[lk]
+            # the next link
+            if node == v_dest[veh]:
+                nl = ARRIVE
+            else:
+                route = v_route[veh]
+                if route is not None:
+                    nl = route[v_rpos[veh] + 1]
+                else:
+                    tt0 = v_tab_t[veh]
+                    if t - tt0 >= reroute or tt0 < guidance.epoch_t:
+                        self.now = t
+                        nl = self._next_link(veh, node)
+                    else:
+                        nl = v_tab[veh][v_slot[veh]][node]
+            pce = pce_of[ci]
+            if nl >= 0:
+                o = occ[nl]
+                if closed[ci][nl] or (o > 0 and (o + pce > storage[nl] + 1e-9
+                                                 or (waiters[nl] and not woken[lk]))):
+                    self.now = t
+                    self.traversals += n_traversals
+                    n_traversals = 0
+                    evt_seq[lk] = 0
+                    self._link_event(lk, t)
+                    continue
+            elif nl == NO_PATH or blocked_on[lk] != -1:
+                self.now = t
+                self.traversals += n_traversals
+                n_traversals = 0
+                evt_seq[lk] = 0
+                self._link_event(lk, t)
+                continue
+            evt_seq[lk] = 0
+            woken[lk] = False
+            # release the head vehicle (as _release)
+            qe = q_ee[lk]
+            queued = bisect_right(qe, t, h) - h
+            if queued > max_queue[lk]:
+                max_queue[lk] = queued
+            hwp = hw[lk] * pce
+            if blocked_on[lk] != -1:
+                at_capacity[lk] += t - blocked_since[lk]
+                blocked_on[lk] = -1
+            elif queued >= 2:
+                at_capacity[lk] += hwp
+            log_link(lk)
+            log_in(v_entry[veh])
+            log_out(t)
+            h += 1
+            q_head[lk] = h
+            if h > 256 and h * 2 > len(qv):
+                del qv[:h]
+                del qe[:h]
+                h = 0
+                q_head[lk] = 0
+            occ[lk] -= pce
+            nr = t + hwp
+            next_release[lk] = nr
+            if nl == ARRIVE or not plain[ci] or v_listener[veh] is not None:
+                self.now = t
+                self.traversals += n_traversals
+                n_traversals = 0
+                if nl == ARRIVE:
+                    self.in_network -= 1
+                    self._arrive(veh, t)
+                else:
+                    self._enter(veh, nl, t)
+            else:
+                # enter the next link (as _enter, for a plain vehicle without a listener)
+                if route is not None:
+                    v_rpos[veh] += 1
+                v_link[veh] = nl
+                v_state[veh] = ON_LINK
+                v_entry[veh] = t
+                entered[nl] += 1
+                n_traversals += 1
+                ff = fft_base[ci][nl]
+                v_m[veh] += length[nl]
+                v_ff[veh] += ff
+                occ[nl] += pce
+                nqv, nqe = q_veh[nl], q_ee[nl]
+                ee = t + ff / weather_speed
+                nh = q_head[nl]
+                was_empty = len(nqv) == nh
+                if not was_empty and nqe[-1] > ee:
+                    ee = nqe[-1]
+                nqv.append(veh)
+                nqe.append(ee)
+                if was_empty and blocked_on[nl] < 0:
+                    nnr = next_release[nl]
+                    s2 = self._seq
+                    self._seq = s2 + 1
+                    evt_seq[nl] = s2
+                    push(heap, (ee if ee > nnr else nnr, s2, LINK, nl))
+            if h < len(qv):
+                ee = qe[h]
+                s2 = self._seq
+                self._seq = s2 + 1
+                evt_seq[lk] = s2
+                push(heap, (ee if ee > nr else nr, s2, LINK, lk))
+            if waiters[lk]:
+                self.now = t
+                self._wake(lk, t)
+        self.traversals += n_traversals
+
+    # ---- movement ------------------------------------------------------------------------
+    def _next_link(self, veh: int, node: int) -> int:
+        if node == self.v_dest[veh]:
+            return ARRIVE
+        route = self.v_route[veh]
+        if route is not None:
+            return route[self.v_rpos[veh] + 1]
+        tab = self.v_tab[veh]
+        if self.now - self.v_tab_t[veh] >= self.reroute_interval_s or (
+                self.v_tab_t[veh] < self.guidance.epoch_t):
+            tab = self.guidance.tables[self.v_cls[veh]]
+            self.v_tab[veh] = tab
+            self.v_tab_t[veh] = self.now
+        return tab[self.v_slot[veh]][node]
+
+    def _depart(self, veh: int, t: float) -> None:
+        if self.v_state[veh] == PLANNED:
+            self.departed += 1
+            self.in_network += 1
+            self.waiting_to_enter += 1
+            self.v_state[veh] = WAITING
+        if self.v_route[veh] is None and self.v_slot[veh] >= 0:
+            self.v_tab[veh] = self.guidance.tables[self.v_cls[veh]]
+            self.v_tab_t[veh] = t
+        nl = self._next_link(veh, self.v_orig[veh])
+        if nl == ARRIVE:
+            self.waiting_to_enter -= 1
+            self.in_network -= 1
+            self._arrive(veh, t)
+            return
+        if nl == NO_PATH:  # every way out is closed: wait at the origin for a reopening
+            self.unrouted.append(veh)
+            self._push(t + self.stuck_after_s, STUCK, -1 - veh)
+            return
+        pce = self.classes[self.v_cls[veh]].pce
+        if self.classes[self.v_cls[veh]].priority or (
+                not self.waiters[nl] and self.occ[nl] + pce <= self.storage[nl]):
+            self.waiting_to_enter -= 1
+            self._enter(veh, nl, t)
+        else:
+            self.entry_wait[nl].append(veh)
+            if len(self.entry_wait[nl]) == 1:
+                self.waiters[nl].append(DEPARTURE_BUFFER)
+
+    def _enter(self, veh: int, lk: int, t: float) -> None:
+        ci = self.v_cls[veh]
+        cls = self.classes[ci]
+        if self.v_route[veh] is not None:
+            self.v_rpos[veh] += 1
+        self.v_link[veh] = lk
+        self.v_state[veh] = ON_LINK
+        self.v_entry[veh] = t
+        self.entered[lk] += 1
+        self.traversals += 1
+        ff = self.fft_base[ci][lk]
+        self.v_m[veh] += self.length[lk]
+        self.v_ff[veh] += ff
+        fft = ff / self.weather_speed
+        lst = self.v_listener[veh]
+        if lst is not None:
+            lst.on_node(veh, self.net.nodes[self.link_from[lk]].id, t)
+        if cls.priority:
+            skip = 1.0 if cls.name == "motorcade" else self.emergency_queue_skip
+            queued = self._queued(lk, t)
+            self._push(t + fft + (1.0 - skip) * queued * self.hw[lk], PRIO, veh)
+            return
+        self.occ[lk] += cls.pce
+        qv, qe = self.q_veh[lk], self.q_ee[lk]
+        ee = t + fft
+        if len(qe) > self.q_head[lk] and qe[-1] > ee:
+            ee = qe[-1]  # FIFO: no overtaking inside a link
+        was_empty = len(qv) == self.q_head[lk]
+        qv.append(veh)
+        qe.append(ee)
+        if was_empty and self.blocked_on[lk] < 0:
+            nr = self.next_release[lk]
+            self._schedule_link(lk, ee if ee > nr else nr)
+
+    def _queued(self, lk: int, t: float) -> int:
+        """Vehicles on the link already past their free-flow exit time."""
+        h = self.q_head[lk]
+        return bisect_right(self.q_ee[lk], t, h) - h
+
+    def _link_event(self, lk: int, t: float) -> None:
+        h = self.q_head[lk]
+        qv = self.q_veh[lk]
+        if h >= len(qv):
+            return
+        veh = qv[h]
+        node = self.link_to[lk]
+        nl = self._next_link(veh, node)
+        woken = self.woken[lk]
+        self.woken[lk] = False
+        if nl >= 0:
+            if self.closed[self.v_cls[veh]][nl]:
+                # a fixed route meets a closure: wait at the stop line until it reopens
+                self.closure_wait.setdefault(nl, []).append(lk)
+                self._block_start(lk, nl, t, register=False)
+                return
+            pce = self.classes[self.v_cls[veh]].pce
+            occ = self.occ[nl]
+            if occ > 0 and (occ + pce > self.storage[nl] + 1e-9
+                            or (self.waiters[nl] and not woken)):
+                if woken:
+                    self.waiters[nl].appendleft(lk)
+                    self._block_start(lk, nl, t, register=False)
+                else:
+                    self._block_start(lk, nl, t, register=True)
+                return
+        elif nl == NO_PATH:
+            self.nopath_wait.add(lk)
+            self._block_start(lk, -1, t, register=False)
+            return
+        self._release(lk, veh, nl, t)
+
+    def _block_start(self, lk: int, nl: int, t: float, *, register: bool) -> None:
+        if self.blocked_on[lk] < 0:
+            self.blocked_since[lk] = t
+            self._push(t + self.stuck_after_s, STUCK, lk)
+        self.blocked_on[lk] = nl if nl >= 0 else -2
+        if register:
+            self.waiters[nl].append(lk)
+
+    def _release(self, lk: int, veh: int, nl: int, t: float) -> None:
+        h = self.q_head[lk]
+        qe = self.q_ee[lk]
+        queued = bisect_right(qe, t, h) - h
+        if queued > self.max_queue[lk]:
+            self.max_queue[lk] = queued
+        pce = self.classes[self.v_cls[veh]].pce
+        hw = self.hw[lk] * pce
+        if self.blocked_on[lk] != -1:
+            self.at_capacity[lk] += t - self.blocked_since[lk]
+            self.blocked_on[lk] = -1
+        elif queued >= 2:
+            self.at_capacity[lk] += hw
+        self._record_exit(lk, veh, t)
+        h += 1
+        self.q_head[lk] = h
+        qv = self.q_veh[lk]
+        if h > 256 and h * 2 > len(qv):
+            del qv[:h]
+            del qe[:h]
+            h = 0
+            self.q_head[lk] = 0
+        self.occ[lk] -= pce
+        self.next_release[lk] = t + hw
+        if nl == ARRIVE:
+            self.in_network -= 1
+            self._arrive(veh, t)
+        else:
+            self._enter(veh, nl, t)
+        if h < len(qv):
+            ee = qe[h]
+            nr = t + hw
+            self._schedule_link(lk, ee if ee > nr else nr)
+        if self.waiters[lk]:
+            self._wake(lk, t)
+
+    def _record_exit(self, lk: int, veh: int, t: float) -> None:
+        self.log_link.append(lk)
+        self.log_in.append(self.v_entry[veh])
+        self.log_out.append(t)
+
+    def _wake(self, lk: int, t: float) -> None:
+        """Space freed on lk: hand it to the first waiter (an upstream link or the departures)."""
+        waiters = self.waiters[lk]
+        while waiters and self.occ[lk] < self.storage[lk]:
+            w = waiters.popleft()
+            if w == DEPARTURE_BUFFER:
+                buf = self.entry_wait[lk]
+                veh = buf.popleft()
+                if buf:
+                    waiters.append(DEPARTURE_BUFFER)
+                self.waiting_to_enter -= 1
+                self._enter(veh, lk, t)
+                continue
+            if self.blocked_on[w] == lk:
+                self.woken[w] = True
+                self._schedule_link(w, t)
+                return
+
+    def _stuck_check(self, lk: int, t: float) -> None:
+        if lk < 0:  # a vehicle waiting at its origin with no open route
+            veh = -1 - lk
+            if veh in self.unrouted:
+                self.unrouted.remove(veh)
+                self._force_route(veh, self.v_orig[veh])
+                self._depart(veh, t)
+            return
+        if self.blocked_on[lk] == -1 or self.blocked_since[lk] + self.stuck_after_s > t + 1e-6:
+            return
+        h = self.q_head[lk]
+        if h >= len(self.q_veh[lk]):
+            return
+        veh = self.q_veh[lk][h]
+        nl = self.blocked_on[lk]
+        if nl == -2:  # no open route: go on through the closure on the shortest way
+            self.nopath_wait.discard(lk)
+            self._force_route(veh, self.link_to[lk])
+            nl = self._next_link(veh, self.link_to[lk])
+        else:
+            with contextlib.suppress(ValueError):
+                self.waiters[nl].remove(lk)
+            waiting = self.closure_wait.get(nl)
+            if waiting and lk in waiting:
+                waiting.remove(lk)
+        self.v_stuck[veh] = True
+        self.stuck_events += 1
+        self.woken[lk] = False
+        self._release(lk, veh, nl, t)
+
+    def _force_route(self, veh: int, node: int) -> None:
+        """Give a vehicle a fixed route from `node` that ignores closures (it is moved on)."""
+        links = self.guidance.route(self.class_index["emergency"], node, self.v_dest[veh])
+        self.v_route[veh] = links or []
+        self.v_rpos[veh] = -1
+        self.v_stuck[veh] = True
+
+    def _priority_move(self, veh: int, t: float) -> None:
+        lk = self.v_link[veh]
+        self._record_exit(lk, veh, t)
+        nl = self._next_link(veh, self.link_to[lk])
+        if nl == ARRIVE:
+            self.in_network -= 1
+            self._arrive(veh, t)
+        elif nl == NO_PATH:
+            self.in_network -= 1
+            self._arrive(veh, t)  # a priority vehicle with nowhere open to go stops here
+        else:
+            self._enter(veh, nl, t)
+
+    def _arrive(self, veh: int, t: float) -> None:
+        self.v_arrive[veh] = t
+        self.v_state[veh] = ARRIVED
+        self.v_link[veh] = -1
+        self.arrived += 1
+        lst = self.v_listener[veh]
+        if lst is not None:
+            lst.on_arrive(veh, t)
+
+    # ---- closures --------------------------------------------------------------------------
+    def set_closed(self, links, classes, closed: bool) -> None:
+        """Open or close network links for the given class names (closures nest: a link reopens
+        when the last closure holding it ends)."""
+        cis = [self.class_index[c] for c in classes if not VEHICLE_CLASSES[c].priority]
+        of_link = self.graph.of_link
+        reopened = []
+        for ci in cis:
+            held, sim = self.net_closed[ci], self.closed[ci]
+            for lk in links:
+                if closed:
+                    held[lk] += 1
+                    if held[lk] == 1:
+                        sim[of_link[lk]] += 1
+                elif held[lk] > 0:
+                    held[lk] -= 1
+                    if held[lk] == 0:
+                        s_lk = int(of_link[lk])
+                        sim[s_lk] -= 1
+                        if sim[s_lk] == 0:
+                            reopened.append(s_lk)
+        self.guidance.rebuild(self.now, closure_change=True)
+        for lk in set(reopened):
+            for up in self.closure_wait.pop(lk, []):
+                if self.blocked_on[up] != -1:
+                    self._schedule_link(up, self.now)
+        # heads and origins that had no open route may have one now
+        for up in list(self.nopath_wait):
+            self.nopath_wait.discard(up)
+            self._schedule_link(up, self.now)
+        retry, self.unrouted = self.unrouted, []
+        for veh in retry:
+            self._push(self.now, DEPART, veh)
+
+    # ---- sampling --------------------------------------------------------------------------
+    def _sample(self, t: float) -> None:
+        self.timeseries.append((t, self.in_network, self.waiting_to_enter, self.departed,
+                                self.arrived, self.stuck_events))
+        if t + 60.0 <= self.end_s:
+            self._push(t + 60.0, SAMPLE, 0)
+
+    # ---- accounting --------------------------------------------------------------------------
+    def link_summary(self) -> dict[str, np.ndarray]:
+        """Per network link: entries, exits, travel-time sum and max, queue statistics, and per
+        15-minute bin (by entry time) exits and travel-time sums, from the traversal log.
+        Links of a contracted chain share its counts; travel time is split by free-flow time;
+        queue statistics go to the chain's bottleneck link."""
+        n = len(self.log_link)
+        if getattr(self, "_summary_n", -1) == n:
+            return self._summary
+        g = self.graph
+        S = g.n_links
+        lk = np.frombuffer(self.log_link, dtype=np.int32).astype(np.int64) if n else \
+            np.zeros(0, np.int64)
+        t_in = np.frombuffer(self.log_in, dtype=float) if n else np.zeros(0)
+        t_out = np.frombuffer(self.log_out, dtype=float) if n else np.zeros(0)
+        tt = t_out - t_in
+        n_bins = int(np.ceil((self.end_s - self.start_s) / self.bin_s)) + 1
+        b = np.clip(((t_in - self.start_s) // self.bin_s).astype(np.int64), 0, n_bins - 1)
+        tt_max = np.zeros(S)
+        np.maximum.at(tt_max, lk, tt)
+        cell = lk * n_bins + b
+        share = self.net_free_flow() / np.asarray(self.fft_base[0])[g.of_link]
+        of = g.of_link
+        on_bottleneck = np.zeros(self.net.n_links, dtype=bool)
+        on_bottleneck[g.bottleneck] = True
+        self._summary = {
+            "entered": np.asarray(self.entered)[of],
+            "exited": np.bincount(lk, minlength=S)[of],
+            "tt_sum": np.bincount(lk, weights=tt, minlength=S)[of] * share,
+            "tt_max": tt_max[of] * share,
+            "max_queue": np.where(on_bottleneck, np.asarray(self.max_queue)[of], 0),
+            "seconds_at_capacity": np.where(on_bottleneck,
+                                            np.asarray(self.at_capacity)[of], 0.0),
+            "bin_n": np.bincount(cell, minlength=S * n_bins).reshape(S, n_bins)[of],
+            "bin_tt": np.bincount(cell, weights=tt, minlength=S * n_bins).reshape(S, n_bins)[of]
+            * share[:, None],
+        }
+        self._summary_n = n
+        return self._summary
+
+    def vehicle_status(self, veh: int) -> str:
+        if self.v_stuck[veh]:
+            return "stuck"
+        if self.v_arrive[veh] is not None:
+            return "arrived"
+        return "en_route"
+
+    def counts(self) -> dict[str, int]:
+        """Conservation: entered = arrived + en_route + stuck; planned have not departed yet."""
+        out = {"registered": len(self.v_kind), "entered": 0, "arrived": 0, "en_route": 0,
+               "stuck": 0, "planned": 0}
+        for veh, state in enumerate(self.v_state):
+            if state == PLANNED:
+                out["planned"] += 1
+            else:
+                out["entered"] += 1
+                out[self.vehicle_status(veh)] += 1
+        return out

@@ -1,0 +1,103 @@
+"""Route guidance on expected travel times: next-link tables towards every destination.
+
+One reverse Dijkstra sweep per destination (scipy csgraph, all destinations at once) gives, for
+every node, the next link towards that destination. Background vehicles look the next link up at
+each node, so re-routing is a table swap. Tables are rebuilt every re-route interval on the
+expected travel times of the moment (free flow under the weather, plus the queue each link holds)
+and at once whenever a closure starts or ends.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from scipy import sparse
+from scipy.sparse import csgraph
+
+if TYPE_CHECKING:
+    from .engine import TrafficEngine
+
+NO_PATH = -2
+
+
+class Guidance:
+    def __init__(self, engine: TrafficEngine, destinations: list[int]):
+        self.engine = engine
+        g = engine.graph
+        self.n = engine.net.n_nodes
+        self.frm, self.to = g.link_from, g.link_to
+        self.dest = sorted(set(int(d) for d in destinations))
+        self.slot_of = {d: i for i, d in enumerate(self.dest)}
+        keys = self.frm * self.n + self.to
+        order = np.argsort(keys, kind="stable")
+        self._keys = keys[order]
+        self._ids = order
+        self.tables: list[list[list[int]] | None] = [None] * len(engine.classes)
+        self.epoch_t = float("-inf")  # when closures last changed: older tables are stale
+        self.rebuilds = 0
+        self.rebuild(engine.start_s)
+
+    def expected_times(self, class_index: int) -> np.ndarray:
+        """Seconds per link now: free flow under the weather plus the standing queue's delay."""
+        e = self.engine
+        fft = np.asarray(e.fft_base[class_index]) / e.weather_speed
+        hw = np.asarray(e.hw)
+        occ = np.asarray(e.occ)
+        moving = fft / hw  # vehicles the link holds at capacity flow and free-flow speed
+        return fft + np.maximum(0.0, occ - moving) * hw
+
+    def _open(self, class_index: int) -> np.ndarray:
+        return np.asarray(self.engine.closed[class_index]) == 0
+
+    def rebuild(self, t: float, *, closure_change: bool = False) -> None:
+        """New next-link tables for the background classes (shared when closures agree)."""
+        e = self.engine
+        if closure_change:
+            self.epoch_t = t
+        if not self.dest:
+            return
+        built: dict[bytes, list] = {}
+        for ci, cls in enumerate(e.classes):
+            if not cls.background:
+                continue
+            open_mask = self._open(ci)
+            key = open_mask.tobytes()
+            if key not in built:
+                # classes with the same closures share the table of the first (cars), which
+                # keeps one sweep per rebuild unless a truck ban differs
+                built[key] = self._table(self.expected_times(ci), open_mask)
+            self.tables[ci] = built[key]
+        self.rebuilds += 1
+
+    def _table(self, weights: np.ndarray, open_mask: np.ndarray) -> list[list[int]]:
+        n = self.n
+        rev = sparse.csr_array(
+            (weights[open_mask], (self.to[open_mask], self.frm[open_mask])), shape=(n, n))
+        _, pred = csgraph.dijkstra(rev, directed=True, indices=self.dest,
+                                   return_predecessors=True)
+        valid = pred >= 0
+        keys = np.arange(n)[None, :] * n + np.where(valid, pred, 0)
+        pos = np.clip(np.searchsorted(self._keys, keys), 0, len(self._keys) - 1)
+        table = np.where(valid, self._ids[pos], NO_PATH)
+        return table.tolist()
+
+    def route(self, class_index: int, origin: int, destination: int) -> list[int] | None:
+        """Fastest route as sim link ids on current expected times and the class's closures."""
+        if origin == destination:
+            return []
+        open_mask = self._open(class_index) if not self.engine.classes[class_index].priority \
+            else np.ones(len(self.frm), dtype=bool)
+        w = self.expected_times(class_index)
+        csr = sparse.csr_array(
+            (w[open_mask], (self.frm[open_mask], self.to[open_mask])), shape=(self.n, self.n))
+        dist, pred = csgraph.dijkstra(csr, directed=True, indices=origin,
+                                      return_predecessors=True)
+        if not np.isfinite(dist[destination]):
+            return None
+        nodes = [destination]
+        while nodes[-1] != origin:
+            nodes.append(int(pred[nodes[-1]]))
+        nodes.reverse()
+        keys = np.asarray(nodes[:-1]) * self.n + np.asarray(nodes[1:])
+        return self._ids[np.searchsorted(self._keys, keys)].tolist()
