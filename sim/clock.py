@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}(?:\.\d+)?))?$")
@@ -11,6 +12,8 @@ def parse_clock(value) -> float:
     """'07:30' / '07:30:15' / 27000 -> seconds from midnight; '24:00' and later are allowed."""
     if isinstance(value, bool):
         raise ValueError(f"{value!r} is not a time; use 'HH:MM' or seconds")
+    if isinstance(value, datetime.time):  # TOML local times: 07:30:00
+        return value.hour * 3600.0 + value.minute * 60.0 + value.second
     if isinstance(value, int | float):
         if value < 0:
             raise ValueError(f"{value!r} is negative; use seconds from midnight >= 0")

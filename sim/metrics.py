@@ -12,29 +12,42 @@ def _r(x: float, nd: int = 3) -> float:
     return float(round(float(x), nd))
 
 
+def trip_table(engine) -> dict[str, np.ndarray]:
+    """Columns of trips.csv for every vehicle that entered the network, in vehicle order."""
+    state = np.asarray(engine.v_state, dtype=np.int64)
+    entered = np.flatnonzero(state != 0)  # 0: planned, never departed
+    metres, free = engine.vehicle_totals()
+    depart = np.asarray(engine.v_depart, dtype=float)[entered]
+    arrive = np.array([np.nan if a is None else a for a in engine.v_arrive], dtype=float)
+    arrive = arrive[entered] if len(arrive) else arrive
+    t_end = np.where(np.isnan(arrive), engine.now, arrive)
+    ff = free[entered]
+    status = np.array([engine.vehicle_status(v) for v in entered.tolist()], dtype=object)
+    labels = [engine.v_label[v] for v in entered.tolist()]
+    return {
+        "trip_id": entered,
+        "kind": np.array([engine.v_kind[v] for v in entered.tolist()], dtype=object),
+        "origin": np.array([lab[0] for lab in labels], dtype=object),
+        "destination": np.array([lab[1] for lab in labels], dtype=object),
+        "depart_s": depart,
+        "arrive_s": arrive,
+        "km": metres[entered] / 1000.0,
+        "free_flow_s": ff,
+        "delay_s": np.maximum(0.0, t_end - depart - ff),
+        "status": status,
+    }
+
+
 def trip_records(engine) -> list[dict]:
-    """One record per vehicle that entered the network (the trips.csv rows)."""
+    """trip_table as one dict per trip (arrive_s None while en route)."""
+    table = trip_table(engine)
+    keys = list(table)
     rows = []
-    end = engine.now
-    for veh in range(len(engine.v_kind)):
-        if engine.v_state[veh] == 0:  # planned: never departed
-            continue
-        arrive = engine.v_arrive[veh]
-        ff = engine.v_ff[veh]
-        t_end = arrive if arrive is not None else end
-        origin, destination = engine.v_label[veh]
-        rows.append({
-            "trip_id": veh,
-            "kind": engine.v_kind[veh],
-            "origin": origin,
-            "destination": destination,
-            "depart_s": engine.v_depart[veh],
-            "arrive_s": arrive,
-            "km": engine.v_m[veh] / 1000.0,
-            "free_flow_s": ff,
-            "delay_s": max(0.0, t_end - engine.v_depart[veh] - ff),
-            "status": engine.vehicle_status(veh),
-        })
+    for values in zip(*(table[k].tolist() for k in keys), strict=True):
+        row = dict(zip(keys, values, strict=True))
+        if row["arrive_s"] != row["arrive_s"]:  # NaN
+            row["arrive_s"] = None
+        rows.append(row)
     return rows
 
 
@@ -54,37 +67,50 @@ def link_peak_vc(engine) -> np.ndarray:
     return n.max(axis=1) * (3600.0 / engine.bin_s) / engine.net.capacity_vph
 
 
+def uncongested_times(engine) -> np.ndarray:
+    """Per network link: free flow at posted speeds plus the signal delay at zero flow."""
+    g = engine.graph
+    zero_flow = np.where(g.signalised, engine.webster_delay(np.zeros(g.n_links)), 0.0)
+    extra = np.zeros(engine.net.n_links)
+    last = np.array([c[-1] for c in g.members], dtype=np.int64)
+    extra[last] = zero_flow
+    return engine.net_free_flow() + extra
+
+
 def corridor_times(engine, corridors) -> dict[str, dict]:
-    """Per corridor: free-flow minutes, and the worst 15-minute bin's minutes and ratio."""
+    """Per corridor: minutes at posted speeds, uncongested (night: signals, no traffic), and in
+    the worst hour (rolling 15-minute bins by entry time), with peak / uncongested."""
     out = {}
     fft = engine.net_free_flow()
+    calm = uncongested_times(engine)
     summary = engine.link_summary()
     tt, n = summary["bin_tt"], summary["bin_n"]
     for c in corridors:
         links = path_links(engine.net, c.path, f"traffic.corridors ({c.name})")
-        ff = fft[links].sum()
-        mean = np.where(n[links] > 0, tt[links] / np.maximum(n[links], 1), fft[links, None])
+        ff, base = fft[links].sum(), calm[links].sum()
+        mean = np.where(n[links] > 0, tt[links] / np.maximum(n[links], 1), calm[links, None])
         per_bin = mean.sum(axis=0)
-        used = n[links].sum(axis=0) > 0
-        peak_bin = int(np.argmax(np.where(used, per_bin, 0))) if used.any() else 0
-        peak = per_bin[peak_bin] if used.any() else ff
+        hourly = np.convolve(per_bin, np.ones(4) / 4, mode="valid") if len(per_bin) >= 4 \
+            else per_bin
+        peak_bin = int(np.argmax(hourly))
         out[c.name] = {
             "free_flow_min": _r(ff / 60, 2),
-            "peak_min": _r(peak / 60, 2),
-            "peak_ratio": _r(peak / ff, 3),
-            "peak_start_s": _r(engine.start_s + peak_bin * engine.bin_s, 0),
+            "uncongested_min": _r(base / 60, 2),
+            "peak_hour_min": _r(hourly[peak_bin] / 60, 2),
+            "peak_ratio": _r(hourly[peak_bin] / base, 3),
+            "peak_hour_start_s": _r(engine.start_s + peak_bin * engine.bin_s, 0),
         }
     return out
 
 
 def traffic_metrics(engine, corridors=()) -> dict:
     counts = engine.counts()
-    trips = trip_records(engine)
-    arrived = [t for t in trips if t["arrive_s"] is not None]
-    delays = np.array([t["delay_s"] for t in arrived]) / 60.0 if arrived else np.zeros(1)
-    veh_km = sum(t["km"] for t in trips)
-    veh_h = sum(((t["arrive_s"] if t["arrive_s"] is not None else engine.now) - t["depart_s"])
-                for t in trips) / 3600.0
+    trips = trip_table(engine)
+    arrived = ~np.isnan(trips["arrive_s"])
+    delays = trips["delay_s"][arrived] / 60.0 if arrived.any() else np.zeros(1)
+    veh_km = float(trips["km"].sum())
+    t_end = np.where(arrived, trips["arrive_s"], engine.now)
+    veh_h = float((t_end - trips["depart_s"]).sum()) / 3600.0
     series = np.array([row[1] for row in engine.timeseries]) if engine.timeseries else np.zeros(1)
     peak_i = int(np.argmax(series))
     used = engine.link_summary()["entered"] > 0
@@ -97,7 +123,7 @@ def traffic_metrics(engine, corridors=()) -> dict:
         "stuck": counts["stuck"],
         "planned": counts["planned"],
         "stuck_events": engine.stuck_events,
-        "by_kind": _by_kind(trips),
+        "by_kind": _by_kind(trips["kind"]),
         "vehicle_km": _r(veh_km, 1),
         "vehicle_hours": _r(veh_h, 1),
         "mean_speed_kmh": _r(veh_km / veh_h if veh_h > 0 else 0.0, 2),
@@ -114,8 +140,6 @@ def traffic_metrics(engine, corridors=()) -> dict:
     }
 
 
-def _by_kind(trips) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for t in trips:
-        out[t["kind"]] = out.get(t["kind"], 0) + 1
-    return dict(sorted(out.items()))
+def _by_kind(kinds) -> dict[str, int]:
+    names, counts = np.unique(np.asarray(kinds, dtype=str), return_counts=True)
+    return {str(k): int(n) for k, n in zip(names, counts, strict=True)}

@@ -36,6 +36,7 @@ class SummitModel(Model):
             self.network, start_s=self.start_s, end_s=self.end_s,
             stuck_after_s=traffic.stuck_after_s, reroute_interval_s=traffic.reroute_interval_s,
             emergency_queue_skip=traffic.emergency_queue_skip,
+            signal_cycle_s=traffic.signal_cycle_s, signal_green_ratio=traffic.signal_green_ratio,
             destinations=demand_destinations(self.network, traffic),
             keep_nodes=keep_nodes(self.network, scenario), contract=traffic.contract_chains)
         self.controls = apply_controls(self.engine, scenario)
@@ -75,7 +76,7 @@ def keep_nodes(net: RoadNetwork, scenario: Scenario) -> set[int]:
     for od in traffic.od:
         keep.add(net.node_index[net.resolve(od.origin)[0]])
     for z in traffic.zones:
-        keep.update(zone_nodes(net, z))
+        keep.update(zone_nodes(net, z, at_junctions=traffic.trip_ends_at_junctions))
     for m in scenario.motorcades:
         keep.update(net.node_index[net.resolve(w)[0]] for w in m.route)
     return keep

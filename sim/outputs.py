@@ -15,7 +15,7 @@ import numpy as np
 from . import __version__
 from .atomic import atomic_dir
 from .clock import format_clock
-from .metrics import link_peak_ratios, traffic_metrics, trip_records
+from .metrics import link_peak_ratios, traffic_metrics, trip_table
 
 TRIP_COLUMNS = ["trip_id", "kind", "origin", "destination", "depart_s", "arrive_s", "km",
                 "free_flow_s", "delay_s", "status"]
@@ -71,13 +71,17 @@ def write_run(model, out: str | Path, *, wall_s: float | None = None) -> dict:
 
 
 def _write_trips(engine, path: Path) -> None:
+    t = trip_table(engine)
+    arrive = [None if a != a else a for a in t["arrive_s"].tolist()]  # NaN: still en route
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(TRIP_COLUMNS)
-        for t in trip_records(engine):
-            w.writerow([t["trip_id"], t["kind"], t["origin"], t["destination"],
-                        _f(t["depart_s"]), _f(t["arrive_s"]), _f(t["km"], 3),
-                        _f(t["free_flow_s"]), _f(t["delay_s"]), t["status"]])
+        w.writerows(
+            [tid, kind, o, d, _f(dep), _f(arr), _f(km, 3), _f(ff), _f(delay), status]
+            for tid, kind, o, d, dep, arr, km, ff, delay, status in zip(
+                t["trip_id"].tolist(), t["kind"], t["origin"], t["destination"],
+                t["depart_s"].tolist(), arrive, t["km"].tolist(), t["free_flow_s"].tolist(),
+                t["delay_s"].tolist(), t["status"], strict=True))
 
 
 def _write_links(engine, path: Path) -> None:

@@ -23,8 +23,9 @@ def print_summary(model, metrics: dict, out: Path, wall_s: float) -> None:
         ("links over capacity (peak 15 min)", f"{100 * m['links_over_capacity_share']:.1f}%"),
     ]
     for name, c in m["corridors"].items():
-        rows.append((f"corridor {name}", f"{c['free_flow_min']:.1f} min free, "
-                     f"{c['peak_min']:.1f} min at peak ({100 * (c['peak_ratio'] - 1):+.0f}%)"))
+        rows.append((f"corridor {name}", f"{c['uncongested_min']:.1f} min uncongested, "
+                     f"{c['peak_hour_min']:.1f} min in the peak hour "
+                     f"({100 * (c['peak_ratio'] - 1):+.0f}%)"))
     width = max(len(r[0]) for r in rows)
     for name, value in rows:
         print(f"  {name:<{width}}  {value}")

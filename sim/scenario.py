@@ -103,8 +103,13 @@ class TrafficSpec(Strict):
     reroute_interval_s: float = Field(default=900, gt=0)
     stuck_after_s: float = Field(default=600, gt=0)
     emergency_queue_skip: float = Field(default=0.7, ge=0, le=1)
+    # fixed-time signals at urban junctions: cycle and effective green share (KHCM practice:
+    # 120-160 s cycles, g/C 0.4-0.5 for a main road)
+    signal_cycle_s: float = Field(default=120, gt=0)
+    signal_green_ratio: float = Field(default=0.45, gt=0, le=1)
     engine_tick_s: float = Field(default=5, gt=0)
     contract_chains: bool = True  # simulate chains of links without junctions as one queue
+    trip_ends_at_junctions: bool = True  # zone trips join the network where roads meet
     profile: Profile | None = None
     zones: list[Zone] = Field(default_factory=list)
     external: list[ExternalZone] = Field(default_factory=list)

@@ -7,31 +7,28 @@ import json
 from sim.model import SummitModel
 from sim.scenario import validate_scenario
 
-# about 1.0 km of longitude per 0.01107 degrees at 35.85 N
-DLON_PER_KM = 0.01107
+DLON_PER_KM = 1 / 90.26  # degrees of longitude per km at 35.85 N
 
 
 def line_network(tmp_path, segments, *, name="line"):
-    """A chain of nodes n0, n1, ... one km apart eastwards; segments: list of dicts with the
-    road attributes of n_i -> n_{i+1} (class, lanes, speed_kmh, capacity_vph_per_lane,
-    length_km, oneway)."""
-    nodes, roads = [], []
+    """Nodes n0, n1, ... eastwards; segment i is the one-way road n_i -> n_{i+1} with the given
+    attributes (class, lanes, speed_kmh, capacity_vph_per_lane, length_km). A fast return road
+    from the last node to n0 keeps the network strongly connected."""
+    nodes = [{"id": "n0", "lat": 35.85, "lon": 129.2}]
+    roads = []
     lon = 129.2
-    nodes.append({"id": "n0", "lat": 35.85, "lon": lon})
     for i, seg in enumerate(segments):
         lon += seg.get("length_km", 1.0) * DLON_PER_KM
-        nodes.append({"id": f"n{i + 1}", "lat": 35.85, "lon": round(lon, 6)})
-        road = {"name": seg.get("name", f"road {i}"), "class": seg.get("class", "expressway"),
+        nodes.append({"id": f"n{i + 1}", "lat": 35.85, "lon": round(lon, 7)})
+        road = {"name": seg.get("name", f"segment {i}"), "class": seg.get("class", "expressway"),
                 "lanes": seg.get("lanes", 3), "speed_kmh": seg.get("speed_kmh", 60),
-                "oneway": seg.get("oneway", True), "path": [f"n{i}", f"n{i + 1}"]}
+                "oneway": True, "path": [f"n{i}", f"n{i + 1}"]}
         if "capacity_vph_per_lane" in seg:
             road["capacity_vph_per_lane"] = seg["capacity_vph_per_lane"]
         roads.append(road)
-    # a return road closes the loop so the network is strongly connected
-    back = [f"n{i}" for i in range(len(segments), -1, -1)]
-    mid = [[35.87, 129.2 + 0.5 * (lon - 129.2)]]
+    last = f"n{len(segments)}"
     roads.append({"name": "return road", "class": "expressway", "lanes": 3, "speed_kmh": 100,
-                  "oneway": True, "path": [back[0], *mid, back[-1]]})
+                  "oneway": True, "path": [last, [35.9, (129.2 + lon) / 2], "n0"]})
     return write_network(tmp_path, nodes, roads, name)
 
 
@@ -42,10 +39,10 @@ def write_network(tmp_path, nodes, roads, name="test"):
     return path
 
 
-def scenario(network_path, *, od=(), start="00:00", end="03:00", **extra):
-    raw = {"name": "test", "start": start, "end": end,
-           "network": {"file": str(network_path)},
-           "traffic": {"od": list(od), **extra.pop("traffic", {})}, **extra}
+def scenario(network_path, *, od=(), start="00:00", end="03:00", contract=False, **extra):
+    traffic = {"od": list(od), "contract_chains": contract, **extra.pop("traffic", {})}
+    raw = {"name": "test", "start": start, "end": end, "network": {"file": str(network_path)},
+           "traffic": traffic, "outputs": {"congestion_map": False}, **extra}
     return validate_scenario(raw)
 
 
@@ -55,7 +52,26 @@ def run(sc, seed=1) -> SummitModel:
     return model
 
 
-def exit_times(model, link_id):
-    """Times at which vehicles left a link, from their records (vehicle ids in order)."""
+def link_id(model, u, v) -> int:
+    return model.network.link_between(u, v).id
+
+
+def exits(model, u, v):
+    """Sorted exit times of vehicles from network link u -> v (uncontracted engines only)."""
+    import numpy as np
+
     e = model.engine
-    return e
+    s = int(e.graph.of_link[link_id(model, u, v)])
+    lk, _, _, t_out = e.traversals_log()
+    return np.sort(t_out[lk == s])
+
+
+def trips(model):
+    from sim.metrics import trip_records
+
+    return trip_records(model.engine)
+
+
+def conserved(model) -> bool:
+    c = model.engine.counts()
+    return c["entered"] == c["arrived"] + c["en_route"] + c["stuck"]

@@ -17,6 +17,7 @@ from ..errors import InputError
 from ..geo import haversine_m
 from ..network import RoadNetwork
 from ..routing import Router
+from .simgraph import nearest_junction, through_nodes
 
 ZONE_MAX_NODES = 8
 NO_TRIP_END_CLASSES = {"expressway", "ramp"}
@@ -35,21 +36,30 @@ class TripTable:
         return len(self.depart_s)
 
 
-def zone_nodes(net: RoadNetwork, zone) -> list[int]:
-    """The zone's trip-end nodes: as listed, else the nodes nearest its centre within radius."""
+def zone_nodes(net: RoadNetwork, zone, *, at_junctions: bool = True) -> list[int]:
+    """The zone's trip-end nodes: as listed, else the nodes nearest its centre within radius.
+
+    With `at_junctions`, a node on a plain stretch of road is replaced by the nearer junction
+    of that stretch: trips join the network where roads meet (as centroid connectors do),
+    which lets the engine simulate the stretch as one queue.
+    """
+    through = through_nodes(net) if at_junctions else None
     if zone.nodes:
         out = []
         for nid in zone.nodes:
             if nid not in net.node_index:
                 raise InputError(f"traffic.zones ({zone.name}): node {nid!r} is not in the network")
-            out.append(net.node_index[nid])
-        return out
+            node = net.node_index[nid]
+            out.append(nearest_junction(net, node, through) if at_junctions else node)
+        return list(dict.fromkeys(out))
     eligible = _local_nodes(net)
     lat = np.array([net.nodes[i].lat for i in eligible])
     lon = np.array([net.nodes[i].lon for i in eligible])
     d = haversine_m(zone.lat, zone.lon, lat, lon)
     order = np.argsort(d)
     inside = [eligible[i] for i in order[:ZONE_MAX_NODES] if d[i] <= zone.radius_m]
+    if at_junctions:
+        inside = list(dict.fromkeys(nearest_junction(net, v, through) for v in inside))
     if not inside:
         raise InputError(
             f"traffic.zones ({zone.name}): no road node within {zone.radius_m:g} m of "
@@ -71,7 +81,7 @@ def demand_destinations(net: RoadNetwork, traffic) -> list[int]:
     """Every node a background trip can end at (the guidance tables are built towards these)."""
     nodes: set[int] = set()
     for z in traffic.zones:
-        nodes.update(zone_nodes(net, z))
+        nodes.update(zone_nodes(net, z, at_junctions=traffic.trip_ends_at_junctions))
     for x in traffic.external:
         nodes.add(_node(net, x.node, f"traffic.external ({x.name})"))
     for i, od in enumerate(traffic.od):
@@ -106,7 +116,8 @@ def generate_trips(net: RoadNetwork, traffic, rng: np.random.Generator, start_s:
 
 def _gravity_trips(net, traffic, rng, start_s, end_s) -> TripTable:
     zones = traffic.zones
-    z_nodes = [np.asarray(zone_nodes(net, z)) for z in zones]
+    z_nodes = [np.asarray(zone_nodes(net, z, at_junctions=traffic.trip_ends_at_junctions))
+               for z in zones]
     pop = np.array([z.population for z in zones], float)
     jobs = np.array([z.jobs for z in zones], float)
     # zone-to-zone free-flow minutes between each zone's first node

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import heapq
+import itertools
 from array import array
 from bisect import bisect_right
 from collections import deque
@@ -30,7 +31,8 @@ from .guidance import Guidance
 from .simgraph import SimGraph
 from .vehicles import VEHICLE_CLASSES
 
-LINK, DEPART, PRIO, STUCK, CONTROL, SAMPLE, REBUILD = range(7)
+LINK, DEPART, PRIO, STUCK, CONTROL, SAMPLE, REBUILD, FEED = range(8)
+FEED_S = 60.0  # departures move from the pending heap to the event heap this far ahead
 ARRIVE, NO_PATH = -1, -2
 PLANNED, WAITING, ON_LINK, ARRIVED = range(4)  # vehicle states
 DEPARTURE_BUFFER = -1  # a waiter entry meaning "vehicles waiting to enter from the origin"
@@ -56,6 +58,8 @@ class TrafficEngine:
         stuck_after_s: float = 600.0,
         reroute_interval_s: float = 600.0,
         emergency_queue_skip: float = 0.7,
+        signal_cycle_s: float = 120.0,
+        signal_green_ratio: float = 0.45,
         bin_s: float = 900.0,
         destinations: list[int] | None = None,
         keep_nodes: set[int] | None = None,
@@ -84,6 +88,14 @@ class TrafficEngine:
         self.hw: list[float] = [0.0] * L  # seconds between releases per PCE
         self.storage: list[float] = [0.0] * L  # PCE the link holds
         self._update_link_capacity()
+        # Signal delay at the downstream junction (Webster's uniform delay), added to the
+        # earliest exit time; refreshed from each link's recent flow when guidance is rebuilt.
+        self.signal_cycle_s = float(signal_cycle_s)
+        self.signal_green_ratio = float(signal_green_ratio)
+        self.signalised = g.signalised()
+        self.signal_delay: list[float] = [0.0] * L
+        self._log_mark = 0
+        self._log_mark_t = self.start_s
         # queues: vehicle ids and earliest exit times, with a moving head index
         self.q_veh: list[list[int]] = [[] for _ in range(L)]
         self.q_ee: list[list[float]] = [[] for _ in range(L)]
@@ -105,12 +117,13 @@ class TrafficEngine:
         self.closed = [[0] * L for _ in self.classes]
         # link statistics: counters kept live, and a log of every traversal (link, entry time,
         # exit time) from which travel times are summarised at the end
-        self.entered = [0] * L
         self.max_queue = [0] * L
+        # discharge of a standing queue: smoothed seconds between releases while queued, which
+        # is what a vehicle joining the queue will wait per vehicle ahead (priority vehicles)
+        self.last_out = [-1.0] * L  # last release while queued; -1 when no queue stands
+        self.queue_gap = [0.0] * L
         self.at_capacity = [0.0] * L
-        self.log_link = array("i")
-        self.log_in = array("d")
-        self.log_out = array("d")
+        self.log = array("d")  # (sim link, vehicle, entry time, exit time) per traversal, flat
         self.bin_s = float(bin_s)
         # vehicles (struct of lists)
         self.v_kind: list[str] = []
@@ -125,12 +138,11 @@ class TrafficEngine:
         self.v_depart: list[float] = []
         self.v_link: list[int] = []
         self.v_entry: list[float] = []
-        self.v_m: list[float] = []
-        self.v_ff: list[float] = []
         self.v_arrive: list[float | None] = []
         self.v_state: list[int] = []
         self.v_stuck: list[bool] = []
         self.v_listener: list[VehicleListener | None] = []
+        self.v_special: list[bool] = []  # priority class or a listener: the slow path handles it
         self.v_label: list[tuple[str, str]] = []
         self.departed = 0
         self.arrived = 0
@@ -140,10 +152,16 @@ class TrafficEngine:
         self.traversals = 0
         self.timeseries: list[tuple] = []
         self.heap: list[tuple] = []
-        self._seq = 1
+        # departures wait in their own heap and join the event heap a minute ahead, which keeps
+        # the event heap small (it holds about one event per occupied link)
+        self.pending: list[tuple] = []
+        self._fed_until = self.start_s - 1.0
+        self._next_seq = itertools.count(1).__next__  # tie-breaker: equal times keep order
         self._controls: list = []
+        self.update_signal_delay(self.start_s)
         self.guidance = Guidance(self, destinations or [])
         self._push(self.start_s, SAMPLE, 0)
+        self._push(self.start_s, FEED, 0)
         self._push(self.start_s + self.reroute_interval_s, REBUILD, 0)
 
     # ---- capacity and storage ----------------------------------------------------------
@@ -153,8 +171,9 @@ class TrafficEngine:
         # Storage never below what the link holds moving at free flow and capacity (as MATSim
         # does), so short links do not throttle flow by themselves.
         moving = vph / 3600.0 * np.asarray(self.fft_base[0])
-        self.hw = np.where(vph > 0, 3600.0 / np.maximum(vph, 1e-9), np.inf).tolist()
-        self.storage = np.maximum(1.0, np.maximum(space, moving)).tolist()
+        # in place: the event loop holds these lists
+        self.hw[:] = np.where(vph > 0, 3600.0 / np.maximum(vph, 1e-9), np.inf).tolist()
+        self.storage[:] = np.maximum(1.0, np.maximum(space, moving)).tolist()
 
     def set_weather(self, speed_factor: float, capacity_factor: float) -> None:
         """Scale free-flow speeds and capacities of every link (rain, snow, fog)."""
@@ -167,6 +186,25 @@ class TrafficEngine:
         self.cap_factor[list(links)] = float(factor)
         self._update_link_capacity()
 
+    def webster_delay(self, x: np.ndarray) -> np.ndarray:
+        """Mean uniform delay (s) at a fixed-time signal for degree of saturation x."""
+        c, lam = self.signal_cycle_s, self.signal_green_ratio
+        return 0.5 * c * (1 - lam) ** 2 / (1 - np.minimum(x, 1.0) * lam)
+
+    def update_signal_delay(self, t: float) -> None:
+        """Signal delay per link from the flow it carried since the last update."""
+        flat = np.frombuffer(self.log, dtype=float)[self._log_mark:] if len(self.log) else \
+            np.zeros(0)
+        span = t - self._log_mark_t
+        links = flat[0::4].astype(np.int64)
+        flow = np.bincount(links, minlength=self.graph.n_links) * (3600.0 / span) if span > 0 \
+            else np.zeros(self.graph.n_links)
+        cap = 3600.0 / np.asarray(self.hw)
+        x = np.where(cap > 0, flow / np.maximum(cap, 1e-9), 0.0)
+        self.signal_delay[:] = np.where(self.signalised, self.webster_delay(x), 0.0).tolist()
+        self._log_mark = len(self.log)
+        self._log_mark_t = t
+
     def net_free_flow(self, class_name: str = "car") -> np.ndarray:
         """Free-flow seconds per network link for a class in clear weather."""
         vmax = VEHICLE_CLASSES[class_name].vmax_kmh
@@ -174,8 +212,7 @@ class TrafficEngine:
 
     # ---- scheduling ----------------------------------------------------------------------
     def _push(self, t: float, kind: int, idx: int) -> int:
-        seq = self._seq
-        self._seq = seq + 1
+        seq = self._next_seq()
         heapq.heappush(self.heap, (t, seq, kind, idx))
         return seq
 
@@ -242,15 +279,18 @@ class TrafficEngine:
         self.v_depart.append(float(depart_s))
         self.v_link.append(-1)
         self.v_entry.append(0.0)
-        self.v_m.append(0.0)
-        self.v_ff.append(0.0)
         self.v_arrive.append(None)
         self.v_state.append(PLANNED)
         self.v_stuck.append(False)
         self.v_listener.append(listener)
+        self.v_special.append(listener is not None or self.classes[ci].priority)
         nodes = self.net.nodes
         self.v_label.append(label or (nodes[origin].id, nodes[destination].id))
-        self._push(max(float(depart_s), self.now), DEPART, vid)
+        t = max(float(depart_s), self.now)
+        if t <= self._fed_until:
+            self._push(t, DEPART, vid)
+        else:
+            heapq.heappush(self.pending, (t, self._next_seq(), DEPART, vid))
         return vid
 
     def add_trips(self, depart_s, origins, destinations, kinds) -> None:
@@ -297,8 +337,21 @@ class TrafficEngine:
         elif kind == SAMPLE:
             self._sample(t)
         elif kind == REBUILD:
+            self.update_signal_delay(t)
             self.guidance.rebuild(t)
             self._push(t + self.reroute_interval_s, REBUILD, 0)
+        elif kind == FEED:
+            self._feed(t)
+
+    def _feed(self, t: float) -> None:
+        """Move the next minute's departures into the event heap."""
+        horizon = t + FEED_S
+        pending, heap = self.pending, self.heap
+        while pending and pending[0][0] <= horizon:
+            heapq.heappush(heap, heapq.heappop(pending))
+        self._fed_until = horizon
+        if pending or t + FEED_S <= self.end_s:
+            heapq.heappush(heap, (horizon, 0, FEED, 0))
 
     def _run_reference(self, t_end: float) -> None:
         """The plain loop: every event through the methods below (the semantics' reference)."""
@@ -317,19 +370,21 @@ class TrafficEngine:
         evt_seq, q_veh, q_ee, q_head = self.evt_seq, self.q_veh, self.q_ee, self.q_head
         link_to, v_dest, v_route, v_rpos = self.link_to, self.v_dest, self.v_route, self.v_rpos
         v_tab, v_tab_t, v_slot, v_cls = self.v_tab, self.v_tab_t, self.v_slot, self.v_cls
-        v_link, v_state, v_entry, v_m, v_ff = (self.v_link, self.v_state, self.v_entry,
-                                               self.v_m, self.v_ff)
-        v_listener = self.v_listener
+        v_link, v_entry = self.v_link, self.v_entry
         closed, occ, storage = self.closed, self.occ, self.storage
         waiters, woken, blocked_on = self.waiters, self.woken, self.blocked_on
         blocked_since, at_capacity, max_queue = (self.blocked_since, self.at_capacity,
                                                  self.max_queue)
-        hw, next_release, entered, length = self.hw, self.next_release, self.entered, self.length
+        hw, next_release = self.hw, self.next_release
+        last_out, queue_gap = self.last_out, self.queue_gap
+        signal_delay = self.signal_delay
         fft_base = self.fft_base
-        log_link, log_in, log_out = self.log_link.append, self.log_in.append, self.log_out.append
+        log = self.log.append
+        next_seq = self._next_seq
+        v_special = self.v_special
         pce_of = [c.pce for c in self.classes]
-        plain = [not c.priority for c in self.classes]
         guidance = self.guidance
+        epoch = guidance.epoch_t
         reroute = self.reroute_interval_s
         weather_speed = self.weather_speed
         n_traversals = 0
@@ -342,6 +397,7 @@ class TrafficEngine:
                     n_traversals = 0
                     self._dispatch(t, seq, kind, lk)
                     weather_speed = self.weather_speed
+                    epoch = guidance.epoch_t
                 continue
             h = q_head[lk]
             qv = q_veh[lk]
@@ -360,7 +416,7 @@ class TrafficEngine:
                     nl = route[v_rpos[veh] + 1]
                 else:
                     tt0 = v_tab_t[veh]
-                    if t - tt0 >= reroute or tt0 < guidance.epoch_t:
+                    if t - tt0 >= reroute or tt0 < epoch:
                         self.now = t
                         nl = self._next_link(veh, node)
                     else:
@@ -387,18 +443,25 @@ class TrafficEngine:
             woken[lk] = False
             # release the head vehicle (as _release)
             qe = q_ee[lk]
-            queued = bisect_right(qe, t, h) - h
-            if queued > max_queue[lk]:
-                max_queue[lk] = queued
             hwp = hw[lk] * pce
+            if h + 1 < len(qe) and qe[h + 1] <= t:  # another vehicle waits: a standing queue
+                queued = bisect_right(qe, t, h) - h
+                if queued > max_queue[lk]:
+                    max_queue[lk] = queued
+                if last_out[lk] >= 0.0:
+                    queue_gap[lk] += 0.2 * (t - last_out[lk] - queue_gap[lk])
+                last_out[lk] = t
+                if blocked_on[lk] == -1:
+                    at_capacity[lk] += hwp
+            elif last_out[lk] >= 0.0:
+                last_out[lk] = -1.0
             if blocked_on[lk] != -1:
                 at_capacity[lk] += t - blocked_since[lk]
                 blocked_on[lk] = -1
-            elif queued >= 2:
-                at_capacity[lk] += hwp
-            log_link(lk)
-            log_in(v_entry[veh])
-            log_out(t)
+            log(lk)
+            log(veh)
+            log(v_entry[veh])
+            log(t)
             h += 1
             q_head[lk] = h
             if h > 256 and h * 2 > len(qv):
@@ -409,7 +472,7 @@ class TrafficEngine:
             occ[lk] -= pce
             nr = t + hwp
             next_release[lk] = nr
-            if nl == ARRIVE or not plain[ci] or v_listener[veh] is not None:
+            if nl == ARRIVE or v_special[veh]:
                 self.now = t
                 self.traversals += n_traversals
                 n_traversals = 0
@@ -423,16 +486,11 @@ class TrafficEngine:
                 if route is not None:
                     v_rpos[veh] += 1
                 v_link[veh] = nl
-                v_state[veh] = ON_LINK
                 v_entry[veh] = t
-                entered[nl] += 1
                 n_traversals += 1
-                ff = fft_base[ci][nl]
-                v_m[veh] += length[nl]
-                v_ff[veh] += ff
                 occ[nl] += pce
                 nqv, nqe = q_veh[nl], q_ee[nl]
-                ee = t + ff / weather_speed
+                ee = t + fft_base[ci][nl] / weather_speed + signal_delay[nl]
                 nh = q_head[nl]
                 was_empty = len(nqv) == nh
                 if not was_empty and nqe[-1] > ee:
@@ -441,14 +499,12 @@ class TrafficEngine:
                 nqe.append(ee)
                 if was_empty and blocked_on[nl] < 0:
                     nnr = next_release[nl]
-                    s2 = self._seq
-                    self._seq = s2 + 1
+                    s2 = next_seq()
                     evt_seq[nl] = s2
                     push(heap, (ee if ee > nnr else nnr, s2, LINK, nl))
             if h < len(qv):
                 ee = qe[h]
-                s2 = self._seq
-                self._seq = s2 + 1
+                s2 = next_seq()
                 evt_seq[lk] = s2
                 push(heap, (ee if ee > nr else nr, s2, LINK, lk))
             if waiters[lk]:
@@ -508,19 +564,16 @@ class TrafficEngine:
         self.v_link[veh] = lk
         self.v_state[veh] = ON_LINK
         self.v_entry[veh] = t
-        self.entered[lk] += 1
         self.traversals += 1
-        ff = self.fft_base[ci][lk]
-        self.v_m[veh] += self.length[lk]
-        self.v_ff[veh] += ff
-        fft = ff / self.weather_speed
+        fft = self.fft_base[ci][lk] / self.weather_speed + self.signal_delay[lk]
         lst = self.v_listener[veh]
         if lst is not None:
             lst.on_node(veh, self.net.nodes[self.link_from[lk]].id, t)
         if cls.priority:
             skip = 1.0 if cls.name == "motorcade" else self.emergency_queue_skip
             queued = self._queued(lk, t)
-            self._push(t + fft + (1.0 - skip) * queued * self.hw[lk], PRIO, veh)
+            per_vehicle = max(self.hw[lk], self.queue_gap[lk]) if queued >= 2 else self.hw[lk]
+            self._push(t + fft + (1.0 - skip) * queued * per_vehicle, PRIO, veh)
             return
         self.occ[lk] += cls.pce
         qv, qe = self.q_veh[lk], self.q_ee[lk]
@@ -582,16 +635,22 @@ class TrafficEngine:
     def _release(self, lk: int, veh: int, nl: int, t: float) -> None:
         h = self.q_head[lk]
         qe = self.q_ee[lk]
-        queued = bisect_right(qe, t, h) - h
-        if queued > self.max_queue[lk]:
-            self.max_queue[lk] = queued
         pce = self.classes[self.v_cls[veh]].pce
         hw = self.hw[lk] * pce
+        queued = bisect_right(qe, t, h) - h
+        if queued >= 2:  # another vehicle waits behind this one: a standing queue
+            if queued > self.max_queue[lk]:
+                self.max_queue[lk] = queued
+            if self.last_out[lk] >= 0.0:
+                self.queue_gap[lk] += 0.2 * (t - self.last_out[lk] - self.queue_gap[lk])
+            self.last_out[lk] = t
+            if self.blocked_on[lk] == -1:
+                self.at_capacity[lk] += hw
+        elif self.last_out[lk] >= 0.0:
+            self.last_out[lk] = -1.0
         if self.blocked_on[lk] != -1:
             self.at_capacity[lk] += t - self.blocked_since[lk]
             self.blocked_on[lk] = -1
-        elif queued >= 2:
-            self.at_capacity[lk] += hw
         self._record_exit(lk, veh, t)
         h += 1
         self.q_head[lk] = h
@@ -616,9 +675,10 @@ class TrafficEngine:
             self._wake(lk, t)
 
     def _record_exit(self, lk: int, veh: int, t: float) -> None:
-        self.log_link.append(lk)
-        self.log_in.append(self.v_entry[veh])
-        self.log_out.append(t)
+        self.log.append(lk)
+        self.log.append(veh)
+        self.log.append(self.v_entry[veh])
+        self.log.append(t)
 
     def _wake(self, lk: int, t: float) -> None:
         """Space freed on lk: hand it to the first waiter (an upstream link or the departures)."""
@@ -739,20 +799,44 @@ class TrafficEngine:
             self._push(t + 60.0, SAMPLE, 0)
 
     # ---- accounting --------------------------------------------------------------------------
+    def traversals_log(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Every completed traversal: sim link id, vehicle, entry time, exit time."""
+        flat = np.frombuffer(self.log, dtype=float).reshape(-1, 4) if len(self.log) else \
+            np.zeros((0, 4))
+        return flat[:, 0].astype(np.int64), flat[:, 1].astype(np.int64), flat[:, 2], flat[:, 3]
+
+    def _on_link_now(self) -> tuple[np.ndarray, np.ndarray]:
+        """Vehicles inside a link now (entered, not yet left) and the sim link each is on."""
+        state = np.asarray(self.v_state, dtype=np.int64)
+        link = np.asarray(self.v_link, dtype=np.int64)
+        veh = np.flatnonzero((state == ON_LINK) & (link >= 0))
+        return veh, link[veh]
+
+    def vehicle_totals(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per vehicle: metres driven and free-flow seconds (clear weather, the vehicle's class)
+        over the links it has entered, the one it is on included."""
+        n_veh = len(self.v_kind)
+        lk, veh, _, _ = self.traversals_log()
+        on_veh, on_link = self._on_link_now()
+        lk = np.concatenate([lk, on_link])
+        veh = np.concatenate([veh, on_veh])
+        cls = np.asarray(self.v_cls, dtype=np.int64)[veh] if n_veh else veh
+        fft = np.asarray(self.fft_base)
+        metres = np.bincount(veh, weights=self.graph.length[lk], minlength=n_veh)
+        free = np.bincount(veh, weights=fft[cls, lk], minlength=n_veh)
+        return metres, free
+
     def link_summary(self) -> dict[str, np.ndarray]:
         """Per network link: entries, exits, travel-time sum and max, queue statistics, and per
         15-minute bin (by entry time) exits and travel-time sums, from the traversal log.
         Links of a contracted chain share its counts; travel time is split by free-flow time;
         queue statistics go to the chain's bottleneck link."""
-        n = len(self.log_link)
+        n = len(self.log)
         if getattr(self, "_summary_n", -1) == n:
             return self._summary
         g = self.graph
         S = g.n_links
-        lk = np.frombuffer(self.log_link, dtype=np.int32).astype(np.int64) if n else \
-            np.zeros(0, np.int64)
-        t_in = np.frombuffer(self.log_in, dtype=float) if n else np.zeros(0)
-        t_out = np.frombuffer(self.log_out, dtype=float) if n else np.zeros(0)
+        lk, _, t_in, t_out = self.traversals_log()
         tt = t_out - t_in
         n_bins = int(np.ceil((self.end_s - self.start_s) / self.bin_s)) + 1
         b = np.clip(((t_in - self.start_s) // self.bin_s).astype(np.int64), 0, n_bins - 1)
@@ -764,7 +848,8 @@ class TrafficEngine:
         on_bottleneck = np.zeros(self.net.n_links, dtype=bool)
         on_bottleneck[g.bottleneck] = True
         self._summary = {
-            "entered": np.asarray(self.entered)[of],
+            "entered": (np.bincount(lk, minlength=S)
+                        + np.bincount(self._on_link_now()[1], minlength=S))[of],
             "exited": np.bincount(lk, minlength=S)[of],
             "tt_sum": np.bincount(lk, weights=tt, minlength=S)[of] * share,
             "tt_max": tt_max[of] * share,

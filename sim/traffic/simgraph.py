@@ -15,24 +15,70 @@ import numpy as np
 from ..network import STORAGE_M_PER_VEHICLE, RoadNetwork
 
 
+def through_nodes(net: RoadNetwork) -> np.ndarray:
+    """Nodes with one road through them and nothing else: two neighbours, entered from and left
+    towards the same two (two-way) or from one and towards the other (one-way)."""
+    succ: list[set[int]] = [set() for _ in range(net.n_nodes)]
+    pred: list[set[int]] = [set() for _ in range(net.n_nodes)]
+    for u, v in zip(net.link_from.tolist(), net.link_to.tolist(), strict=True):
+        succ[u].add(v)
+        pred[v].add(u)
+    out = np.zeros(net.n_nodes, dtype=bool)
+    for v in range(net.n_nodes):
+        two_way = len(succ[v]) == 2 and succ[v] == pred[v]
+        one_way = len(succ[v]) == 1 and len(pred[v]) == 1 and succ[v] != pred[v]
+        out[v] = two_way or one_way
+    return out
+
+
+def nearest_junction(net: RoadNetwork, node: int, through: np.ndarray) -> int:
+    """The nearer (by road) end of the chain of through nodes `node` lies on; itself if it is
+    not a through node."""
+    if not through[node]:
+        return node
+    neighbours: dict[int, float] = {}
+    for lk in net.links:
+        u, v = net.node_index[lk.from_node], net.node_index[lk.to_node]
+        if u == node:
+            neighbours.setdefault(v, lk.length_m)
+        elif v == node:
+            neighbours.setdefault(u, lk.length_m)
+    best = (np.inf, node)
+    adjacency = _undirected(net)
+    for nb, dist in neighbours.items():
+        prev, cur = node, nb
+        while through[cur] and cur != node:
+            nxt = next(x for x in adjacency[cur] if x != prev)
+            dist += adjacency[cur][nxt]
+            prev, cur = cur, nxt
+        if dist < best[0]:
+            best = (dist, cur)
+    return best[1]
+
+
+def _undirected(net: RoadNetwork) -> list[dict[int, float]]:
+    cache = getattr(net, "_undirected_cache", None)
+    if cache is None:
+        cache = [dict() for _ in range(net.n_nodes)]
+        for lk in net.links:
+            u, v = net.node_index[lk.from_node], net.node_index[lk.to_node]
+            cache[u].setdefault(v, lk.length_m)
+            cache[v].setdefault(u, lk.length_m)
+        net._undirected_cache = cache
+    return cache
+
+
 class SimGraph:
     def __init__(self, net: RoadNetwork, keep: set[int] | None = None, *, contract: bool = True):
         self.net = net
         n, L = net.n_nodes, net.n_links
         frm, to = net.link_from, net.link_to
         out_links: list[list[int]] = [[] for _ in range(n)]
-        in_nodes: list[set[int]] = [set() for _ in range(n)]
         for lk in range(L):
             out_links[frm[lk]].append(lk)
-            in_nodes[to[lk]].add(int(frm[lk]))
         kept = np.ones(n, dtype=bool)
         if contract:
-            for v in range(n):
-                succ = {int(to[lk]) for lk in out_links[v]}
-                through_two_way = len(succ) == 2 and succ == in_nodes[v]
-                through_one_way = len(succ) == 1 and len(in_nodes[v]) == 1 and succ != in_nodes[v]
-                if through_two_way or through_one_way:
-                    kept[v] = False
+            kept = ~through_nodes(net)
             for v in keep or ():
                 kept[v] = True
         members: list[list[int]] = []
@@ -68,6 +114,21 @@ class SimGraph:
         self.bottleneck = np.array(
             [c[len(c) - 1 - int(np.argmin(net.capacity_vph[c][::-1]))] for c in members],
             dtype=np.int64)
+
+    def signalised(self, max_speed_kmh: float = 60.0) -> np.ndarray:
+        """Sim links that end at a signal: an urban national road, arterial or collector
+        (posted speed <= max_speed_kmh) arriving at a junction of three or more roads."""
+        net = self.net
+        neighbours = [set() for _ in range(net.n_nodes)]
+        for u, v in zip(net.link_from.tolist(), net.link_to.tolist(), strict=True):
+            neighbours[u].add(v)
+            neighbours[v].add(u)
+        last = np.array([c[-1] for c in self.members], dtype=np.int64)
+        classes = np.array([net.links[i].road_class for i in last])
+        urban = np.isin(classes, ["national", "arterial", "collector"]) & (
+            net.speed_kmh[last] <= max_speed_kmh)
+        junction = np.array([len(neighbours[v]) >= 3 for v in self.link_to.tolist()])
+        return urban & junction
 
     def free_flow(self, vmax_kmh: float) -> np.ndarray:
         """Seconds to cross each sim link at free flow for a class with this top speed."""

@@ -1,0 +1,231 @@
+"""The queue model against queueing theory: capacity, deterministic queues, spill-back, fair
+merges, detours around closures, weather and priority."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from traffic_helpers import conserved, exits, line_network, run, scenario, trips, write_network
+
+# A 1.8 km approach on a 3-lane expressway feeds a 1-lane link of capacity 1,800 veh/h.
+BOTTLENECK = [
+    {"length_km": 1.0},
+    {"length_km": 1.0},
+    {"length_km": 1.0, "lanes": 1, "capacity_vph_per_lane": 1800},
+    {"length_km": 1.0},
+]
+
+
+def _od(vph, start="00:00", end="01:00", **kw):
+    return {"origin": "n0", "destination": "n4", "vph": vph, "start": start, "end": end, **kw}
+
+
+@pytest.mark.parametrize("contract", [False, True])
+def test_bottleneck_discharges_at_capacity_and_queue_delay_is_deterministic(tmp_path, contract):
+    """D = 2,400 veh/h for one hour into C = 1,800 veh/h: discharge at C, and the last vehicle
+    waits (D - C) / C x 60 min = 20 min (deterministic queueing)."""
+    net = line_network(tmp_path, BOTTLENECK)
+    model = run(scenario(net, od=[_od(2400)], contract=contract))
+    assert conserved(model)
+    rows = trips(model)
+    assert len(rows) == 2400 and all(r["status"] == "arrived" for r in rows)
+    if not contract:
+        out = exits(model, "n2", "n3")
+        busy = out[(out > 600) & (out < out[-1] - 60)]  # while the queue stands
+        rate = (len(busy) - 1) / (busy[-1] - busy[0]) * 3600
+        assert rate == pytest.approx(1800, rel=0.02)
+    last = max(rows, key=lambda r: r["depart_s"])
+    assert last["delay_s"] / 60 == pytest.approx(20.0, rel=0.05)
+
+
+def test_below_capacity_no_queue(tmp_path):
+    net = line_network(tmp_path, BOTTLENECK)
+    model = run(scenario(net, od=[_od(1500)]))
+    delays = np.array([r["delay_s"] for r in trips(model)])
+    assert delays.max() < 3.0  # only the discretisation of headways
+
+
+def test_spill_back_reaches_the_upstream_link(tmp_path):
+    """A short feeder (storage ~13 cars) in front of the bottleneck fills, and the link before
+    it starts to queue though its own capacity is far above demand."""
+    segs = [{"length_km": 2.0}, {"length_km": 0.1, "lanes": 1},
+            {"length_km": 1.0, "lanes": 1, "capacity_vph_per_lane": 900}, {"length_km": 1.0}]
+    net = line_network(tmp_path, segs)
+    model = run(scenario(net, od=[_od(1800)]))
+    e = model.engine
+    s = e.link_summary()
+    upstream, feeder = model.network.link_between("n0", "n1").id, \
+        model.network.link_between("n1", "n2").id
+    storage_feeder = e.storage[int(e.graph.of_link[feeder])]
+    assert storage_feeder < 20
+    assert s["max_queue"][feeder] >= int(storage_feeder) - 2  # the feeder filled up
+    assert s["max_queue"][upstream] > 50  # and the queue grew back onto the upstream link
+    assert s["seconds_at_capacity"][upstream] > 600
+    assert conserved(model)
+
+
+def test_competing_approaches_share_the_bottleneck_fairly(tmp_path):
+    """Two oversaturated approaches merging into one bottleneck each get about half of it."""
+    nodes = [{"id": "a", "lat": 35.86, "lon": 129.20}, {"id": "b", "lat": 35.84, "lon": 129.20},
+             {"id": "m", "lat": 35.85, "lon": 129.21}, {"id": "x", "lat": 35.85, "lon": 129.22},
+             {"id": "z", "lat": 35.85, "lon": 129.23}]
+    road = {"class": "arterial", "lanes": 1, "speed_kmh": 50, "oneway": True}
+    roads = [{"name": "north approach", "path": ["a", "m"], **road},
+             {"name": "south approach", "path": ["b", "m"], **road},
+             {"name": "bottleneck", "path": ["m", "x"], **{**road, "capacity_vph_per_lane": 800}},
+             {"name": "exit", "path": ["x", "z"], **road},
+             {"name": "back north", "path": ["z", [35.88, 129.215], "a"], **road},
+             {"name": "back south", "path": ["z", [35.82, 129.215], "b"], **road}]
+    net = write_network(tmp_path, nodes, roads)
+    od = [{"origin": "a", "destination": "z", "vph": 700, "start": "00:00", "end": "01:00"},
+          {"origin": "b", "destination": "z", "vph": 700, "start": "00:00", "end": "01:00"}]
+    model = run(scenario(net, od=od))
+    out_a, out_b = exits(model, "a", "m"), exits(model, "b", "m")
+    window = (1200, 3600)  # both approaches queued
+    n_a = ((out_a > window[0]) & (out_a < window[1])).sum()
+    n_b = ((out_b > window[0]) & (out_b < window[1])).sum()
+    assert n_a / (n_a + n_b) == pytest.approx(0.5, abs=0.05)
+    assert (n_a + n_b) / (window[1] - window[0]) * 3600 == pytest.approx(800, rel=0.03)
+
+
+def _two_routes(tmp_path):
+    """a -> b -> d (short, via Direct-ro) and a -> c -> d (longer, via Detour-ro)."""
+    nodes = [{"id": "a", "lat": 35.85, "lon": 129.20}, {"id": "b", "lat": 35.85, "lon": 129.21},
+             {"id": "c", "lat": 35.86, "lon": 129.21}, {"id": "d", "lat": 35.85, "lon": 129.22}]
+    road = {"class": "arterial", "lanes": 2, "speed_kmh": 50, "oneway": False}
+    roads = [{"name": "Direct-ro", "path": ["a", "b", "d"], **road},
+             {"name": "Detour-ro", "path": ["a", [35.862, 129.205], "c", "d"], **road}]
+    return write_network(tmp_path, nodes, roads)
+
+
+def test_closure_forces_the_detour_and_costs_the_route_difference(tmp_path):
+    net = _two_routes(tmp_path)
+    od = [{"origin": "a", "destination": "d", "vph": 120, "start": "00:00", "end": "01:00"}]
+    open_run = run(scenario(net, od=od))
+    closed_run = run(scenario(net, od=od, closures=[
+        {"road": "Direct-ro", "start": "00:00", "end": "02:00", "name": "security closure"}]))
+    t_open = np.mean([r["arrive_s"] - r["depart_s"] for r in trips(open_run)])
+    t_closed = np.mean([r["arrive_s"] - r["depart_s"] for r in trips(closed_run)])
+    g = open_run.network
+    fft = open_run.engine.net_free_flow()
+    direct = fft[g.link_between("a", "b").id] + fft[g.link_between("b", "d").id]
+    detour = fft[g.link_between("a", "c").id] + fft[g.link_between("c", "d").id]
+    assert detour > direct
+    assert t_closed - t_open == pytest.approx(detour - direct, abs=1.0)
+    used = closed_run.engine.link_summary()["entered"]
+    assert used[g.link_between("a", "b").id] == 0
+    assert conserved(closed_run)
+
+
+def test_closure_exempts_emergency_vehicles(tmp_path):
+    net = _two_routes(tmp_path)
+    od = [{"origin": "a", "destination": "d", "vph": 60, "start": "00:00", "end": "01:00",
+           "kind": "emergency"}]
+    model = run(scenario(net, od=od, closures=[
+        {"road": "Direct-ro", "start": "00:00", "end": "02:00"}]))
+    assert model.engine.link_summary()["entered"][model.network.link_between("a", "b").id] == 60
+
+
+def test_closure_window_only_while_it_lasts(tmp_path):
+    net = _two_routes(tmp_path)
+    od = [{"origin": "a", "destination": "d", "vph": 60, "start": "00:00", "end": "02:00"}]
+    model = run(scenario(net, od=od, closures=[
+        {"road": "Direct-ro", "start": "00:30", "end": "01:00"}]))
+    g = model.network
+    rows = trips(model)
+    detoured = [r for r in rows if r["km"] > 1.9]
+    assert detoured and all(1780 <= r["depart_s"] <= 3600 for r in detoured)
+    assert len(detoured) == pytest.approx(30, abs=2)
+    assert model.engine.link_summary()["entered"][g.link_between("a", "b").id] > 80
+
+
+def test_snow_lowers_capacity_and_speed(tmp_path):
+    net = line_network(tmp_path, BOTTLENECK)
+    model = run(scenario(net, od=[_od(2400)], weather="snow"))
+    out = exits(model, "n2", "n3")
+    busy = out[(out > 600) & (out < out[-1] - 60)]
+    rate = (len(busy) - 1) / (busy[-1] - busy[0]) * 3600
+    assert rate == pytest.approx(1800 * 0.8, rel=0.02)
+
+
+def test_emergency_vehicle_skips_most_of_the_queue(tmp_path):
+    net = line_network(tmp_path, BOTTLENECK)
+    od = [_od(2400), _od(4, start="00:50", end="01:00", kind="emergency")]
+    model = run(scenario(net, od=od, traffic={"emergency_queue_skip": 0.7}))
+    rows = trips(model)
+    cars = [r for r in rows if r["kind"] == "car" and 2900 < r["depart_s"] < 3600]
+    ems = [r for r in rows if r["kind"] == "emergency"]
+    car_delay = np.mean([r["delay_s"] for r in cars])
+    ems_delay = np.mean([r["delay_s"] for r in ems])
+    assert car_delay > 600
+    assert ems_delay == pytest.approx(0.3 * car_delay, rel=0.25)
+
+
+def test_truck_ban_keeps_trucks_off_but_not_cars(tmp_path):
+    net = _two_routes(tmp_path)
+    od = [{"origin": "a", "destination": "d", "vph": 60, "start": "00:00", "end": "01:00",
+           "kind": "truck"},
+          {"origin": "a", "destination": "d", "vph": 60, "start": "00:00", "end": "01:00"}]
+    model = run(scenario(net, od=od, truck_bans=[
+        {"road": "Direct-ro", "start": "00:00", "end": "02:00"}]))
+    rows = trips(model)
+    assert all(r["km"] > 1.9 for r in rows if r["kind"] == "truck")
+    assert all(r["km"] < 1.9 for r in rows if r["kind"] == "car")
+
+
+def test_lane_closure_halves_capacity(tmp_path):
+    net = line_network(tmp_path, BOTTLENECK)
+    model = run(scenario(net, od=[_od(1500)], capacity_changes=[
+        {"links": [["n2", "n3"]], "factor": 0.5, "start": "00:00", "end": "03:00"}]))
+    out = exits(model, "n2", "n3")
+    busy = out[(out > 600) & (out < out[-1] - 60)]
+    assert (len(busy) - 1) / (busy[-1] - busy[0]) * 3600 == pytest.approx(900, rel=0.02)
+
+
+def test_motorcade_passes_at_free_flow_through_closed_roads(tmp_path):
+    net = line_network(tmp_path, BOTTLENECK)
+    model = run(scenario(net, od=[_od(2400)], motorcades=[
+        {"name": "Leader A", "route": ["n0", "n4"], "depart": "00:40", "lead_s": 120,
+         "trail_s": 30}]))
+    rows = trips(model)
+    convoy = next(r for r in rows if r["kind"] == "motorcade")
+    assert convoy["delay_s"] < 1.0
+    assert conserved(model)
+    # while the convoy's window holds the first link, no car enters it
+    e = model.engine
+    first = int(e.graph.of_link[model.network.link_between("n0", "n1").id])
+    lk, _, t_in, _ = e.traversals_log()
+    ins = t_in[lk == first]
+    assert not ((ins > 2400 - 120 + 1) & (ins < 2400)).any()
+
+
+def test_stuck_vehicles_are_moved_on_and_counted(tmp_path):
+    """A closure with no way round holds traffic; after stuck_after_s the head moves on."""
+    net = line_network(tmp_path, BOTTLENECK)
+    model = run(scenario(net, od=[_od(120)], traffic={"stuck_after_s": 300}, closures=[
+        {"links": [["n2", "n3"]], "start": "00:00", "end": "03:00"}]))
+    rows = trips(model)
+    assert any(r["status"] == "stuck" for r in rows)
+    assert conserved(model)
+    c = model.engine.counts()
+    assert c["stuck"] > 0 and c["entered"] == 120
+
+
+def test_fast_and_reference_loops_agree(tmp_path):
+    """The inlined event loop must do exactly what the reference methods do."""
+    from sim.traffic.engine import TrafficEngine
+
+    net = line_network(tmp_path, BOTTLENECK)
+    sc = scenario(net, od=[_od(2400), _od(300, kind="truck"),
+                           _od(6, start="00:30", end="00:50", kind="emergency")],
+                  motorcades=[{"name": "M", "route": ["n0", "n4"], "depart": "00:45"}],
+                  weather={"condition": "clear", "windows": [
+                      {"condition": "rain", "start": "00:20", "end": "00:40"}]})
+    fast = run(sc)
+    try:
+        TrafficEngine.fast_path = False
+        ref = run(sc)
+    finally:
+        TrafficEngine.fast_path = True
+    assert trips(fast) == trips(ref)
+    assert fast.engine.max_queue == ref.engine.max_queue
