@@ -14,6 +14,10 @@ def _r(x: float, nd: int = 3) -> float:
 
 def trip_table(engine) -> dict[str, np.ndarray]:
     """Columns of trips.csv for every vehicle that entered the network, in vehicle order."""
+    key = (len(engine.log), engine.arrived, engine.departed, engine.now)
+    cached = getattr(engine, "_trip_table", None)
+    if cached is not None and cached[0] == key:
+        return cached[1]
     state = np.asarray(engine.v_state, dtype=np.int64)
     entered = np.flatnonzero(state != 0)  # 0: planned, never departed
     metres, free = engine.vehicle_totals()
@@ -22,9 +26,10 @@ def trip_table(engine) -> dict[str, np.ndarray]:
     arrive = arrive[entered] if len(arrive) else arrive
     t_end = np.where(np.isnan(arrive), engine.now, arrive)
     ff = free[entered]
-    status = np.array([engine.vehicle_status(v) for v in entered.tolist()], dtype=object)
+    stuck = np.asarray(engine.v_stuck, dtype=bool)[entered]
+    status = np.where(stuck, "stuck", np.where(np.isnan(arrive), "en_route", "arrived"))
     labels = [engine.v_label[v] for v in entered.tolist()]
-    return {
+    table = {
         "trip_id": entered,
         "kind": np.array([engine.v_kind[v] for v in entered.tolist()], dtype=object),
         "origin": np.array([lab[0] for lab in labels], dtype=object),
@@ -34,8 +39,10 @@ def trip_table(engine) -> dict[str, np.ndarray]:
         "km": metres[entered] / 1000.0,
         "free_flow_s": ff,
         "delay_s": np.maximum(0.0, t_end - depart - ff),
-        "status": status,
+        "status": status.astype(object),
     }
+    engine._trip_table = (key, table)
+    return table
 
 
 def trip_records(engine) -> list[dict]:
@@ -68,13 +75,15 @@ def link_peak_vc(engine) -> np.ndarray:
 
 
 def uncongested_times(engine) -> np.ndarray:
-    """Per network link: free flow at posted speeds plus the signal delay at zero flow."""
+    """Per network link: free flow at posted speeds plus the junction delay at zero flow,
+    spread over a contracted chain's links as its measured travel times are."""
     g = engine.graph
-    zero_flow = np.where(g.signalised, engine.webster_delay(np.zeros(g.n_links)), 0.0)
-    extra = np.zeros(engine.net.n_links)
-    last = np.array([c[-1] for c in g.members], dtype=np.int64)
-    extra[last] = zero_flow
-    return engine.net_free_flow() + extra
+    zero_flow = np.where(engine.signalised, engine.webster_delay(np.zeros(g.n_links)), 0.0)
+    zero_flow[engine.give_way] = engine.give_way_delay_s
+    zero_flow[engine.local_junction] = engine.local_junction_delay_s
+    fft = engine.net_free_flow()
+    share = fft / np.asarray(engine.fft_base[0])[g.of_link]
+    return fft + zero_flow[g.of_link] * share
 
 
 def corridor_times(engine, corridors) -> dict[str, dict]:

@@ -37,6 +37,8 @@ class SummitModel(Model):
             stuck_after_s=traffic.stuck_after_s, reroute_interval_s=traffic.reroute_interval_s,
             emergency_queue_skip=traffic.emergency_queue_skip,
             signal_cycle_s=traffic.signal_cycle_s, signal_green_ratio=traffic.signal_green_ratio,
+            give_way_delay_s=traffic.give_way_delay_s,
+            local_junction_delay_s=traffic.local_junction_delay_s,
             destinations=demand_destinations(self.network, traffic),
             keep_nodes=keep_nodes(self.network, scenario), contract=traffic.contract_chains)
         self.controls = apply_controls(self.engine, scenario)

@@ -72,16 +72,22 @@ def write_run(model, out: str | Path, *, wall_s: float | None = None) -> dict:
 
 def _write_trips(engine, path: Path) -> None:
     t = trip_table(engine)
-    arrive = [None if a != a else a for a in t["arrive_s"].tolist()]  # NaN: still en route
+    arrive = ["" if a != a else f"{a:.1f}" for a in t["arrive_s"].tolist()]  # NaN: en route
+    rows = zip(t["trip_id"].tolist(), t["kind"], t["origin"], t["destination"],
+               t["depart_s"].tolist(), arrive, t["km"].tolist(), t["free_flow_s"].tolist(),
+               t["delay_s"].tolist(), t["status"], strict=True)
     with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(TRIP_COLUMNS)
-        w.writerows(
-            [tid, kind, o, d, _f(dep), _f(arr), _f(km, 3), _f(ff), _f(delay), status]
-            for tid, kind, o, d, dep, arr, km, ff, delay, status in zip(
-                t["trip_id"].tolist(), t["kind"], t["origin"], t["destination"],
-                t["depart_s"].tolist(), arrive, t["km"].tolist(), t["free_flow_s"].tolist(),
-                t["delay_s"].tolist(), t["status"], strict=True))
+        fh.write(",".join(TRIP_COLUMNS) + "\n")
+        # names are node ids and place names: quote any that would break the CSV
+        fh.writelines(f"{tid},{kind},{_csv_text(o)},{_csv_text(d)},{dep:.1f},{arr},{km:.3f},"
+                      f"{ff:.1f},{delay:.1f},{st}\n"
+                      for tid, kind, o, d, dep, arr, km, ff, delay, st in rows)
+
+
+def _csv_text(text: str) -> str:
+    if any(ch in text for ch in ',"\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
 
 
 def _write_links(engine, path: Path) -> None:

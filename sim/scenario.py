@@ -107,6 +107,9 @@ class TrafficSpec(Strict):
     # 120-160 s cycles, g/C 0.4-0.5 for a main road)
     signal_cycle_s: float = Field(default=120, gt=0)
     signal_green_ratio: float = Field(default=0.45, gt=0, le=1)
+    # unsignalised junctions: a local street giving way to a bigger road, local streets meeting
+    give_way_delay_s: float = Field(default=10, ge=0)
+    local_junction_delay_s: float = Field(default=5, ge=0)
     engine_tick_s: float = Field(default=5, gt=0)
     contract_chains: bool = True  # simulate chains of links without junctions as one queue
     trip_ends_at_junctions: bool = True  # zone trips join the network where roads meet

@@ -35,6 +35,7 @@ LINK, DEPART, PRIO, STUCK, CONTROL, SAMPLE, REBUILD, FEED = range(8)
 FEED_S = 60.0  # departures move from the pending heap to the event heap this far ahead
 ARRIVE, NO_PATH = -1, -2
 PLANNED, WAITING, ON_LINK, ARRIVED = range(4)  # vehicle states
+SATURATION_FLOW_VPH = 2200.0  # per lane of green at a signal (KHCM; facts doc)
 DEPARTURE_BUFFER = -1  # a waiter entry meaning "vehicles waiting to enter from the origin"
 
 
@@ -60,6 +61,8 @@ class TrafficEngine:
         emergency_queue_skip: float = 0.7,
         signal_cycle_s: float = 120.0,
         signal_green_ratio: float = 0.45,
+        give_way_delay_s: float = 10.0,
+        local_junction_delay_s: float = 5.0,
         bin_s: float = 900.0,
         destinations: list[int] | None = None,
         keep_nodes: set[int] | None = None,
@@ -75,6 +78,7 @@ class TrafficEngine:
         self.reroute_interval_s = float(reroute_interval_s)
         self.emergency_queue_skip = float(emergency_queue_skip)
         g = self.graph
+        self._last_member = np.array([c[-1] for c in g.members], dtype=np.int64)
         self.link_from = g.link_from.tolist()
         self.link_to = g.link_to.tolist()
         self.length = g.length.tolist()
@@ -87,12 +91,21 @@ class TrafficEngine:
         self.cap_factor = np.ones(net.n_links)  # per network link: active capacity changes
         self.hw: list[float] = [0.0] * L  # seconds between releases per PCE
         self.storage: list[float] = [0.0] * L  # PCE the link holds
-        self._update_link_capacity()
-        # Signal delay at the downstream junction (Webster's uniform delay), added to the
-        # earliest exit time; refreshed from each link's recent flow when guidance is rebuilt.
+        # Junction delay at the downstream end, added to the earliest exit time: Webster's
+        # uniform delay at signals (refreshed from each link's recent flow when guidance is
+        # rebuilt), a fixed give-way delay where a local street meets a bigger road and a
+        # smaller one where local streets meet.
         self.signal_cycle_s = float(signal_cycle_s)
         self.signal_green_ratio = float(signal_green_ratio)
-        self.signalised = g.signalised()
+        self.signalised, self.give_way, self.local_junction = g.junction_control()
+        self.give_way_delay_s = float(give_way_delay_s)
+        self.local_junction_delay_s = float(local_junction_delay_s)
+        # a signal passes at most its green share of the saturation flow, whatever the class
+        last = [c[-1] for c in g.members]
+        self._signal_cap = np.where(
+            self.signalised, net.lanes[last] * SATURATION_FLOW_VPH * self.signal_green_ratio,
+            np.inf)
+        self._update_link_capacity()
         self.signal_delay: list[float] = [0.0] * L
         self._log_mark = 0
         self._log_mark_t = self.start_s
@@ -167,7 +180,8 @@ class TrafficEngine:
     # ---- capacity and storage ----------------------------------------------------------
     def _update_link_capacity(self) -> None:
         vph, space = self.graph.capacity_and_storage(self.cap_factor)
-        vph = vph * self.weather_cap
+        vph = np.minimum(vph, self._signal_cap * self.cap_factor[self._last_member]) \
+            * self.weather_cap
         # Storage never below what the link holds moving at free flow and capacity (as MATSim
         # does), so short links do not throttle flow by themselves.
         moving = vph / 3600.0 * np.asarray(self.fft_base[0])
@@ -201,7 +215,10 @@ class TrafficEngine:
             else np.zeros(self.graph.n_links)
         cap = 3600.0 / np.asarray(self.hw)
         x = np.where(cap > 0, flow / np.maximum(cap, 1e-9), 0.0)
-        self.signal_delay[:] = np.where(self.signalised, self.webster_delay(x), 0.0).tolist()
+        delay = np.where(self.signalised, self.webster_delay(x), 0.0)
+        delay[self.give_way] = self.give_way_delay_s
+        delay[self.local_junction] = self.local_junction_delay_s
+        self.signal_delay[:] = delay.tolist()
         self._log_mark = len(self.log)
         self._log_mark_t = t
 
@@ -294,10 +311,61 @@ class TrafficEngine:
         return vid
 
     def add_trips(self, depart_s, origins, destinations, kinds) -> None:
-        """Bulk registration of background trips (parallel arrays)."""
-        for t, o, d, k in zip(np.asarray(depart_s).tolist(), np.asarray(origins).tolist(),
-                              np.asarray(destinations).tolist(), kinds, strict=True):
-            self.add_vehicle(t, o, d, kind=k)
+        """Bulk registration of background trips (parallel arrays): the same as add_vehicle
+        per trip, without per-trip overhead."""
+        dep = np.asarray(depart_s, dtype=float)
+        orig = np.asarray(origins, dtype=np.int64)
+        dest = np.asarray(destinations, dtype=np.int64)
+        n = len(dep)
+        if n == 0:
+            return
+        kinds = list(kinds)
+        for bad in sorted(set(kinds) - set(self.class_index)):
+            raise InputError(f"vehicle class {bad!r} is not one of {', '.join(self.class_index)}")
+        ci = np.array([self.class_index[k] for k in kinds], dtype=np.int64)
+        background = np.array([c.background for c in self.classes])[ci]
+        guided = background & np.isin(dest, self.guidance.dest) & (orig != dest)
+        if not (self.graph.kept[orig].all() and self.graph.kept[dest].all()):
+            bad = int(orig[~self.graph.kept[orig]][0]) if not self.graph.kept[orig].all() \
+                else int(dest[~self.graph.kept[dest]][0])
+            raise InputError(f"node {self.net.nodes[bad].id} lies inside a road chain the "
+                             "engine contracts; declare it in keep_nodes")
+        if not guided.all():  # routed one by one: rare for background demand
+            for i in np.flatnonzero(~guided).tolist():
+                self.add_vehicle(float(dep[i]), int(orig[i]), int(dest[i]), kind=kinds[i])
+        idx = np.flatnonzero(guided)
+        if not len(idx):
+            return
+        first = len(self.v_kind)
+        slot_of = self.guidance.slot_of
+        ids = [n.id for n in self.net.nodes]
+        o_l, d_l = orig[idx].tolist(), dest[idx].tolist()
+        m = len(idx)
+        self.v_kind.extend(kinds[i] for i in idx.tolist())
+        self.v_cls.extend(ci[idx].tolist())
+        self.v_orig.extend(o_l)
+        self.v_dest.extend(d_l)
+        self.v_slot.extend(slot_of[d] for d in d_l)
+        self.v_route.extend([None] * m)
+        self.v_rpos.extend([-1] * m)
+        self.v_tab.extend([None] * m)
+        self.v_tab_t.extend([0.0] * m)
+        t = np.maximum(dep[idx], self.now)
+        self.v_depart.extend(dep[idx].tolist())
+        self.v_link.extend([-1] * m)
+        self.v_entry.extend([0.0] * m)
+        self.v_arrive.extend([None] * m)
+        self.v_state.extend([PLANNED] * m)
+        self.v_stuck.extend([False] * m)
+        self.v_listener.extend([None] * m)
+        self.v_special.extend([False] * m)
+        self.v_label.extend((ids[o], ids[d]) for o, d in zip(o_l, d_l, strict=True))
+        for tt, vid in zip(t.tolist(), range(first, first + m), strict=True):
+            if tt <= self._fed_until:
+                self._push(tt, DEPART, vid)
+            else:
+                self.pending.append((tt, self._next_seq(), DEPART, vid))
+        heapq.heapify(self.pending)
 
     def route_for(self, class_index: int, origin: int, destination: int) -> list[int]:
         """A fixed route on current expected travel times, honouring the class's closures."""
@@ -362,15 +430,17 @@ class TrafficEngine:
             self._dispatch(t, seq, kind, idx)
 
     def _run_fast(self, t_end: float) -> None:
-        """The same loop with the common case of a link release inlined: the head vehicle moves
-        on into a link with room (or arrives). It must do exactly what _link_event, _release,
-        _record_exit and _enter do; tests run both loops and compare their outputs."""
+        """The same loop with the common cases inlined: a link releases its head vehicle into a
+        link with room (or the vehicle arrives), and a background vehicle departs onto a link
+        with room. It must do exactly what _link_event, _release, _record_exit, _depart and
+        _enter do; tests run both loops and compare their outputs. Anything else goes through
+        the reference methods."""
         heap = self.heap
         pop, push = heapq.heappop, heapq.heappush
         evt_seq, q_veh, q_ee, q_head = self.evt_seq, self.q_veh, self.q_ee, self.q_head
         link_to, v_dest, v_route, v_rpos = self.link_to, self.v_dest, self.v_route, self.v_rpos
         v_tab, v_tab_t, v_slot, v_cls = self.v_tab, self.v_tab_t, self.v_slot, self.v_cls
-        v_link, v_entry = self.v_link, self.v_entry
+        v_link, v_entry, v_state, v_orig = self.v_link, self.v_entry, self.v_state, self.v_orig
         closed, occ, storage = self.closed, self.occ, self.storage
         waiters, woken, blocked_on = self.waiters, self.woken, self.blocked_on
         blocked_since, at_capacity, max_queue = (self.blocked_since, self.at_capacity,
@@ -384,104 +454,131 @@ class TrafficEngine:
         v_special = self.v_special
         pce_of = [c.pce for c in self.classes]
         guidance = self.guidance
+        tables = guidance.tables
         epoch = guidance.epoch_t
         reroute = self.reroute_interval_s
         weather_speed = self.weather_speed
-        n_traversals = 0
+        n_traversals = n_departed = 0
         while heap and heap[0][0] <= t_end:
             t, seq, kind, lk = pop(heap)
-            if kind != LINK or evt_seq[lk] != seq:
-                if kind != LINK:
-                    self.now = t
-                    self.traversals += n_traversals
-                    n_traversals = 0
-                    self._dispatch(t, seq, kind, lk)
-                    weather_speed = self.weather_speed
-                    epoch = guidance.epoch_t
-                continue
-            h = q_head[lk]
-            qv = q_veh[lk]
-            if h >= len(qv):
-                evt_seq[lk] = 0
-                continue
-            veh = qv[h]
-            ci = v_cls[veh]
-            node = link_to[lk]
-            # the next link
-            if node == v_dest[veh]:
-                nl = ARRIVE
-            else:
-                route = v_route[veh]
-                if route is not None:
-                    nl = route[v_rpos[veh] + 1]
+            if kind == LINK:
+                if evt_seq[lk] != seq:
+                    continue
+                h = q_head[lk]
+                qv = q_veh[lk]
+                if h >= len(qv):
+                    evt_seq[lk] = 0
+                    continue
+                veh = qv[h]
+                ci = v_cls[veh]
+                node = link_to[lk]
+                # the next link
+                if node == v_dest[veh]:
+                    nl = ARRIVE
                 else:
-                    tt0 = v_tab_t[veh]
-                    if t - tt0 >= reroute or tt0 < epoch:
-                        self.now = t
-                        nl = self._next_link(veh, node)
+                    route = v_route[veh]
+                    if route is not None:
+                        nl = route[v_rpos[veh] + 1]
                     else:
-                        nl = v_tab[veh][v_slot[veh]][node]
-            pce = pce_of[ci]
-            if nl >= 0:
-                o = occ[nl]
-                if closed[ci][nl] or (o > 0 and (o + pce > storage[nl] + 1e-9
-                                                 or (waiters[nl] and not woken[lk]))):
+                        tt0 = v_tab_t[veh]
+                        if t - tt0 >= reroute or tt0 < epoch:
+                            self.now = t
+                            nl = self._next_link(veh, node)
+                        else:
+                            nl = v_tab[veh][v_slot[veh]][node]
+                pce = pce_of[ci]
+                if nl >= 0:
+                    o = occ[nl]
+                    if closed[ci][nl] or (o > 0 and (o + pce > storage[nl] + 1e-9
+                                                     or (waiters[nl] and not woken[lk]))):
+                        self.now = t
+                        self.traversals += n_traversals
+                        n_traversals = 0
+                        evt_seq[lk] = 0
+                        self._link_event(lk, t)
+                        continue
+                elif nl == NO_PATH or blocked_on[lk] != -1:
                     self.now = t
                     self.traversals += n_traversals
                     n_traversals = 0
                     evt_seq[lk] = 0
                     self._link_event(lk, t)
                     continue
-            elif nl == NO_PATH or blocked_on[lk] != -1:
-                self.now = t
-                self.traversals += n_traversals
-                n_traversals = 0
                 evt_seq[lk] = 0
-                self._link_event(lk, t)
-                continue
-            evt_seq[lk] = 0
-            woken[lk] = False
-            # release the head vehicle (as _release)
-            qe = q_ee[lk]
-            hwp = hw[lk] * pce
-            if h + 1 < len(qe) and qe[h + 1] <= t:  # another vehicle waits: a standing queue
-                queued = bisect_right(qe, t, h) - h
-                if queued > max_queue[lk]:
-                    max_queue[lk] = queued
-                if last_out[lk] >= 0.0:
-                    queue_gap[lk] += 0.2 * (t - last_out[lk] - queue_gap[lk])
-                last_out[lk] = t
-                if blocked_on[lk] == -1:
-                    at_capacity[lk] += hwp
-            elif last_out[lk] >= 0.0:
-                last_out[lk] = -1.0
-            if blocked_on[lk] != -1:
-                at_capacity[lk] += t - blocked_since[lk]
-                blocked_on[lk] = -1
-            log(lk)
-            log(veh)
-            log(v_entry[veh])
-            log(t)
-            h += 1
-            q_head[lk] = h
-            if h > 256 and h * 2 > len(qv):
-                del qv[:h]
-                del qe[:h]
-                h = 0
-                q_head[lk] = 0
-            occ[lk] -= pce
-            nr = t + hwp
-            next_release[lk] = nr
-            if nl == ARRIVE or v_special[veh]:
+                woken[lk] = False
+                # release the head vehicle (as _release)
+                qe = q_ee[lk]
+                hwp = hw[lk] * pce
+                if h + 1 < len(qe) and qe[h + 1] <= t:  # another vehicle waits: a queue stands
+                    queued = bisect_right(qe, t, h) - h
+                    if queued > max_queue[lk]:
+                        max_queue[lk] = queued
+                    if last_out[lk] >= 0.0:
+                        queue_gap[lk] += 0.2 * (t - last_out[lk] - queue_gap[lk])
+                    last_out[lk] = t
+                    if blocked_on[lk] == -1:
+                        at_capacity[lk] += hwp
+                elif last_out[lk] >= 0.0:
+                    last_out[lk] = -1.0
+                if blocked_on[lk] != -1:
+                    at_capacity[lk] += t - blocked_since[lk]
+                    blocked_on[lk] = -1
+                log(lk)
+                log(veh)
+                log(v_entry[veh])
+                log(t)
+                h += 1
+                q_head[lk] = h
+                if h > 256 and h * 2 > len(qv):
+                    del qv[:h]
+                    del qe[:h]
+                    h = 0
+                    q_head[lk] = 0
+                occ[lk] -= pce
+                nr = t + hwp
+                next_release[lk] = nr
+                if nl == ARRIVE or v_special[veh]:
+                    self.now = t
+                    self.traversals += n_traversals
+                    n_traversals = 0
+                    if nl == ARRIVE:
+                        self.in_network -= 1
+                        self._arrive(veh, t)
+                    else:
+                        self._enter(veh, nl, t)
+                    nl = -1  # nothing left to enter below
+            elif kind == DEPART and v_state[lk] == PLANNED and not v_special[lk] \
+                    and v_slot[lk] >= 0 and v_route[lk] is None:
+                # a background vehicle departs (as _depart); anything unusual: the method
+                veh = lk
+                ci = v_cls[veh]
+                node = v_orig[veh]
+                tab = tables[ci]
+                nl = tab[v_slot[veh]][node] if node != v_dest[veh] else NO_PATH
+                pce = pce_of[ci]
+                if nl < 0 or closed[ci][nl] or waiters[nl] or occ[nl] + pce > storage[nl]:
+                    self.now = t
+                    self.traversals += n_traversals
+                    n_traversals = 0
+                    self._dispatch(t, seq, kind, lk)
+                    continue
+                n_departed += 1
+                v_state[veh] = ON_LINK
+                v_tab[veh] = tab
+                v_tab_t[veh] = t
+                route = None
+            else:
                 self.now = t
                 self.traversals += n_traversals
                 n_traversals = 0
-                if nl == ARRIVE:
-                    self.in_network -= 1
-                    self._arrive(veh, t)
-                else:
-                    self._enter(veh, nl, t)
-            else:
+                self.departed += n_departed
+                self.in_network += n_departed
+                n_departed = 0
+                self._dispatch(t, seq, kind, lk)
+                weather_speed = self.weather_speed
+                epoch = guidance.epoch_t
+                continue
+            if nl >= 0:
                 # enter the next link (as _enter, for a plain vehicle without a listener)
                 if route is not None:
                     v_rpos[veh] += 1
@@ -502,15 +599,18 @@ class TrafficEngine:
                     s2 = next_seq()
                     evt_seq[nl] = s2
                     push(heap, (ee if ee > nnr else nnr, s2, LINK, nl))
-            if h < len(qv):
-                ee = qe[h]
-                s2 = next_seq()
-                evt_seq[lk] = s2
-                push(heap, (ee if ee > nr else nr, s2, LINK, lk))
-            if waiters[lk]:
-                self.now = t
-                self._wake(lk, t)
+            if kind == LINK:
+                if h < len(qv):
+                    ee = qe[h]
+                    s2 = next_seq()
+                    evt_seq[lk] = s2
+                    push(heap, (ee if ee > nr else nr, s2, LINK, lk))
+                if waiters[lk]:
+                    self.now = t
+                    self._wake(lk, t)
         self.traversals += n_traversals
+        self.departed += n_departed
+        self.in_network += n_departed
 
     # ---- movement ------------------------------------------------------------------------
     def _next_link(self, veh: int, node: int) -> int:

@@ -115,20 +115,30 @@ class SimGraph:
             [c[len(c) - 1 - int(np.argmin(net.capacity_vph[c][::-1]))] for c in members],
             dtype=np.int64)
 
-    def signalised(self, max_speed_kmh: float = 60.0) -> np.ndarray:
-        """Sim links that end at a signal: an urban national road, arterial or collector
-        (posted speed <= max_speed_kmh) arriving at a junction of three or more roads."""
+    def junction_control(self, max_signal_speed_kmh: float = 60.0):
+        """Per sim link, how its downstream junction is controlled: (signalised, give_way,
+        local_junction). Signals: an urban national road, arterial or collector (posted speed
+        at most max_signal_speed_kmh) arriving at a junction of three or more roads. Give way:
+        a local street arriving at a junction that also serves a bigger road. Local junction:
+        a local street meeting only local streets."""
         net = self.net
-        neighbours = [set() for _ in range(net.n_nodes)]
-        for u, v in zip(net.link_from.tolist(), net.link_to.tolist(), strict=True):
-            neighbours[u].add(v)
-            neighbours[v].add(u)
+        adjacency = _undirected(net)
+        rank = {"local": 0, "collector": 1, "arterial": 2, "national": 2, "ramp": 2,
+                "expressway": 3}
+        best_class_at = np.zeros(net.n_nodes, dtype=np.int64)
+        for lk in net.links:
+            r = rank[lk.road_class]
+            for node in (net.node_index[lk.from_node], net.node_index[lk.to_node]):
+                best_class_at[node] = max(best_class_at[node], r)
         last = np.array([c[-1] for c in self.members], dtype=np.int64)
         classes = np.array([net.links[i].road_class for i in last])
-        urban = np.isin(classes, ["national", "arterial", "collector"]) & (
-            net.speed_kmh[last] <= max_speed_kmh)
-        junction = np.array([len(neighbours[v]) >= 3 for v in self.link_to.tolist()])
-        return urban & junction
+        ends = self.link_to
+        junction = np.array([len(adjacency[v]) >= 3 for v in ends.tolist()])
+        signalised = np.isin(classes, ["national", "arterial", "collector"]) & (
+            net.speed_kmh[last] <= max_signal_speed_kmh) & junction
+        local = (classes == "local") & junction
+        give_way = local & (best_class_at[ends] > 0)
+        return signalised, give_way, local & ~give_way
 
     def free_flow(self, vmax_kmh: float) -> np.ndarray:
         """Seconds to cross each sim link at free flow for a class with this top speed."""
