@@ -1,14 +1,22 @@
-"""`python run.py bench`: timings of the parts that set the pace, on the embedded network.
+"""`python run.py bench`: how fast the simulation runs on this machine.
 
-Each figure is the median of several repeats of one operation inside one process; compare
-figures only between runs on the same machine (BENCHMARKS.md records which).
+Each workload is a whole `python run.py run ...` process, timed from outside (wall seconds,
+peak resident memory of the process), so start-up, demand generation and writing outputs count.
+`--routing` adds the shortest-path micro-benchmarks. Record the figures in BENCHMARKS.md with the
+machine and the date.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import platform
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import networkx as nx
 import numpy as np
@@ -16,7 +24,69 @@ import numpy as np
 from .network import EMBEDDED_PATH, RoadNetwork
 from .routing import Router
 
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_COLUMNS = ["workload", "wall_s", "peak_rss_mb", "trips", "link_traversals",
+                 "traversals_per_s"]
+WORKLOADS = [  # (name, scenario, overrides)
+    ("normal_weekday_24h", "normal_weekday", []),
+    ("demand_0.25x", "normal_weekday", ["traffic.demand_scale=0.25"]),
+    ("demand_0.5x", "normal_weekday", ["traffic.demand_scale=0.5"]),
+    ("demand_1x", "normal_weekday", ["traffic.demand_scale=1.0"]),
+    ("demand_2x", "normal_weekday", ["traffic.demand_scale=2.0"]),
+]
 
+
+def run_workload(name: str, scenario: str, overrides: list[str]) -> dict:
+    """Run one workload in its own process; wall time and peak RSS of that process."""
+    with tempfile.TemporaryDirectory(prefix="summit-bench-") as tmp:
+        out = Path(tmp) / "run"
+        cmd = [sys.executable, str(ROOT / "run.py"), "run", scenario, "--quiet",
+               "--out", str(out)]
+        for o in overrides:
+            cmd += ["--set", o]
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                cwd=ROOT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        err = proc.stderr.read().decode() if proc.stderr else ""
+        if proc.returncode != 0:
+            raise RuntimeError(f"workload {name} failed ({proc.returncode}): {err.strip()}")
+        metrics = json.loads((out / "metrics.json").read_text())["traffic"]
+    traversals = metrics["link_traversals"]
+    return {
+        "workload": name,
+        "wall_s": round(wall, 2),
+        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),  # Linux reports KiB
+        "trips": metrics["trips"],
+        "link_traversals": traversals,
+        "traversals_per_s": round(traversals / wall),
+    }
+
+
+def run_bench(workloads=WORKLOADS, progress=None) -> list[dict]:
+    rows = []
+    for name, scenario, overrides in workloads:
+        if progress:
+            progress(name)
+        rows.append(run_workload(name, scenario, overrides))
+    return rows
+
+
+def machine() -> dict:
+    return {"python": platform.python_version(), "platform": platform.platform(),
+            "processor": platform.processor() or platform.machine(), "cpus": os.cpu_count()}
+
+
+def print_rows(rows: list[dict]) -> None:
+    widths = [max(len(c), *(len(str(r[c])) for r in rows)) for c in BENCH_COLUMNS]
+    print("  ".join(c.ljust(w) for c, w in zip(BENCH_COLUMNS, widths, strict=True)))
+    for r in rows:
+        print("  ".join(str(r[c]).ljust(w) for c, w in zip(BENCH_COLUMNS, widths, strict=True)))
+
+
+# ---- routing micro-benchmarks -------------------------------------------------------------
 def _median_s(fn, repeats: int) -> float:
     times = []
     for _ in range(repeats):
@@ -26,20 +96,20 @@ def _median_s(fn, repeats: int) -> float:
     return statistics.median(times)
 
 
-def run_bench(repeats: int = 5) -> dict:
-    """Time network loading and routing; returns {name: seconds} plus the machine."""
+def routing_bench(repeats: int = 5) -> dict[str, float]:
+    """Network loading and shortest paths (median seconds of `repeats`)."""
     net = RoadNetwork.from_file(EMBEDDED_PATH)
     router = Router(net)
     rng = np.random.default_rng(1)
     sources = rng.choice(net.n_nodes, size=50, replace=False)
     hico = net.resolve("HICO")[0]
-    stations = [p.node for p in net.places if p.kind in ("safety_centre", "local_unit",
-                                                         "fire_station")]
+    stations = [p.node for p in net.places
+                if p.kind in ("safety_centre", "local_unit", "fire_station")]
     ids = [net.nodes[s].id for s in sources]
     g = net.graph
     pairs = [(net.nodes[a].id, net.nodes[b].id)
              for a, b in rng.choice(net.n_nodes, size=(100, 2))]
-    results = {
+    out = {
         "load_embedded_network_s": _median_s(lambda: RoadNetwork.from_file(EMBEDDED_PATH),
                                               repeats),
         "build_router_s": _median_s(lambda: Router(net), repeats),
@@ -52,22 +122,4 @@ def run_bench(repeats: int = 5) -> dict:
         "route_100_pairs_with_paths_s": _median_s(
             lambda: [router.route(a, b) for a, b in pairs], repeats),
     }
-    results["scipy_speedup_x"] = (results["one_to_all_50_sources_networkx_s"]
-                                  / results["one_to_all_50_sources_scipy_s"])
-    return {
-        "network": {"nodes": net.n_nodes, "links": net.n_links},
-        "machine": {"python": platform.python_version(), "platform": platform.platform(),
-                    "processor": platform.processor() or platform.machine()},
-        "repeats": repeats,
-        "results": results,
-    }
-
-
-def print_bench(report: dict) -> None:
-    print(f"network: {report['network']['nodes']} nodes, {report['network']['links']} links; "
-          f"median of {report['repeats']} repeats; Python {report['machine']['python']}")
-    for name, value in report["results"].items():
-        if name.endswith("_x"):
-            print(f"  {name:<40}{value:>10.1f} x")
-        else:
-            print(f"  {name:<40}{value * 1000:>10.2f} ms")
+    return {k: round(v, 6) for k, v in out.items()}

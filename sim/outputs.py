@@ -38,6 +38,7 @@ def write_run(model, out: str | Path, *, wall_s: float | None = None) -> dict:
     out = Path(out)
     engine = model.engine
     metrics = collect_metrics(model)
+    title = f"{model.spec.name}: peak delay ratio by link (seed {model.seed_used})"
     with atomic_dir(out) as tmp:
         _write_trips(engine, tmp / "trips.csv")
         _write_links(engine, tmp / "link_stats.csv")
@@ -64,9 +65,7 @@ def write_run(model, out: str | Path, *, wall_s: float | None = None) -> dict:
             from .plots import draw_congestion_map
 
             draw_congestion_map(model.network, link_peak_ratios(engine),
-                                tmp / "congestion_map.png",
-                                title=f"{model.spec.name}: peak delay ratio by link "
-                                      f"(seed {model.seed_used})")
+                                tmp / "congestion_map.png", title=title)
     return metrics
 
 

@@ -155,10 +155,18 @@ def _gravity_trips(net, traffic, rng, start_s, end_s) -> TripTable:
             m = (a * home_work + (1 - a) * work_home).ravel()
             cells = rng.choice(m.size, size=n, p=m / m.sum())
             zi, zj = np.divmod(cells, n_z)
-            deps.append(rng.uniform(lo, hi, n))
-            origs.append(_pick(rng, z_nodes, zi))
-            dests.append(_pick(rng, z_nodes, zj))
-            kinds.append(_kinds(rng, n, traffic.truck_share))
+            o, d = _pick(rng, z_nodes, zi), _pick(rng, z_nodes, zj)
+            for _ in range(5):  # neighbouring zones can share a junction: pick again
+                same = o == d
+                if not same.any():
+                    break
+                d[same] = _pick(rng, z_nodes, zj[same])
+            keep = o != d
+            deps.append(rng.uniform(lo, hi, n)[keep])
+            origs.append(o[keep])
+            dests.append(d[keep])
+            kinds.append([k for k, ok in zip(_kinds(rng, n, traffic.truck_share), keep.tolist(),
+                                             strict=True) if ok])
         # external trips: half inbound, half outbound
         for x_i, x in enumerate(ext):
             n_x = rng.poisson(x.trips_per_day * scale * share * frac)
@@ -168,6 +176,7 @@ def _gravity_trips(net, traffic, rng, start_s, end_s) -> TripTable:
             zj = rng.choice(n_z, size=n_x, p=ext_w[x_i])
             inner = _pick(rng, z_nodes, zj)
             outer = np.full(n_x, ext_nodes[x_i])
+            # (a zone node is never a cordon node: cordons sit on the boundary roads)
             deps.append(rng.uniform(lo, hi, n_x))
             origs.append(np.where(inbound, outer, inner))
             dests.append(np.where(inbound, inner, outer))

@@ -32,7 +32,7 @@ from .simgraph import SimGraph
 from .vehicles import VEHICLE_CLASSES
 
 LINK, DEPART, PRIO, STUCK, CONTROL, SAMPLE, REBUILD, FEED = range(8)
-FEED_S = 60.0  # departures move from the pending heap to the event heap this far ahead
+FEED_S = 60.0  # departures move from the pending queues to the event heap this far ahead
 ARRIVE, NO_PATH = -1, -2
 PLANNED, WAITING, ON_LINK, ARRIVED = range(4)  # vehicle states
 SATURATION_FLOW_VPH = 2200.0  # per lane of green at a signal (KHCM; facts doc)
@@ -167,7 +167,9 @@ class TrafficEngine:
         self.heap: list[tuple] = []
         # departures wait in their own heap and join the event heap a minute ahead, which keeps
         # the event heap small (it holds about one event per occupied link)
-        self.pending: list[tuple] = []
+        self.pending: list[tuple] = []  # a heap: vehicles added one by one
+        self.pending_sorted: list[tuple] = []  # bulk trips in departure order, read from _ps_i
+        self._ps_i = 0
         self._fed_until = self.start_s - 1.0
         self._next_seq = itertools.count(1).__next__  # tie-breaker: equal times keep order
         self._controls: list = []
@@ -360,12 +362,18 @@ class TrafficEngine:
         self.v_listener.extend([None] * m)
         self.v_special.extend([False] * m)
         self.v_label.extend((ids[o], ids[d]) for o, d in zip(o_l, d_l, strict=True))
+        batch = []
         for tt, vid in zip(t.tolist(), range(first, first + m), strict=True):
             if tt <= self._fed_until:
                 self._push(tt, DEPART, vid)
             else:
-                self.pending.append((tt, self._next_seq(), DEPART, vid))
-        heapq.heapify(self.pending)
+                batch.append((tt, self._next_seq(), DEPART, vid))
+        batch.sort()
+        rest = self.pending_sorted[self._ps_i:]
+        merged = rest + batch
+        if rest and batch and batch[0] < rest[-1]:  # batches overlap in time
+            merged.sort()
+        self.pending_sorted, self._ps_i = merged, 0
 
     def route_for(self, class_index: int, origin: int, destination: int) -> list[int]:
         """A fixed route on current expected travel times, honouring the class's closures."""
@@ -417,8 +425,14 @@ class TrafficEngine:
         pending, heap = self.pending, self.heap
         while pending and pending[0][0] <= horizon:
             heapq.heappush(heap, heapq.heappop(pending))
+        bulk, i, n = self.pending_sorted, self._ps_i, len(self.pending_sorted)
+        push = heapq.heappush
+        while i < n and bulk[i][0] <= horizon:
+            push(heap, bulk[i])
+            i += 1
+        self._ps_i = i
         self._fed_until = horizon
-        if pending or t + FEED_S <= self.end_s:
+        if pending or i < n or t + FEED_S <= self.end_s:
             heapq.heappush(heap, (horizon, 0, FEED, 0))
 
     def _run_reference(self, t_end: float) -> None:
@@ -458,7 +472,8 @@ class TrafficEngine:
         epoch = guidance.epoch_t
         reroute = self.reroute_interval_s
         weather_speed = self.weather_speed
-        n_traversals = n_departed = 0
+        n_traversals = n_departed = n_arrived = 0
+        v_arrive = self.v_arrive
         while heap and heap[0][0] <= t_end:
             t, seq, kind, lk = pop(heap)
             if kind == LINK:
@@ -467,7 +482,6 @@ class TrafficEngine:
                 h = q_head[lk]
                 qv = q_veh[lk]
                 if h >= len(qv):
-                    evt_seq[lk] = 0
                     continue
                 veh = qv[h]
                 ci = v_cls[veh]
@@ -494,17 +508,14 @@ class TrafficEngine:
                         self.now = t
                         self.traversals += n_traversals
                         n_traversals = 0
-                        evt_seq[lk] = 0
                         self._link_event(lk, t)
                         continue
                 elif nl == NO_PATH or blocked_on[lk] != -1:
                     self.now = t
                     self.traversals += n_traversals
                     n_traversals = 0
-                    evt_seq[lk] = 0
                     self._link_event(lk, t)
                     continue
-                evt_seq[lk] = 0
                 woken[lk] = False
                 # release the head vehicle (as _release)
                 qe = q_ee[lk]
@@ -537,7 +548,7 @@ class TrafficEngine:
                 occ[lk] -= pce
                 nr = t + hwp
                 next_release[lk] = nr
-                if nl == ARRIVE or v_special[veh]:
+                if v_special[veh]:
                     self.now = t
                     self.traversals += n_traversals
                     n_traversals = 0
@@ -547,6 +558,11 @@ class TrafficEngine:
                     else:
                         self._enter(veh, nl, t)
                     nl = -1  # nothing left to enter below
+                elif nl == ARRIVE:  # (as _arrive, for a vehicle without a listener)
+                    v_arrive[veh] = t
+                    v_state[veh] = ARRIVED
+                    v_link[veh] = -1
+                    n_arrived += 1
             elif kind == DEPART and v_state[lk] == PLANNED and not v_special[lk] \
                     and v_slot[lk] >= 0 and v_route[lk] is None:
                 # a background vehicle departs (as _depart); anything unusual: the method
@@ -572,8 +588,9 @@ class TrafficEngine:
                 self.traversals += n_traversals
                 n_traversals = 0
                 self.departed += n_departed
-                self.in_network += n_departed
-                n_departed = 0
+                self.arrived += n_arrived
+                self.in_network += n_departed - n_arrived
+                n_departed = n_arrived = 0
                 self._dispatch(t, seq, kind, lk)
                 weather_speed = self.weather_speed
                 epoch = guidance.epoch_t
@@ -610,7 +627,8 @@ class TrafficEngine:
                     self._wake(lk, t)
         self.traversals += n_traversals
         self.departed += n_departed
-        self.in_network += n_departed
+        self.arrived += n_arrived
+        self.in_network += n_departed - n_arrived
 
     # ---- movement ------------------------------------------------------------------------
     def _next_link(self, veh: int, node: int) -> int:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from .engine import TrafficEngine
 
 NO_PATH = -2
+REBUILD_TOLERANCE = 0.05  # rebuild only when some link's expected time moved by more than 5%
 
 
 class Guidance:
@@ -76,8 +77,8 @@ class Guidance:
                 w = self.expected_times(ci)
                 last = self._built_weights.get(key)
                 if (not closure_change and last is not None and self.tables[ci] is not None
-                        and np.all(np.abs(w - last) <= 0.02 * last)):
-                    built[key] = self.tables[ci]  # nothing moved by more than 2%: keep it
+                        and np.all(np.abs(w - last) <= REBUILD_TOLERANCE * last)):
+                    built[key] = self.tables[ci]  # no link time moved enough: keep the table
                 else:
                     built[key] = self._table(w, open_mask)
                     self._built_weights[key] = w
