@@ -143,13 +143,26 @@ def cmd_run(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from .bench import print_bench, run_bench
+    from .bench import machine, print_rows, routing_bench, run_bench
 
-    report = run_bench(repeats=args.repeats)
+    def note(name):
+        if not args.json:
+            print(f"running {name} ...", file=sys.stderr, flush=True)
+
+    rows = run_bench(progress=note)
     if args.json:
-        _print_json(report)
-    else:
-        print_bench(report)
+        out = rows
+        if args.routing:
+            out = {"workloads": rows, "routing": routing_bench(), "machine": machine()}
+        _print_json(out)
+        return 0
+    print_rows(rows)
+    if args.routing:
+        print()
+        for name, secs in routing_bench().items():
+            print(f"  {name:<36}{secs * 1000:>10.2f} ms")
+    m = machine()
+    print(f"machine: {m['processor']}, {m['cpus']} CPUs, Python {m['python']}, {m['platform']}")
     return 0
 
 
@@ -218,9 +231,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE")
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("bench", help="time network loading and routing on this machine")
-    p.add_argument("--repeats", type=int, default=5, help="repeats per figure (median is shown)")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p = sub.add_parser("bench", help="time whole runs (and optionally routing) on this machine")
+    p.add_argument("--json", action="store_true",
+                   help="a list of objects with workload, wall_s, peak_rss_mb, trips, "
+                        "link_traversals, traversals_per_s")
+    p.add_argument("--routing", action="store_true", help="add the routing micro-benchmarks")
     p.set_defaults(func=cmd_bench)
     return parser
 

@@ -59,9 +59,9 @@ def trip_records(engine) -> list[dict]:
 
 
 def link_peak_ratios(engine) -> np.ndarray:
-    """Per link: the highest 15-minute mean travel time over free flow (1.0 = free flow;
-    0 where no vehicle used the link)."""
-    fft = engine.net_free_flow()
+    """Per link: the highest 15-minute mean travel time over the uncongested travel time
+    (free flow plus junction delay at zero flow; 1.0 = no congestion; 0 where unused)."""
+    fft = uncongested_times(engine)
     summary = engine.link_summary()
     tt, n = summary["bin_tt"], summary["bin_n"]
     mean = np.where(n > 0, tt / np.maximum(n, 1), 0.0)

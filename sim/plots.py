@@ -23,7 +23,8 @@ RATIO_LABELS = ["< 1.1", "1.1-1.25", "1.25-1.5", "1.5-2", "2-3", "> 3"]
 def draw_congestion_map(net: RoadNetwork, peak_ratio: np.ndarray, out: str | Path, *,
                         title: str = "Peak delay ratio by link", dpi: int = 130) -> Path:
     """Each road drawn in the colour of its worse direction's peak 15-minute travel time over
-    free flow; unused roads thin grey. City panel and the whole network side by side."""
+    its uncongested time; unused roads thin grey. The city, and every road that carried
+    traffic, side by side."""
     out = Path(out)
     proj = map_projection(net)
     segs, ratios, widths = _segments(net, proj, peak_ratio)
@@ -32,11 +33,13 @@ def draw_congestion_map(net: RoadNetwork, peak_ratio: np.ndarray, out: str | Pat
     fig = Figure(figsize=(17, 9.5))
     fig.suptitle(title, x=0.02, ha="left", fontsize=14, fontweight="bold")
     city = city_bounds(net, proj)
-    x_all = np.concatenate([s[:, 0] for s in segs])
-    y_all = np.concatenate([s[:, 1] for s in segs])
+    used_any = ratios > 0
+    framed = [s for s, u in zip(segs, used_any, strict=True) if u] if used_any.any() else segs
+    x_all = np.concatenate([s[:, 0] for s in framed])
+    y_all = np.concatenate([s[:, 1] for s in framed])
     whole = (x_all.min() - 2, x_all.max() + 2, y_all.min() - 2, y_all.max() + 2)
-    panels = [((0.03, 0.06, 0.60, 0.86), city, 1.0, "City, Bomun and the KTX station"),
-              ((0.65, 0.22, 0.33, 0.70), whole, 0.45, "Whole network")]
+    panels = [((0.05, 0.06, 0.58, 0.86), city, 1.0, "City, Bomun and the KTX station"),
+              ((0.66, 0.22, 0.32, 0.70), whole, 0.45, "Every road that carried traffic")]
     for rect, bounds, scale, name in panels:
         ax = fig.add_axes(rect)
         ax.set_facecolor(LAND)
@@ -67,7 +70,8 @@ def draw_congestion_map(net: RoadNetwork, peak_ratio: np.ndarray, out: str | Pat
     cb = fig.colorbar(lc, cax=cax, orientation="horizontal", ticks=[
         (a + b) / 2 for a, b in itertools.pairwise(RATIO_BOUNDS)])
     cb.ax.set_xticklabels(RATIO_LABELS, fontsize=9)
-    cb.set_label("peak 15-min travel time / free-flow time (grey: unused)", fontsize=10)
+    cb.set_label("peak 15-min travel time / uncongested time incl. signals (grey: unused)",
+                 fontsize=10)
     with atomic_file(out) as tmp:
         fig.savefig(tmp, dpi=dpi, format="png", facecolor="white")
     return out

@@ -43,7 +43,7 @@ def zone_nodes(net: RoadNetwork, zone, *, at_junctions: bool = True) -> list[int
     of that stretch: trips join the network where roads meet (as centroid connectors do),
     which lets the engine simulate the stretch as one queue.
     """
-    through = through_nodes(net) if at_junctions else None
+    through = _through(net) if at_junctions else None
     if zone.nodes:
         out = []
         for nid in zone.nodes:
@@ -65,6 +65,13 @@ def zone_nodes(net: RoadNetwork, zone, *, at_junctions: bool = True) -> list[int
             f"traffic.zones ({zone.name}): no road node within {zone.radius_m:g} m of "
             f"({zone.lat}, {zone.lon}); the nearest is {d[order[0]]:.0f} m away")
     return inside
+
+
+def _through(net: RoadNetwork) -> np.ndarray:
+    cached = getattr(net, "_through_cache", None)
+    if cached is None:
+        cached = net._through_cache = through_nodes(net)
+    return cached
 
 
 def _local_nodes(net: RoadNetwork) -> list[int]:

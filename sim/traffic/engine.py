@@ -107,6 +107,7 @@ class TrafficEngine:
             np.inf)
         self._update_link_capacity()
         self.signal_delay: list[float] = [0.0] * L
+        self.exit_base: list[list[float]] = [[0.0] * L for _ in self.classes]
         self._log_mark = 0
         self._log_mark_t = self.start_s
         # queues: vehicle ids and earliest exit times, with a moving head index
@@ -146,7 +147,7 @@ class TrafficEngine:
         self.v_slot: list[int] = []  # destination slot in the guidance tables, -1 if routed
         self.v_route: list[list[int] | None] = []
         self.v_rpos: list[int] = []
-        self.v_tab: list = []  # the guidance table this vehicle follows
+        self.v_tab: list = []  # the guidance row (next link per node) this vehicle follows
         self.v_tab_t: list[float] = []
         self.v_depart: list[float] = []
         self.v_link: list[int] = []
@@ -196,6 +197,14 @@ class TrafficEngine:
         self.weather_speed = float(speed_factor)
         self.weather_cap = float(capacity_factor)
         self._update_link_capacity()
+        self._update_exit_base()
+
+    def _update_exit_base(self) -> None:
+        """Per class and link: seconds from entry to the earliest exit (free flow under the
+        weather, plus the junction delay); replaced in place, the event loop holds the list."""
+        delay = np.asarray(self.signal_delay)
+        self.exit_base[:] = [(np.asarray(f) / self.weather_speed + delay).tolist()
+                             for f in self.fft_base]
 
     def set_capacity_factor(self, links, factor: float) -> None:
         """Scale the capacity and storage of network links (lane closures); 1.0 restores."""
@@ -221,6 +230,7 @@ class TrafficEngine:
         delay[self.give_way] = self.give_way_delay_s
         delay[self.local_junction] = self.local_junction_delay_s
         self.signal_delay[:] = delay.tolist()
+        self._update_exit_base()
         self._log_mark = len(self.log)
         self._log_mark_t = t
 
@@ -461,8 +471,7 @@ class TrafficEngine:
                                                  self.max_queue)
         hw, next_release = self.hw, self.next_release
         last_out, queue_gap = self.last_out, self.queue_gap
-        signal_delay = self.signal_delay
-        fft_base = self.fft_base
+        exit_base = self.exit_base
         log = self.log.append
         next_seq = self._next_seq
         v_special = self.v_special
@@ -471,7 +480,6 @@ class TrafficEngine:
         tables = guidance.tables
         epoch = guidance.epoch_t
         reroute = self.reroute_interval_s
-        weather_speed = self.weather_speed
         n_traversals = n_departed = n_arrived = 0
         v_arrive = self.v_arrive
         while heap and heap[0][0] <= t_end:
@@ -499,7 +507,7 @@ class TrafficEngine:
                             self.now = t
                             nl = self._next_link(veh, node)
                         else:
-                            nl = v_tab[veh][v_slot[veh]][node]
+                            nl = v_tab[veh][node]
                 pce = pce_of[ci]
                 if nl >= 0:
                     o = occ[nl]
@@ -580,7 +588,7 @@ class TrafficEngine:
                     continue
                 n_departed += 1
                 v_state[veh] = ON_LINK
-                v_tab[veh] = tab
+                v_tab[veh] = tab[v_slot[veh]]
                 v_tab_t[veh] = t
                 route = None
             else:
@@ -592,7 +600,6 @@ class TrafficEngine:
                 self.in_network += n_departed - n_arrived
                 n_departed = n_arrived = 0
                 self._dispatch(t, seq, kind, lk)
-                weather_speed = self.weather_speed
                 epoch = guidance.epoch_t
                 continue
             if nl >= 0:
@@ -604,7 +611,7 @@ class TrafficEngine:
                 n_traversals += 1
                 occ[nl] += pce
                 nqv, nqe = q_veh[nl], q_ee[nl]
-                ee = t + fft_base[ci][nl] / weather_speed + signal_delay[nl]
+                ee = t + exit_base[ci][nl]
                 nh = q_head[nl]
                 was_empty = len(nqv) == nh
                 if not was_empty and nqe[-1] > ee:
@@ -637,13 +644,13 @@ class TrafficEngine:
         route = self.v_route[veh]
         if route is not None:
             return route[self.v_rpos[veh] + 1]
-        tab = self.v_tab[veh]
+        row = self.v_tab[veh]
         if self.now - self.v_tab_t[veh] >= self.reroute_interval_s or (
                 self.v_tab_t[veh] < self.guidance.epoch_t):
-            tab = self.guidance.tables[self.v_cls[veh]]
-            self.v_tab[veh] = tab
+            row = self.guidance.tables[self.v_cls[veh]][self.v_slot[veh]]
+            self.v_tab[veh] = row
             self.v_tab_t[veh] = self.now
-        return tab[self.v_slot[veh]][node]
+        return row[node]
 
     def _depart(self, veh: int, t: float) -> None:
         if self.v_state[veh] == PLANNED:
@@ -652,7 +659,7 @@ class TrafficEngine:
             self.waiting_to_enter += 1
             self.v_state[veh] = WAITING
         if self.v_route[veh] is None and self.v_slot[veh] >= 0:
-            self.v_tab[veh] = self.guidance.tables[self.v_cls[veh]]
+            self.v_tab[veh] = self.guidance.tables[self.v_cls[veh]][self.v_slot[veh]]
             self.v_tab_t[veh] = t
         nl = self._next_link(veh, self.v_orig[veh])
         if nl == ARRIVE:
@@ -683,7 +690,7 @@ class TrafficEngine:
         self.v_state[veh] = ON_LINK
         self.v_entry[veh] = t
         self.traversals += 1
-        fft = self.fft_base[ci][lk] / self.weather_speed + self.signal_delay[lk]
+        fft = self.exit_base[ci][lk]
         lst = self.v_listener[veh]
         if lst is not None:
             lst.on_node(veh, self.net.nodes[self.link_from[lk]].id, t)

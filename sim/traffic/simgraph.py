@@ -36,16 +36,9 @@ def nearest_junction(net: RoadNetwork, node: int, through: np.ndarray) -> int:
     not a through node."""
     if not through[node]:
         return node
-    neighbours: dict[int, float] = {}
-    for lk in net.links:
-        u, v = net.node_index[lk.from_node], net.node_index[lk.to_node]
-        if u == node:
-            neighbours.setdefault(v, lk.length_m)
-        elif v == node:
-            neighbours.setdefault(u, lk.length_m)
-    best = (np.inf, node)
     adjacency = _undirected(net)
-    for nb, dist in neighbours.items():
+    best = (np.inf, node)
+    for nb, dist in adjacency[node].items():
         prev, cur = node, nb
         while through[cur] and cur != node:
             nxt = next(x for x in adjacency[cur] if x != prev)
