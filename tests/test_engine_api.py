@@ -1,0 +1,88 @@
+"""What agents of the later layers rely on: vehicles with listeners, exact callback times,
+fixed routes, and the engine advancing inside Mesa's event schedule."""
+
+from __future__ import annotations
+
+import pytest
+from mesa import Agent
+from traffic_helpers import line_network, scenario
+
+from sim.errors import InputError
+from sim.model import SummitModel
+
+
+class ShuttleStub(Agent):
+    """A Mesa agent that owns one vehicle and dwells at its terminus when it arrives."""
+
+    def __init__(self, model, dwell_s: float):
+        super().__init__(model)
+        self.dwell_s = dwell_s
+        self.passed: list[tuple[str, float]] = []
+        self.arrived_at: float | None = None
+        self.dwell_done_at: float | None = None
+
+    def on_node(self, vehicle: int, node: str, time: float) -> None:
+        self.passed.append((node, time))
+
+    def on_arrive(self, vehicle: int, time: float) -> None:
+        self.arrived_at = time
+        self.model.schedule_event(self.end_dwell, at=max(self.model.time, time + self.dwell_s))
+
+    def end_dwell(self) -> None:
+        self.dwell_done_at = self.model.time
+
+
+def test_listener_gets_every_node_and_the_arrival_at_exact_times(tmp_path):
+    net = line_network(tmp_path, [{"length_km": 1.0, "speed_kmh": 60}] * 3)
+    # a token flow makes n0 and n3 trip ends, which the engine keeps
+    token = {"origin": "n0", "destination": "n3", "vph": 1, "start": "00:59", "end": "01:00"}
+    model = SummitModel(scenario(net, od=[token], end="01:00", contract=True))
+    agent = ShuttleStub(model, dwell_s=120)
+    e = model.engine
+    route = [model.network.link_between(f"n{i}", f"n{i + 1}").id for i in range(3)]
+    vid = e.add_vehicle(600.0, model.network.node_index["n0"], model.network.node_index["n3"],
+                        kind="shuttle", route=route, listener=agent)
+    model.run()
+    assert [n for n, _ in agent.passed] == ["n0"]  # n1 and n2 are contracted away
+    fft = e.net_free_flow("shuttle")[route].sum()
+    assert agent.arrived_at == pytest.approx(600.0 + fft, abs=1e-6)
+    assert e.v_arrive[vid] == agent.arrived_at
+    # the dwell ends at its due time, or at the next engine advance when that came first
+    assert 0 <= agent.dwell_done_at - (agent.arrived_at + 120) <= model.tick_s
+
+
+def test_uncontracted_engine_reports_every_node(tmp_path):
+    net = line_network(tmp_path, [{"length_km": 1.0, "speed_kmh": 60}] * 3)
+    model = SummitModel(scenario(net, end="01:00", contract=False))
+    agent = ShuttleStub(model, dwell_s=0)
+    route = [model.network.link_between(f"n{i}", f"n{i + 1}").id for i in range(3)]
+    model.engine.add_vehicle(60.0, 0, 3, kind="shuttle", route=route, listener=agent)
+    model.run()
+    times = [t for _, t in agent.passed]
+    assert [n for n, _ in agent.passed] == ["n0", "n1", "n2"]
+    assert times == sorted(times) and times[1] - times[0] == pytest.approx(60.0, abs=0.5)
+
+
+def test_vehicle_at_a_contracted_node_is_refused_with_a_clear_message(tmp_path):
+    net = line_network(tmp_path, [{"length_km": 1.0}] * 3)
+    model = SummitModel(scenario(net, end="01:00", contract=True))
+    with pytest.raises(InputError, match="n1 lies inside a road chain"):
+        model.engine.add_vehicle(0.0, model.network.node_index["n1"], 3, kind="bus")
+
+
+def test_unknown_vehicle_class_is_named(tmp_path):
+    net = line_network(tmp_path, [{"length_km": 1.0}])
+    model = SummitModel(scenario(net, end="01:00"))
+    with pytest.raises(InputError, match="vehicle class 'tram' is not one of"):
+        model.engine.add_vehicle(0.0, 0, 1, kind="tram")
+
+
+def test_bench_workload_row_has_the_contract_columns():
+    from sim.bench import BENCH_COLUMNS, run_workload
+
+    row = run_workload("tiny", "normal_weekday", ["start=\"07:00\"", "end=\"07:20\"",
+                                                  "outputs.congestion_map=false"])
+    assert list(row) == BENCH_COLUMNS == ["workload", "wall_s", "peak_rss_mb", "trips",
+                                          "link_traversals", "traversals_per_s"]
+    assert row["trips"] > 1000 and row["link_traversals"] > row["trips"]
+    assert 0 < row["peak_rss_mb"] < 2000
