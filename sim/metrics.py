@@ -126,6 +126,10 @@ def traffic_metrics(engine, corridors=()) -> dict:
     vc = link_peak_vc(engine)
     ratio = link_peak_ratios(engine)
     return {
+        # the summary keys later layers report on (metrics contract)
+        "vehicle_trips": counts["entered"],
+        "mean_delay_min": _r(delays.mean(), 3),
+        "en_route_at_end": counts["en_route"],
         "trips": counts["entered"],
         "arrived": counts["arrived"],
         "en_route": counts["en_route"],

@@ -199,16 +199,45 @@ def test_motorcade_passes_at_free_flow_through_closed_roads(tmp_path):
     assert not ((ins > 2400 - 120 + 1) & (ins < 2400)).any()
 
 
-def test_stuck_vehicles_are_moved_on_and_counted(tmp_path):
-    """A closure with no way round holds traffic; after stuck_after_s the head moves on."""
+def test_closure_without_a_way_round_holds_its_traffic_off_the_road(tmp_path):
+    """Vehicles that cannot get past a closure wait at the last junction before it, without
+    blocking traffic that is not going that way, and go on when it reopens."""
     net = line_network(tmp_path, BOTTLENECK)
-    model = run(scenario(net, od=[_od(120)], traffic={"stuck_after_s": 300}, closures=[
-        {"links": [["n2", "n3"]], "start": "00:00", "end": "03:00"}]))
+    through = {"origin": "n0", "destination": "n4", "vph": 120, "start": "00:00", "end": "00:30"}
+    local = {"origin": "n0", "destination": "n2", "vph": 600, "start": "00:00", "end": "00:30"}
+    model = run(scenario(net, od=[through, local], closures=[
+        {"links": [["n2", "n3"]], "start": "00:00", "end": "01:00"}]))
     rows = trips(model)
-    assert any(r["status"] == "stuck" for r in rows)
+    assert conserved(model)
+    held = [r for r in rows if r["destination"] == "n4"]
+    free = [r for r in rows if r["destination"] == "n2"]
+    assert len(held) == 60 and all(r["arrive_s"] >= 3600 for r in held)
+    assert all(r["status"] == "arrived" for r in rows)
+    assert max(r["delay_s"] for r in free) < 5.0  # the held vehicles block no one
+
+
+def test_gridlock_is_broken_by_moving_stuck_vehicles_on(tmp_path):
+    """Three short one-way links in a ring, each full of vehicles waiting for the next: a
+    deadlock. Every stuck_after_s the head vehicles are moved on (into a full link, as MATSim
+    does) and reported stuck, so the run goes on and nothing is lost."""
+    nodes = [{"id": "a", "lat": 35.8500, "lon": 129.2000},
+             {"id": "b", "lat": 35.8500, "lon": 129.2007},
+             {"id": "c", "lat": 35.8505, "lon": 129.20035}]
+    road = {"class": "local", "lanes": 1, "speed_kmh": 30, "oneway": True}
+    roads = [{"name": "ring ab", "path": ["a", "b"], **road},
+             {"name": "ring bc", "path": ["b", "c"], **road},
+             {"name": "ring ca", "path": ["c", "a"], **road}]
+    net = write_network(tmp_path, nodes, roads, name="ring")
+    od = [{"origin": o, "destination": d, "vph": 900, "start": "00:00", "end": "00:10"}
+          for o, d in (("a", "c"), ("b", "a"), ("c", "b"))]
+    model = run(scenario(net, od=od, end="01:00", traffic={"stuck_after_s": 120}))
+    rows = trips(model)
     assert conserved(model)
     c = model.engine.counts()
-    assert c["stuck"] > 0 and c["entered"] == 120
+    assert c["entered"] == 450 and c["stuck"] > 0
+    # about one forced move per ring link per stuck period once the ring has locked up
+    assert 3 * (3600 - 600) / 120 * 0.5 <= model.engine.stuck_events <= 3 * 3600 / 120 + 3
+    assert any(r["status"] == "stuck" for r in rows)
 
 
 def test_fast_and_reference_loops_agree(tmp_path):

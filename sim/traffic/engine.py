@@ -33,7 +33,7 @@ from .vehicles import VEHICLE_CLASSES
 
 LINK, DEPART, PRIO, STUCK, CONTROL, SAMPLE, REBUILD, FEED = range(8)
 FEED_S = 60.0  # departures move from the pending queues to the event heap this far ahead
-ARRIVE, NO_PATH = -1, -2
+ARRIVE, NO_PATH, HOLD = -1, -2, -3  # HOLD: leave the link and wait off the road at its end
 PLANNED, WAITING, ON_LINK, ARRIVED = range(4)  # vehicle states
 SATURATION_FLOW_VPH = 2200.0  # per lane of green at a signal (KHCM; facts doc)
 DEPARTURE_BUFFER = -1  # a waiter entry meaning "vehicles waiting to enter from the origin"
@@ -122,9 +122,9 @@ class TrafficEngine:
         self.woken = [False] * L
         self.waiters: list[deque[int]] = [deque() for _ in range(L)]
         self.entry_wait: list[deque[int]] = [deque() for _ in range(L)]
-        self.closure_wait: dict[int, list[int]] = {}  # closed link -> links whose head waits
-        self.nopath_wait: set[int] = set()  # links whose head vehicle has no open route
-        self.unrouted: list[int] = []  # vehicles at their origin with every way out closed
+        # vehicles whose every way on is closed wait off the road at a node (not in a queue,
+        # blocking no one) and set off again when a closure ends
+        self.unrouted: list[int] = []
         # closures: per class and network link, how many closures hold it; per class and sim
         # link, how many of its member links are closed
         self.net_closed = [np.zeros(net.n_links, dtype=np.int64) for _ in self.classes]
@@ -661,15 +661,22 @@ class TrafficEngine:
         if self.v_route[veh] is None and self.v_slot[veh] >= 0:
             self.v_tab[veh] = self.guidance.tables[self.v_cls[veh]][self.v_slot[veh]]
             self.v_tab_t[veh] = t
+        elif self.v_route[veh] is None and self.v_orig[veh] != self.v_dest[veh]:
+            # a routed vehicle setting off again after waiting out a closure
+            route = self.guidance.route(self.v_cls[veh], self.v_orig[veh], self.v_dest[veh])
+            if route is None:
+                self.unrouted.append(veh)
+                return
+            self.v_route[veh] = route
+            self.v_rpos[veh] = -1
         nl = self._next_link(veh, self.v_orig[veh])
         if nl == ARRIVE:
             self.waiting_to_enter -= 1
             self.in_network -= 1
             self._arrive(veh, t)
             return
-        if nl == NO_PATH:  # every way out is closed: wait at the origin for a reopening
+        if nl == NO_PATH:  # every way on is closed: wait off the road for a reopening
             self.unrouted.append(veh)
-            self._push(t + self.stuck_after_s, STUCK, -1 - veh)
             return
         pce = self.classes[self.v_cls[veh]].pce
         if self.classes[self.v_cls[veh]].priority or (
@@ -727,12 +734,16 @@ class TrafficEngine:
         nl = self._next_link(veh, node)
         woken = self.woken[lk]
         self.woken[lk] = False
+        if nl >= 0 and self.closed[self.v_cls[veh]][nl]:
+            # a fixed route meets a closure: the fastest open way round, else wait off the road
+            detour = self.guidance.route(self.v_cls[veh], node, self.v_dest[veh])
+            if detour:
+                self.v_route[veh] = detour
+                self.v_rpos[veh] = -1
+                nl = detour[0]
+            else:
+                nl = NO_PATH
         if nl >= 0:
-            if self.closed[self.v_cls[veh]][nl]:
-                # a fixed route meets a closure: wait at the stop line until it reopens
-                self.closure_wait.setdefault(nl, []).append(lk)
-                self._block_start(lk, nl, t, register=False)
-                return
             pce = self.classes[self.v_cls[veh]].pce
             occ = self.occ[nl]
             if occ > 0 and (occ + pce > self.storage[nl] + 1e-9
@@ -744,9 +755,7 @@ class TrafficEngine:
                     self._block_start(lk, nl, t, register=True)
                 return
         elif nl == NO_PATH:
-            self.nopath_wait.add(lk)
-            self._block_start(lk, -1, t, register=False)
-            return
+            nl = HOLD
         self._release(lk, veh, nl, t)
 
     def _block_start(self, lk: int, nl: int, t: float, *, register: bool) -> None:
@@ -790,6 +799,8 @@ class TrafficEngine:
         if nl == ARRIVE:
             self.in_network -= 1
             self._arrive(veh, t)
+        elif nl == HOLD:
+            self._hold(veh, self.link_to[lk])
         else:
             self._enter(veh, nl, t)
         if h < len(qv):
@@ -798,6 +809,16 @@ class TrafficEngine:
             self._schedule_link(lk, ee if ee > nr else nr)
         if self.waiters[lk]:
             self._wake(lk, t)
+
+    def _hold(self, veh: int, node: int) -> None:
+        """Take a vehicle with no open way on off the road at `node`; it sets off again from
+        there when a closure ends (a routed vehicle gets a new route then)."""
+        self.v_link[veh] = -1
+        self.v_state[veh] = WAITING
+        self.v_orig[veh] = node
+        self.v_route[veh] = None
+        self.waiting_to_enter += 1
+        self.unrouted.append(veh)
 
     def _record_exit(self, lk: int, veh: int, t: float) -> None:
         self.log.append(lk)
@@ -824,13 +845,6 @@ class TrafficEngine:
                 return
 
     def _stuck_check(self, lk: int, t: float) -> None:
-        if lk < 0:  # a vehicle waiting at its origin with no open route
-            veh = -1 - lk
-            if veh in self.unrouted:
-                self.unrouted.remove(veh)
-                self._force_route(veh, self.v_orig[veh])
-                self._depart(veh, t)
-            return
         if self.blocked_on[lk] == -1 or self.blocked_since[lk] + self.stuck_after_s > t + 1e-6:
             return
         h = self.q_head[lk]
@@ -838,27 +852,12 @@ class TrafficEngine:
             return
         veh = self.q_veh[lk][h]
         nl = self.blocked_on[lk]
-        if nl == -2:  # no open route: go on through the closure on the shortest way
-            self.nopath_wait.discard(lk)
-            self._force_route(veh, self.link_to[lk])
-            nl = self._next_link(veh, self.link_to[lk])
-        else:
-            with contextlib.suppress(ValueError):
-                self.waiters[nl].remove(lk)
-            waiting = self.closure_wait.get(nl)
-            if waiting and lk in waiting:
-                waiting.remove(lk)
+        with contextlib.suppress(ValueError):
+            self.waiters[nl].remove(lk)
         self.v_stuck[veh] = True
         self.stuck_events += 1
         self.woken[lk] = False
         self._release(lk, veh, nl, t)
-
-    def _force_route(self, veh: int, node: int) -> None:
-        """Give a vehicle a fixed route from `node` that ignores closures (it is moved on)."""
-        links = self.guidance.route(self.class_index["emergency"], node, self.v_dest[veh])
-        self.v_route[veh] = links or []
-        self.v_rpos[veh] = -1
-        self.v_stuck[veh] = True
 
     def _priority_move(self, veh: int, t: float) -> None:
         lk = self.v_link[veh]
@@ -888,7 +887,6 @@ class TrafficEngine:
         when the last closure holding it ends)."""
         cis = [self.class_index[c] for c in classes if not VEHICLE_CLASSES[c].priority]
         of_link = self.graph.of_link
-        reopened = []
         for ci in cis:
             held, sim = self.net_closed[ci], self.closed[ci]
             for lk in links:
@@ -899,19 +897,9 @@ class TrafficEngine:
                 elif held[lk] > 0:
                     held[lk] -= 1
                     if held[lk] == 0:
-                        s_lk = int(of_link[lk])
-                        sim[s_lk] -= 1
-                        if sim[s_lk] == 0:
-                            reopened.append(s_lk)
+                        sim[of_link[lk]] -= 1
         self.guidance.rebuild(self.now, closure_change=True)
-        for lk in set(reopened):
-            for up in self.closure_wait.pop(lk, []):
-                if self.blocked_on[up] != -1:
-                    self._schedule_link(up, self.now)
-        # heads and origins that had no open route may have one now
-        for up in list(self.nopath_wait):
-            self.nopath_wait.discard(up)
-            self._schedule_link(up, self.now)
+        # vehicles waiting off the road may have an open way now
         retry, self.unrouted = self.unrouted, []
         for veh in retry:
             self._push(self.now, DEPART, veh)
