@@ -22,7 +22,7 @@ def line_network(tmp_path, segments, *, name="line"):
         nodes.append({"id": f"n{i + 1}", "lat": 35.85, "lon": round(lon, 7)})
         road = {"name": seg.get("name", f"segment {i}"), "class": seg.get("class", "expressway"),
                 "lanes": seg.get("lanes", 3), "speed_kmh": seg.get("speed_kmh", 60),
-                "oneway": True, "path": [f"n{i}", f"n{i + 1}"]}
+                "oneway": seg.get("oneway", True), "path": [f"n{i}", f"n{i + 1}"]}
         if "capacity_vph_per_lane" in seg:
             road["capacity_vph_per_lane"] = seg["capacity_vph_per_lane"]
         roads.append(road)

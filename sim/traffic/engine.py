@@ -385,6 +385,11 @@ class TrafficEngine:
             merged.sort()
         self.pending_sorted, self._ps_i = merged, 0
 
+    def route_metres(self, veh: int) -> float:
+        """Length of a routed vehicle's route (a leg of a shuttle line, say)."""
+        route = self.v_route[veh]
+        return float(self.graph.length[route].sum()) if route else 0.0
+
     def route_for(self, class_index: int, origin: int, destination: int) -> list[int]:
         """A fixed route on current expected travel times, honouring the class's closures."""
         links = self.guidance.route(class_index, origin, destination)

@@ -1,0 +1,252 @@
+"""Shuttle lines: buses on a fixed line of stops, boarding riders first come, first served.
+
+A line runs departures from its first stop every `headway_s` between `start_s` and `end_s`. Its
+vehicles pull out of the depot in time for their first departure, drive each leg between stops
+through the traffic engine (one engine vehicle per leg, a fixed route, the engine calls back on
+arrival), dwell at each stop (a base time plus seconds per rider alighting and boarding), lay
+over at the terminal, and pull in to the depot after their last run. Riders queue at stops in
+arrival order; when a bus is full the rest are denied and wait for the next one.
+
+Riders are any objects with `rider_id`, `destination` (a stop node id), `wheelchair` (bool), and
+`on_board(shuttle, time)`, `on_alight(shuttle, stop, time)` and `on_denied(shuttle, time)`
+methods (delegates, later). The headway schedules departures from the first stop; each is handed
+to the buses in turn, and a bus still on its way starts late. On a back-and-forth line a bus
+comes back from the last stop after its layover there, without a timetable of its own.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from mesa import Agent
+
+from sim.errors import InputError
+
+
+@dataclass(frozen=True)
+class LineSpec:
+    """A shuttle line as a scenario describes it (stops are node ids)."""
+
+    name: str
+    stops: tuple[str, ...]
+    headway_s: float
+    start_s: float
+    end_s: float
+    vehicles: int
+    seats: int
+    wheelchair_places: int = 0
+    dwell_base_s: float = 10.0
+    dwell_per_boarding_s: float = 3.0
+    dwell_per_alighting_s: float = 2.0
+    layover_s: float = 300.0
+    depot: str | None = None
+    loop: bool = False  # True: the last stop runs on to the first; False: runs come back
+
+    def __post_init__(self):
+        where = f"shuttle line {self.name!r}"
+        if len(self.stops) < 2:
+            raise InputError(f"{where}: stops has {len(self.stops)} stop(s); at least 2 needed")
+        if len(set(self.stops)) != len(self.stops):
+            raise InputError(f"{where}: stops repeat a stop: {list(self.stops)}")
+        for fld, value, low in (("headway_s", self.headway_s, 0.0), ("seats", self.seats, 0),
+                                ("vehicles", self.vehicles, 0)):
+            if not value > low:
+                raise InputError(f"{where}: {fld} = {value!r}; must be > {low:g}")
+        if self.wheelchair_places < 0:
+            raise InputError(f"{where}: wheelchair_places = {self.wheelchair_places!r}; "
+                             "must be >= 0")
+        if self.end_s <= self.start_s:
+            raise InputError(f"{where}: end ({self.end_s:g} s) must be after start "
+                             f"({self.start_s:g} s)")
+
+
+class StopQueue:
+    """Riders waiting at one stop of one line, first come first served."""
+
+    def __init__(self, line: str, stop: str):
+        self.line, self.stop = line, stop
+        self.waiting: deque = deque()
+        self.joined: dict[int, float] = {}
+
+    def join(self, rider, time: float) -> None:
+        self.waiting.append(rider)
+        self.joined[rider.rider_id] = time
+
+    def __len__(self) -> int:
+        return len(self.waiting)
+
+
+@dataclass
+class LineStats:
+    boardings: int = 0
+    alightings: int = 0
+    denied: int = 0
+    runs: int = 0
+    km: float = 0.0
+    occupancy_samples: list = field(default_factory=list)  # (time, riders on board) per leg
+
+
+class ShuttleLine:
+    """One line: its stops' queues, its buses and their schedule."""
+
+    def __init__(self, model, spec: LineSpec):
+        self.model = model
+        self.spec = spec
+        net = model.network
+        for stop in (*spec.stops, *([spec.depot] if spec.depot else [])):
+            if stop not in net.node_index:
+                raise InputError(f"shuttle line {spec.name!r}: stop {stop!r} is not a node of "
+                                 "the network")
+        self.queues = {s: StopQueue(spec.name, s) for s in spec.stops}
+        self.stats = LineStats()
+        n_runs = int((spec.end_s - spec.start_s) // spec.headway_s) + 1
+        self.departures = [spec.start_s + i * spec.headway_s for i in range(n_runs)]
+        self.buses = [Shuttle(model, self, i) for i in range(spec.vehicles)]
+        # runs are handed to buses in turn; a bus late from its last run starts late
+        for i, t in enumerate(self.departures):
+            self.buses[i % spec.vehicles].runs.append(t)
+        for bus in self.buses:
+            bus.start()
+
+    def run_stops(self, outbound: bool) -> list[str]:
+        """The stops one run serves, in order: out from the first stop, or back to it."""
+        stops = list(self.spec.stops)
+        if self.spec.loop:
+            return [*stops, stops[0]]
+        return stops if outbound else stops[::-1]
+
+
+class Shuttle(Agent):
+    """One bus of a line. Its position is the node of its last stop; legs run in the engine."""
+
+    def __init__(self, model, line: ShuttleLine, index: int):
+        super().__init__(model)
+        self.line = line
+        self.index = index
+        self.runs: list[float] = []  # its scheduled departures from the first stop
+        self.run_no = 0  # index into runs of the next (or current) outbound run
+        self.outbound = True
+        self.stops: list[str] = []
+        self.at = 0  # index of the current stop in self.stops
+        self.riders: list = []
+        self.wheelchairs = 0
+        self.status = "depot"
+        self.max_load = 0
+
+    # ---- schedule -----------------------------------------------------------------------
+    def start(self) -> None:
+        if not self.runs:
+            return
+        spec = self.line.spec
+        first = spec.stops[0]
+        if spec.depot and spec.depot != first:
+            self.status = "pull_out"
+            travel = self._free_flow(spec.depot, first)
+            self._drive(spec.depot, first, max(self.model.time, self.runs[0] - travel))
+        else:
+            self.status = "layover"
+            self.model.schedule_event(self._begin_run, at=max(self.model.time, self.runs[0]))
+
+    def _free_flow(self, a: str, b: str) -> float:
+        from sim.routing import Router
+
+        return Router(self.model.network).route(a, b).seconds
+
+    def _drive(self, a: str, b: str, when: float) -> None:
+        net = self.model.network
+        self.model.engine.add_vehicle(when, net.node_index[a], net.node_index[b],
+                                      kind="shuttle", listener=self,
+                                      label=(f"{self.line.spec.name}:{a}", b))
+        self.leg_from, self.leg_to = a, b
+
+    def _begin_run(self) -> None:
+        self.stops = self.line.run_stops(self.outbound)
+        self.at = 0
+        self.status = "in_service"
+        self.line.stats.runs += 1
+        self._serve_stop(self.model.time)
+
+    # ---- engine callbacks -----------------------------------------------------------------
+    def on_node(self, vehicle: int, node: str, time: float) -> None:
+        pass  # legs are stop to stop: nothing to do at intermediate junctions
+
+    def on_arrive(self, vehicle: int, time: float) -> None:
+        self.line.stats.km += self.model.engine.route_metres(vehicle) / 1000.0
+        if self.status == "pull_out":
+            self.status = "layover"
+            self.model.schedule_event(self._begin_run, at=max(self.model.time, self.runs[0]))
+            return
+        if self.status == "pull_in":
+            self.status = "depot"
+            return
+        self.at += 1
+        self._serve_stop(time)
+
+    # ---- stops ------------------------------------------------------------------------------
+    def _serve_stop(self, time: float) -> None:
+        stop = self.stops[self.at]
+        spec = self.line.spec
+        staying = []
+        alighted = 0
+        for rider in self.riders:
+            if rider.destination == stop:
+                alighted += 1
+                self.wheelchairs -= bool(rider.wheelchair)
+                rider.on_alight(self, stop, time)
+            else:
+                staying.append(rider)
+        self.riders = staying
+        self.line.stats.alightings += alighted
+        boarded = 0
+        last = self.at == len(self.stops) - 1
+        if not last:
+            ahead = set(self.stops[self.at + 1:])
+            queue = self.line.queues[stop].waiting
+            left: deque = deque()
+            while queue:
+                rider = queue.popleft()
+                if rider.destination not in ahead:
+                    left.append(rider)  # waits for a bus going its way
+                    continue
+                full = len(self.riders) >= spec.seats or (
+                    rider.wheelchair and self.wheelchairs >= spec.wheelchair_places)
+                if full:
+                    self.line.stats.denied += 1
+                    rider.on_denied(self, time)
+                    left.append(rider)
+                    continue
+                self.riders.append(rider)
+                self.wheelchairs += bool(rider.wheelchair)
+                boarded += 1
+                rider.on_board(self, time)
+            queue.extend(left)
+        self.line.stats.boardings += boarded
+        self.max_load = max(self.max_load, len(self.riders))
+        self.line.stats.occupancy_samples.append((time, len(self.riders), spec.seats))
+        dwell = spec.dwell_base_s + spec.dwell_per_boarding_s * boarded \
+            + spec.dwell_per_alighting_s * alighted
+        if last:
+            self._end_run(time + dwell)
+        else:
+            self._drive(stop, self.stops[self.at + 1], time + dwell)
+
+    def _end_run(self, time: float) -> None:
+        spec = self.line.spec
+        if self.outbound and not spec.loop:  # come back after the layover
+            self.outbound = False
+            self.status = "layover"
+            self.model.schedule_event(self._begin_run,
+                                      at=max(self.model.time, time + spec.layover_s))
+            return
+        self.outbound = True
+        self.run_no += 1
+        if self.run_no < len(self.runs):
+            self.status = "layover"
+            nxt = max(time + spec.layover_s, self.runs[self.run_no])
+            self.model.schedule_event(self._begin_run, at=max(self.model.time, nxt))
+        elif spec.depot and spec.depot != self.stops[-1]:
+            self.status = "pull_in"
+            self._drive(self.stops[-1], spec.depot, time)
+        else:
+            self.status = "depot"
