@@ -104,6 +104,12 @@ class ScreeningGates:
         self._gate.append(gate)
         return done
 
+    @property
+    def last_arrival_s(self) -> float:
+        """The latest arrival time so far (-inf before anyone): callers whose arrival times come
+        from two clocks (Mesa events and engine callbacks) keep the order with it."""
+        return self._arrive[-1] if self._arrive else -math.inf
+
     # --- per person -------------------------------------------------------------------------
 
     def wait_s(self, person_id: Hashable) -> float:

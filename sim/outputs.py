@@ -15,7 +15,13 @@ import numpy as np
 from . import __version__
 from .atomic import atomic_dir
 from .clock import format_clock
-from .metrics import link_peak_ratios, traffic_metrics, trip_table
+from .metrics import (
+    delegate_metrics,
+    link_peak_ratios,
+    shuttle_metrics,
+    traffic_metrics,
+    trip_table,
+)
 
 TRIP_COLUMNS = ["trip_id", "kind", "origin", "destination", "depart_s", "arrive_s", "km",
                 "free_flow_s", "delay_s", "status"]
@@ -30,7 +36,11 @@ def _f(x, nd=1) -> str:
 
 
 def collect_metrics(model) -> dict:
-    return {"traffic": traffic_metrics(model.engine, model.spec.traffic.corridors)}
+    out = {"traffic": traffic_metrics(model.engine, model.spec.traffic.corridors)}
+    if model.summit is not None:
+        out["delegates"] = delegate_metrics(model.summit)
+        out["shuttles"] = shuttle_metrics(model.summit, model.engine)
+    return out
 
 
 def write_run(model, out: str | Path, *, wall_s: float | None = None) -> dict:
@@ -43,6 +53,8 @@ def write_run(model, out: str | Path, *, wall_s: float | None = None) -> dict:
         _write_trips(engine, tmp / "trips.csv")
         _write_links(engine, tmp / "link_stats.csv")
         _write_timeseries(engine, tmp / "timeseries.csv")
+        if model.summit is not None:
+            _write_delegates(model.summit, tmp / "delegates.csv")
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n",
                                           encoding="utf-8")
         manifest = {
@@ -101,6 +113,27 @@ def _write_links(engine, path: Path) -> None:
             w.writerow([i, lk.from_node, lk.to_node, int(sm["entered"][i]), n,
                         int(sm["max_queue"][i]), _f(sm["tt_sum"][i] / n if n else None),
                         _f(sm["tt_max"][i] if n else None), _f(sm["seconds_at_capacity"][i])])
+
+
+DELEGATE_COLUMNS = ["delegate_id", "role", "economy", "hotel", "wheelchair", "sessions",
+                    "on_time", "late_min_max", "wait_min_total", "denied", "modes", "state"]
+
+
+def _write_delegates(layer, path: Path) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(DELEGATE_COLUMNS)
+        for d in layer.delegates:
+            recs = d.records
+            late = [r.late_min for r in recs]
+            w.writerow([d.guest.id, d.guest.role, d.guest.economy, d.hotel, int(d.wheelchair),
+                        len(recs), sum(x == 0 for x in late),
+                        _f(max(late), 1) if late and max(late) != float("inf") else
+                        ("" if not late else "inf"),
+                        _f(sum(r.wait_s for r in recs) / 60, 1), sum(r.denied for r in recs),
+                        ";".join(r.mode for r in recs), d.state])
+        for gid in layer.allocation.unplaced:
+            w.writerow([gid, "", "", "", "", 0, 0, "", "", 0, "", "unplaced"])
 
 
 def _write_timeseries(engine, path: Path) -> None:

@@ -231,6 +231,86 @@ class WeatherSpec(Strict):
         return self.factors[condition]
 
 
+APEC_ECONOMIES = (
+    "AUS", "BRN", "CAN", "CHL", "CHN", "HKG", "IDN", "JPN", "KOR", "MYS", "MEX", "NZL", "PNG",
+    "PER", "PHL", "RUS", "SGP", "TWN", "THA", "USA", "VNM",
+)
+RoleName = Literal["leader", "minister", "ceo", "senior_official", "delegate", "media", "staff"]
+
+
+class DelegatesSpec(Strict):
+    """Who comes: how many, in which roles, from which economies, and how they move on foot."""
+
+    total: int = Field(default=0, ge=0)
+    roles: dict[RoleName, float] = Field(default_factory=lambda: {"delegate": 1.0})
+    economies: list[str] = Field(default_factory=lambda: list(APEC_ECONOMIES), min_length=1)
+    party_size: dict[RoleName, int] = Field(default_factory=dict)  # people sharing the rooms
+    wheelchair_share: float = Field(default=0.01, ge=0, le=1)
+    walk_speed_kmh: float = Field(default=4.5, gt=0)
+    max_walk_m: float = Field(default=900, ge=0)  # walk to the venue when it is this close
+    early_min: float = Field(default=20, ge=0)  # aim to clear screening this long before start
+    detour_factor: float = Field(default=1.3, ge=1)  # walking distance over straight line
+    max_wait_min: float = Field(default=30, gt=0)  # then a taxi from the stop
+
+    @field_validator("roles")
+    @classmethod
+    def _shares(cls, v):
+        if not v or any(x < 0 for x in v.values()) or sum(v.values()) <= 0:
+            raise ValueError("role shares must be >= 0 and sum to more than 0")
+        return v
+
+
+class LodgingSpec(Strict):
+    """Rooms beyond the network's named hotels: pools of smaller lodgings, overflow cities."""
+
+    name: str
+    zone: Literal["bomun", "city", "bulguksa", "overflow"]
+    node: str  # a place name or node id where its guests come and go
+    rooms: int = Field(gt=0)
+    suites: int = Field(default=0, ge=0)
+    distance_km: float = Field(default=0, ge=0)
+    city: str = "Gyeongju"
+
+
+class VenueSpec(Strict):
+    name: str  # a place of the network
+    gates: int = Field(ge=1)
+    throughput_per_gate_per_hour: float = Field(gt=0)
+    opens: Clock = 0.0
+    closes: Clock = 86_400.0
+
+
+class SessionSpec(Strict):
+    name: str
+    venue: str
+    start: Clock
+    end: Clock
+    roles: list[RoleName] = Field(min_length=1)
+    share: float = Field(default=1.0, gt=0, le=1)  # of the guests in those roles who attend
+
+
+class LineSpecModel(Strict):
+    name: str
+    stops: list[str] = Field(min_length=2)  # places or node ids
+    headway_min: float = Field(gt=0)
+    start: Clock
+    end: Clock
+    vehicles: int = Field(ge=1)
+    seats: int = Field(ge=1)
+    wheelchair_places: int = Field(default=1, ge=0)
+    layover_min: float = Field(default=5, ge=0)
+    depot: str | None = None
+    loop: bool = False
+
+
+class ShuttlesSpec(Strict):
+    fleet_scale: float = Field(default=1.0, gt=0)  # scales every line's vehicles (what-if)
+    dwell_base_s: float = Field(default=10, ge=0)
+    dwell_per_boarding_s: float = Field(default=3, ge=0)
+    dwell_per_alighting_s: float = Field(default=2, ge=0)
+    lines: list[LineSpecModel] = Field(default_factory=list)
+
+
 class OutputSpec(Strict):
     congestion_map: bool = True
 
@@ -250,6 +330,11 @@ class Scenario(Strict):
     capacity_changes: list[CapacityChange] = Field(default_factory=list)
     truck_bans: list[TruckBan] = Field(default_factory=list)
     motorcades: list[Motorcade] = Field(default_factory=list)
+    delegates: DelegatesSpec = Field(default_factory=DelegatesSpec)
+    lodging: list[LodgingSpec] = Field(default_factory=list)
+    venues: list[VenueSpec] = Field(default_factory=list)
+    sessions: list[SessionSpec] = Field(default_factory=list)
+    shuttles: ShuttlesSpec = Field(default_factory=ShuttlesSpec)
     outputs: OutputSpec = Field(default_factory=OutputSpec)
     # where the file was read from (relative network paths resolve against it); not in TOML
     source_path: str | None = Field(default=None, exclude=True)
@@ -265,6 +350,19 @@ class Scenario(Strict):
         for i, w in enumerate(self.weather.windows):
             if w.end <= w.start:
                 raise ValueError(f"weather.windows[{i}]: end must be after start")
+        for i, x in enumerate(self.sessions):
+            if x.end <= x.start:
+                raise ValueError(f"sessions[{i}] ({x.name}): end must be after start")
+        for i, x in enumerate(self.shuttles.lines):
+            if x.end <= x.start:
+                raise ValueError(f"shuttles.lines[{i}] ({x.name}): end must be after start")
+        venues = {v.name for v in self.venues}
+        for i, x in enumerate(self.sessions):
+            if x.venue not in venues:
+                raise ValueError(f"sessions[{i}] ({x.name}): venue {x.venue!r} is not one of "
+                                 f"the [[venues]]: {', '.join(sorted(venues)) or '(none)'}")
+        if self.sessions and self.delegates.total == 0:
+            raise ValueError("sessions need delegates: set delegates.total > 0")
         return self
 
     def network_path(self) -> Path | None:

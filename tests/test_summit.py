@@ -1,0 +1,85 @@
+"""The summit layer on the SOM1 day: every delegate accounted for, seats never exceeded, the
+same seed gives the same day, and screening and fleet what-ifs move the KPIs the right way."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sim.cli import main
+
+# the SOM1 day without background traffic: the delegates' day alone runs in about a second
+QUIET_ROADS = ["--set", "traffic.daily_trips=0", "--set", "traffic.external=[]",
+               "--set", "outputs.congestion_map=false"]
+
+
+def _run(tmp_path, name, *extra):
+    out = tmp_path / name
+    assert main(["run", "som1_day", "--quiet", "--out", str(out), *QUIET_ROADS, *extra]) == 0
+    return out, json.loads((out / "metrics.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def som1(tmp_path_factory):
+    return _run(tmp_path_factory.mktemp("som1"), "base")
+
+
+def test_every_delegate_is_accounted_for(som1):
+    out, m = som1
+    d = m["delegates"]
+    assert d["total"] == 2000 and d["unplaced"] == 0 and d["unaccounted"] == 0
+    states = d["states_at_end"]
+    assert sum(states.values()) == 2000
+    # at the end of the day everyone is back at a hotel (or never left it)
+    assert states["back"] + states["at_hotel"] == 2000
+    rows = (out / "delegates.csv").read_text().splitlines()
+    assert len(rows) == 1 + 2000
+
+
+def test_buses_never_carry_more_than_their_seats(som1):
+    _, m = som1
+    s = m["shuttles"]
+    assert 0 < s["mean_occupancy"] <= s["peak_occupancy"] <= 1.0
+    assert s["fleet"] == 14 and s["boardings"] > 0
+
+
+def test_kpis_have_the_contract_keys(som1):
+    _, m = som1
+    assert {"total", "on_time_rate", "late_p50_min", "late_p90_min", "late_max_min",
+            "wait_p50_min", "wait_p90_min", "denied_boardings", "screening_p90_min",
+            "door_to_door_p50_min", "door_to_door_p90_min", "unplaced",
+            "unaccounted"} <= set(m["delegates"])
+    assert {"fleet", "vehicle_hours", "km", "mean_occupancy", "peak_occupancy", "breakdowns",
+            "drt_served", "drt_rejected"} <= set(m["shuttles"])
+    assert {"vehicle_trips", "mean_delay_min", "stuck", "en_route_at_end"} <= set(m["traffic"])
+
+
+def test_same_seed_same_day(tmp_path, som1):
+    out, _ = som1
+    again, _ = _run(tmp_path, "again")
+    for name in ("metrics.json", "delegates.csv", "trips.csv"):
+        assert (again / name).read_bytes() == (out / name).read_bytes(), name
+
+
+def test_fewer_screening_gates_mean_longer_queues_and_more_lateness(tmp_path, som1):
+    _, base = som1
+    _, few = _run(tmp_path, "few-gates", "--set", "venues.0.gates=3")
+    assert few["delegates"]["screening_p90_min"] > 2 * base["delegates"]["screening_p90_min"]
+    assert few["delegates"]["on_time_rate"] < base["delegates"]["on_time_rate"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--set", "shuttles.fleet_scale=-1"], "shuttles.fleet_scale = -1"),
+    (["--set", "shuttles.lines.0.stops=[\"Nowhere\", \"HICO\"]"],
+     "unknown place or node 'Nowhere'"),
+    (["--set", "sessions.0.end=\"08:00\""], "sessions[0] (SOM plenary): end must be after start"),
+    (["--set", "sessions.0.venue=\"Moon\""], "venue 'Moon' is not one of the [[venues]]"),
+    (["--set", "delegates.total=-5"], "delegates.total = -5"),
+])
+def test_bad_summit_values_are_named(tmp_path, capsys, args, message):
+    out = tmp_path / "never"
+    code = main(["run", "som1_day", "--quiet", "--out", str(out), *args])
+    assert code == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
