@@ -20,7 +20,7 @@ STATES = ("at_hotel", "walking", "waiting", "riding", "driving", "screening", "i
 class Leg:
     """How to get from one node to another: on foot, on a shuttle line, or by car."""
 
-    mode: str  # "walk", "shuttle", "car"
+    mode: str  # "walk", "shuttle", "car", "motorcade"
     walk_to_s: float = 0.0  # walking before (to the stop)
     walk_from_s: float = 0.0  # walking after (from the stop)
     line: object = None
@@ -76,7 +76,7 @@ class Delegate(Agent):
         session = self.agenda[i]
         layer = self.model.summit
         venue_node = layer.venue_nodes[session.venue]
-        leg = layer.plan_leg(self.here, venue_node, self.wheelchair)
+        leg = layer.plan_leg(self.here, venue_node, self.wheelchair, self.guest.role)
         target = session.start - layer.spec.early_min * 60.0
         leave = max(self.model.time, target - leg.estimate_s)
         self.current = SessionRecord(session.name, session.venue, session.start)
@@ -88,7 +88,7 @@ class Delegate(Agent):
 
     def _plan_trip_home(self) -> None:
         layer = self.model.summit
-        self._leg = layer.plan_leg(self.here, self.hotel_node, self.wheelchair)
+        self._leg = layer.plan_leg(self.here, self.hotel_node, self.wheelchair, self.guest.role)
         self._going_home = True
         self.current = None
         self._leave()
@@ -104,6 +104,9 @@ class Delegate(Agent):
         if leg.mode == "walk":
             self.state = "walking"
             self.model.schedule_event(self._arrive_on_foot, at=t + leg.walk_to_s)
+        elif leg.mode == "motorcade":
+            self.state = "driving"
+            self.model.summit.motorcade(self, self.here, target, t)
         elif leg.mode == "car":
             self.state = "driving"
             net = self.model.network
@@ -178,8 +181,11 @@ class Delegate(Agent):
         self.here = layer.venue_nodes[rec.venue]
         rec.reached_s = time
         gates = layer.venues[rec.venue]
-        cleared = gates.arrive((self.unique_id, self._session_index),
-                               max(time, gates.last_arrival_s))
+        if self.guest.role == "leader":  # leaders are screened apart, without queueing
+            cleared = time
+        else:
+            cleared = gates.arrive((self.unique_id, self._session_index),
+                                   max(time, gates.last_arrival_s))
         self.state = "screening"
         if cleared == float("inf"):  # turned away at closing: the agenda goes on without it
             self.state = "at_venue"

@@ -186,7 +186,7 @@ def delegate_metrics(layer) -> dict:
         "door_to_door_p50_min": _pct(door, 50),
         "door_to_door_p90_min": _pct(door, 90),
         "by_mode": {m: sum(r.mode == m for r in recs)
-                    for m in ("walk", "shuttle", "shuttle>car", "car")},
+                    for m in ("walk", "shuttle", "shuttle>car", "car", "motorcade")},
         "gave_up_waiting": layer.gave_up,
         "turned_away_at_screening": sum(len(g.turned_away) for g in layer.venues.values()),
         "unplaced": layer.unplaced,

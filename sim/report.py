@@ -26,6 +26,26 @@ def print_summary(model, metrics: dict, out: Path, wall_s: float) -> None:
         rows.append((f"corridor {name}", f"{c['uncongested_min']:.1f} min uncongested, "
                      f"{c['peak_hour_min']:.1f} min in the peak hour "
                      f"({100 * (c['peak_ratio'] - 1):+.0f}%)"))
+    d = metrics.get("delegates")
+    if d:
+        sh = metrics["shuttles"]
+        rows += [
+            ("delegates (unplaced / unaccounted)",
+             f"{d['total']:,} ({d['unplaced']} / {d['unaccounted']})"),
+            ("on time at screening", f"{100 * d['on_time_rate']:.1f}% of "
+             f"{d['trips_to_sessions']:,} trips to sessions"),
+            ("late p50 / p90 / max", f"{d['late_p50_min']:.1f} / {d['late_p90_min']:.1f} / "
+             f"{d['late_max_min']:.1f} min"),
+            ("stop wait p50 / p90", f"{d['wait_p50_min']:.1f} / {d['wait_p90_min']:.1f} min"),
+            ("denied boardings / gave up waiting",
+             f"{d['denied_boardings']:,} / {d['gave_up_waiting']:,}"),
+            ("screening wait p90", f"{d['screening_p90_min']:.1f} min"),
+            ("door to door p50 / p90", f"{d['door_to_door_p50_min']:.1f} / "
+             f"{d['door_to_door_p90_min']:.1f} min"),
+            ("shuttles: fleet, km, occupancy mean / peak",
+             f"{sh['fleet']}, {sh['km']:,.0f} km, {100 * sh['mean_occupancy']:.0f}% / "
+             f"{100 * sh['peak_occupancy']:.0f}%"),
+        ]
     width = max(len(r[0]) for r in rows)
     for name, value in rows:
         print(f"  {name:<{width}}  {value}")

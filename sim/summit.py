@@ -45,6 +45,8 @@ class SummitLayer:
         self.router = Router(net)
         self.denied = 0
         self.gave_up = 0  # delegates who left a stop by taxi after max_wait_min
+        self.motorcades: list[dict] = []
+        self.motorcade_lead_s = 180.0  # links close this long before a convoy
         # venues
         self.venues: dict[str, ScreeningGates] = {}
         self.venue_nodes: dict[str, str] = {}
@@ -126,9 +128,23 @@ class SummitLayer:
         metres = haversine_m(na.lat, na.lon, nb.lat, nb.lon) * self.spec.detour_factor
         return metres / (self.spec.walk_speed_kmh / 3.6)
 
-    def plan_leg(self, a: str, b: str, wheelchair: bool) -> Leg:
+    def motorcade(self, delegate, a: str, b: str, t: float) -> None:
+        """A leader's convoy from a to b, leaving now, with rolling closures ahead of it."""
+        from types import SimpleNamespace
+
+        from .traffic.controls import add_motorcade
+
+        spec = SimpleNamespace(name=f"Leader of {delegate.guest.economy}", route=[a, b],
+                               depart=t, lead_s=self.motorcade_lead_s, trail_s=60.0)
+        self.motorcades.append(add_motorcade(self.model.engine, spec, spec.name,
+                                             listener=delegate))
+
+    def plan_leg(self, a: str, b: str, wheelchair: bool, role: str = "") -> Leg:
         """On foot when close, else the shuttle line with the shortest expected trip, else by
         car. Cached per origin and destination."""
+        if role == "leader" and a != b:
+            drive = self.router.route(a, b).seconds
+            return Leg("motorcade", estimate_s=drive + 60)
         key = (a, b, wheelchair)
         if key in self._legs:
             return self._legs[key]

@@ -69,6 +69,20 @@ def test_fewer_screening_gates_mean_longer_queues_and_more_lateness(tmp_path, so
     assert few["delegates"]["on_time_rate"] < base["delegates"]["on_time_rate"]
 
 
+def test_leaders_travel_by_motorcade_and_skip_the_queue(tmp_path):
+    _, m = _run(tmp_path, "leaders", "--set", "delegates.roles={leader=21, delegate=1979}",
+                "--set", "delegates.party_size={leader=3}",
+                "--set", "sessions.0.roles=[\"leader\", \"delegate\"]",
+                "--set", "sessions.0.share=1.0")
+    d = m["delegates"]
+    # 17 suites in Bomun: four leaders cannot be lodged and are reported, not squeezed in
+    assert d["unplaced"] == 4 and d["unaccounted"] == 0
+    leaders = 21 - d["unplaced"]
+    assert d["by_mode"]["motorcade"] == leaders  # one trip to the session each
+    assert m["traffic"]["by_kind"]["motorcade"] == 2 * leaders  # there and back
+    assert d["states_at_end"]["back"] + d["states_at_end"]["at_hotel"] == 2000 - d["unplaced"]
+
+
 @pytest.mark.parametrize("args, message", [
     (["--set", "shuttles.fleet_scale=-1"], "shuttles.fleet_scale = -1"),
     (["--set", "shuttles.lines.0.stops=[\"Nowhere\", \"HICO\"]"],

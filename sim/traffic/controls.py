@@ -145,7 +145,7 @@ def apply_controls(engine, scenario) -> list[dict]:
     return log
 
 
-def add_motorcade(engine, m, where: str) -> dict:
+def add_motorcade(engine, m, where: str, listener=None) -> dict:
     """The convoy as one priority vehicle on a fixed route; each link on it closes `lead_s`
     before the convoy is due and reopens `trail_s` after it has left (free-flow schedule)."""
     net = engine.net
@@ -161,6 +161,6 @@ def add_motorcade(engine, m, where: str) -> dict:
     first = net.node_index[net.links[links[0]].from_node]
     last = net.node_index[net.links[links[-1]].to_node]
     engine.add_vehicle(m.depart, first, last, kind="motorcade", route=links,
-                       label=(m.route[0], m.route[-1]))
+                       label=(m.route[0], m.route[-1]), listener=listener)
     return {"control": "motorcade", "name": m.name, "links": len(links), "start": m.depart,
             "end": t, "lead_s": m.lead_s, "trail_s": m.trail_s}

@@ -273,7 +273,8 @@ class TrafficEngine:
         """Register a vehicle; it departs at `depart_s` from node index `origin`.
 
         Without `route`, background classes follow the guidance tables (destination must be a
-        guidance destination) and other classes get a fixed route on current travel times.
+        guidance destination) and other classes get a fixed route when they set off (on the
+        travel times and closures of that moment; with no open way they wait for one).
         `route` is a list of network link ids from origin to destination. Origin and destination
         must be nodes the engine keeps (declared in `keep_nodes` or destinations).
         """
@@ -290,11 +291,10 @@ class TrafficEngine:
                              f"{', '.join(self.class_index)}")
         ci = self.class_index[cls_name]
         slot = -1
-        if route is None and origin != destination:
-            if self.classes[ci].background and destination in self.guidance.slot_of:
-                slot = self.guidance.slot_of[destination]
-            else:
-                route = self.route_for(ci, origin, destination)
+        if route is None and origin != destination and self.classes[ci].background \
+                and destination in self.guidance.slot_of:
+            slot = self.guidance.slot_of[destination]
+        # other vehicles without a route get one on the travel times of their departure
         vid = len(self.v_kind)
         self.v_kind.append(kind)
         self.v_cls.append(ci)
@@ -389,16 +389,6 @@ class TrafficEngine:
         """Length of a routed vehicle's route (a leg of a shuttle line, say)."""
         route = self.v_route[veh]
         return float(self.graph.length[route].sum()) if route else 0.0
-
-    def route_for(self, class_index: int, origin: int, destination: int) -> list[int]:
-        """A fixed route on current expected travel times, honouring the class's closures."""
-        links = self.guidance.route(class_index, origin, destination)
-        if links is None:
-            name = self.classes[class_index].name
-            raise InputError(
-                f"no open route for a {name} from {self.net.nodes[origin].id} to "
-                f"{self.net.nodes[destination].id}")
-        return links
 
     # ---- the event loop ------------------------------------------------------------------
     def run_until(self, t_end: float) -> None:
