@@ -77,7 +77,9 @@ class Delegate(Agent):
         layer = self.model.summit
         venue_node = layer.venue_nodes[session.venue]
         leg = layer.plan_leg(self.here, venue_node, self.wheelchair, self.guest.role)
-        target = session.start - layer.spec.early_min * 60.0
+        # people aim for different times: a margin of early_min plus up to early_spread_min
+        margin = layer.spec.early_min + self.random.random() * layer.spec.early_spread_min
+        target = session.start - margin * 60.0
         leave = max(self.model.time, target - leg.estimate_s)
         self.current = SessionRecord(session.name, session.venue, session.start)
         self.records.append(self.current)

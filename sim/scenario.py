@@ -249,6 +249,7 @@ class DelegatesSpec(Strict):
     walk_speed_kmh: float = Field(default=4.5, gt=0)
     max_walk_m: float = Field(default=900, ge=0)  # walk to the venue when it is this close
     early_min: float = Field(default=20, ge=0)  # aim to clear screening this long before start
+    early_spread_min: float = Field(default=30, ge=0)  # ... plus up to this much more, at random
     detour_factor: float = Field(default=1.3, ge=1)  # walking distance over straight line
     max_wait_min: float = Field(default=30, gt=0)  # then a taxi from the stop
 

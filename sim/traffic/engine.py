@@ -32,6 +32,7 @@ from .simgraph import SimGraph
 from .vehicles import VEHICLE_CLASSES
 
 LINK, DEPART, PRIO, STUCK, CONTROL, SAMPLE, REBUILD, FEED = range(8)
+CLOSURE_REBUILD_S = 15.0  # closure changes within this window share one guidance rebuild
 FEED_S = 60.0  # departures move from the pending queues to the event heap this far ahead
 ARRIVE, NO_PATH, HOLD = -1, -2, -3  # HOLD: leave the link and wait off the road at its end
 PLANNED, WAITING, ON_LINK, ARRIVED = range(4)  # vehicle states
@@ -174,6 +175,7 @@ class TrafficEngine:
         self._fed_until = self.start_s - 1.0
         self._next_seq = itertools.count(1).__next__  # tie-breaker: equal times keep order
         self._controls: list = []
+        self._closure_rebuild_pending = False
         self.update_signal_delay(self.start_s)
         self.guidance = Guidance(self, destinations or [])
         self._push(self.start_s, SAMPLE, 0)
@@ -665,6 +667,14 @@ class TrafficEngine:
             self.v_route[veh] = route
             self.v_rpos[veh] = -1
         nl = self._next_link(veh, self.v_orig[veh])
+        if nl >= 0 and self.closed[self.v_cls[veh]][nl]:  # tables not rebuilt yet: go round
+            detour = self.guidance.route(self.v_cls[veh], self.v_orig[veh], self.v_dest[veh])
+            if detour:
+                self.v_route[veh] = detour
+                self.v_rpos[veh] = -1
+                nl = detour[0]
+            else:
+                nl = NO_PATH
         if nl == ARRIVE:
             self.waiting_to_enter -= 1
             self.in_network -= 1
@@ -893,11 +903,27 @@ class TrafficEngine:
                     held[lk] -= 1
                     if held[lk] == 0:
                         sim[of_link[lk]] -= 1
-        self.guidance.rebuild(self.now, closure_change=True)
+        # Closures bunch (a motorcade closes link after link): one rebuild serves all the
+        # changes within CLOSURE_REBUILD_S. Until then the old tables may point into a closed
+        # link; the stop-line check sends such a vehicle round it on a fresh route.
+        self.guidance.epoch_t = self.now
+        self.guidance._routes.clear()
+        if not self._closure_rebuild_pending:
+            self._closure_rebuild_pending = True
+            self._push(self.now + CLOSURE_REBUILD_S, CONTROL, self._control_index(
+                self._closure_rebuild))
+
+    def _control_index(self, action) -> int:
+        self._controls.append(action)
+        return len(self._controls) - 1
+
+    def _closure_rebuild(self, t: float) -> None:
+        self._closure_rebuild_pending = False
+        self.guidance.rebuild(t, closure_change=True)
         # vehicles waiting off the road may have an open way now
         retry, self.unrouted = self.unrouted, []
         for veh in retry:
-            self._push(self.now, DEPART, veh)
+            self._push(t, DEPART, veh)
 
     # ---- sampling --------------------------------------------------------------------------
     def _sample(self, t: float) -> None:

@@ -40,6 +40,7 @@ class Guidance:
             self._dense = np.full((self.n, self.n), NO_PATH, dtype=np.int32)
             self._dense[self.frm, self.to] = np.arange(len(self.frm), dtype=np.int32)
         self._built_weights: dict[bytes, np.ndarray] = {}
+        self._routes: dict[tuple, list[int] | None] = {}
         self.tables: list[list[list[int]] | None] = [None] * len(engine.classes)
         self.epoch_t = float("-inf")  # when closures last changed: older tables are stale
         self.rebuilds = 0
@@ -61,6 +62,7 @@ class Guidance:
     def rebuild(self, t: float, *, closure_change: bool = False) -> None:
         """New next-link tables for the background classes (shared when closures agree)."""
         e = self.engine
+        self._routes.clear()  # fixed routes are cached per rebuild: times and closures moved
         if closure_change:
             self.epoch_t = t
         if not self.dest:
@@ -102,9 +104,19 @@ class Guidance:
         return table.tolist()
 
     def route(self, class_index: int, origin: int, destination: int) -> list[int] | None:
-        """Fastest route as sim link ids on current expected times and the class's closures."""
+        """Fastest route as sim link ids on the expected times of the last rebuild and the
+        class's closures now (cached until the next rebuild)."""
         if origin == destination:
             return []
+        key = (class_index, origin, destination)
+        if key in self._routes:
+            cached = self._routes[key]
+            return None if cached is None else list(cached)
+        found = self._route(class_index, origin, destination)
+        self._routes[key] = found
+        return None if found is None else list(found)
+
+    def _route(self, class_index: int, origin: int, destination: int) -> list[int] | None:
         open_mask = self._open(class_index) if not self.engine.classes[class_index].priority \
             else np.ones(len(self.frm), dtype=bool)
         w = self.expected_times(class_index)
