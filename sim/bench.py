@@ -29,6 +29,7 @@ BENCH_COLUMNS = ["workload", "wall_s", "peak_rss_mb", "trips", "link_traversals"
                  "traversals_per_s"]
 WORKLOADS = [  # (name, scenario, overrides)
     ("normal_weekday_24h", "normal_weekday", []),
+    ("leaders_day", "leaders_day", []),
     ("demand_0.25x", "normal_weekday", ["traffic.demand_scale=0.25"]),
     ("demand_0.5x", "normal_weekday", ["traffic.demand_scale=0.5"]),
     ("demand_1x", "normal_weekday", ["traffic.demand_scale=1.0"]),

@@ -167,28 +167,21 @@ def cmd_bench(args) -> int:
 
 
 def cmd_default(args) -> int:
-    """The main job until the simulation exists: summarise, describe and draw the network."""
-    from .atomic import atomic_dir
-    from .netmap import draw_network_map
-
-    args.json = False
-    cmd_network_info(args)
-    net = _load_network(args)
-    out = Path(args.out)
-    with atomic_dir(out) as tmp:
-        (tmp / "network_info.json").write_text(
-            json.dumps(net.info(), indent=2, ensure_ascii=False), encoding="utf-8")
-        draw_network_map(net, tmp / "network_map.png")
-    print(f"outputs written to {out}/: network_info.json, network_map.png")
-    return 0
+    """The main job: the Leaders' peak day on the embedded network, with a progress bar."""
+    args.scenario = "leaders_day"
+    args.seed = None
+    args.set = []
+    args.quiet = False
+    return cmd_run(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python run.py",
         description="summit-sim: Gyeongju APEC 2025 transport and emergency-response simulation.")
-    parser.add_argument("--out", default="outputs/network", metavar="DIR",
-                        help="where the main job writes its outputs (default: outputs/network)")
+    parser.add_argument("--out", default=None, metavar="DIR",
+                        help="where the main job (the Leaders' peak day) writes its outputs "
+                             "(default: outputs/leaders_peak_day-seed1)")
     sub = parser.add_subparsers(dest="command", metavar="command")
 
     net = sub.add_parser("network", help="inspect, route on, draw and export the road network")

@@ -97,15 +97,16 @@ def test_export_geojson(capsys, tmp_path):
     assert json.loads(out.read_text())["type"] == "FeatureCollection"
 
 
-def test_run_py_main_job_prints_summary_and_writes_outputs(tmp_path):
-    out = tmp_path / "network"
+def test_run_py_main_job_runs_the_leaders_day_and_writes_outputs(tmp_path):
+    out = tmp_path / "leaders"
     res = subprocess.run([sys.executable, "run.py", "--out", str(out)], cwd=ROOT,
-                         capture_output=True, text=True, timeout=120)
+                         capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
-    assert "nodes" in res.stdout and "strongly connected" in res.stdout
-    assert str(out) in res.stdout
-    assert sorted(p.name for p in out.iterdir()) == ["network_info.json", "network_map.png"]
-    assert [p.name for p in tmp_path.iterdir()] == ["network"]  # no temporary left behind
+    assert "Leaders' peak day" in res.stdout and "on time at screening" in res.stdout
+    assert f"outputs written to {out}/" in res.stdout
+    assert {"metrics.json", "trips.csv", "delegates.csv", "link_stats.csv", "timeseries.csv",
+            "congestion_map.png", "manifest.json"} <= {p.name for p in out.iterdir()}
+    assert [p.name for p in tmp_path.iterdir()] == ["leaders"]  # no temporary left behind
 
 
 def test_outputs_get_the_usual_file_mode(capsys, tmp_path):
