@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -98,7 +99,7 @@ def cmd_network_export(args) -> int:
 
 
 def _slug(text: str) -> str:
-    return "".join(ch if ch.isalnum() else "_" for ch in text.lower()).strip("_") or "run"
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_") or "run"
 
 
 def cmd_validate(args) -> int:
