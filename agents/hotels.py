@@ -150,24 +150,24 @@ class Allocation:
         return {"zones": zones, "unplaced": unplaced}
 
 
+def _check_unique(items: Sequence, kind: type, label: str, key: str, plural: str) -> None:
+    """Every item is a `kind` and its `key` is unique (names of lodgings, ids of guests)."""
+    seen: set = set()
+    for item in items:
+        if not isinstance(item, kind):
+            raise InputError(f"{label} = {item!r}; must be a {kind.__name__}")
+        value = getattr(item, key)
+        if value in seen:
+            raise InputError(f"{label} {key} = {value!r} appears twice; {plural} must be unique")
+        seen.add(value)
+
+
 def _check_lodgings(lodgings: Sequence[Lodging]) -> None:
-    seen: set[str] = set()
-    for lodging in lodgings:
-        if not isinstance(lodging, Lodging):
-            raise InputError(f"lodging = {lodging!r}; must be a Lodging")
-        if lodging.name in seen:
-            raise InputError(f"lodging name = {lodging.name!r} appears twice; names must be unique")
-        seen.add(lodging.name)
+    _check_unique(lodgings, Lodging, "lodging", "name", "names")
 
 
 def _check_guests(guests: Sequence[Guest]) -> None:
-    seen: set[int] = set()
-    for guest in guests:
-        if not isinstance(guest, Guest):
-            raise InputError(f"guest = {guest!r}; must be a Guest")
-        if guest.id in seen:
-            raise InputError(f"guest id = {guest.id!r} appears twice; ids must be unique")
-        seen.add(guest.id)
+    _check_unique(guests, Guest, "guest", "id", "ids")
 
 
 def _check_rules(rules: Mapping[str, Sequence[str]], roles_present: set[str]) -> None:

@@ -666,15 +666,7 @@ class TrafficEngine:
                 return
             self.v_route[veh] = route
             self.v_rpos[veh] = -1
-        nl = self._next_link(veh, self.v_orig[veh])
-        if nl >= 0 and self.closed[self.v_cls[veh]][nl]:  # tables not rebuilt yet: go round
-            detour = self.guidance.route(self.v_cls[veh], self.v_orig[veh], self.v_dest[veh])
-            if detour:
-                self.v_route[veh] = detour
-                self.v_rpos[veh] = -1
-                nl = detour[0]
-            else:
-                nl = NO_PATH
+        nl = self._open_way(veh, self.v_orig[veh], self._next_link(veh, self.v_orig[veh]))
         if nl == ARRIVE:
             self.waiting_to_enter -= 1
             self.in_network -= 1
@@ -739,15 +731,7 @@ class TrafficEngine:
         nl = self._next_link(veh, node)
         woken = self.woken[lk]
         self.woken[lk] = False
-        if nl >= 0 and self.closed[self.v_cls[veh]][nl]:
-            # a fixed route meets a closure: the fastest open way round, else wait off the road
-            detour = self.guidance.route(self.v_cls[veh], node, self.v_dest[veh])
-            if detour:
-                self.v_route[veh] = detour
-                self.v_rpos[veh] = -1
-                nl = detour[0]
-            else:
-                nl = NO_PATH
+        nl = self._open_way(veh, node, nl)
         if nl >= 0:
             pce = self.classes[self.v_cls[veh]].pce
             occ = self.occ[nl]
@@ -762,6 +746,20 @@ class TrafficEngine:
         elif nl == NO_PATH:
             nl = HOLD
         self._release(lk, veh, nl, t)
+
+    def _open_way(self, veh: int, node: int, nl: int) -> int:
+        """`nl` if it is open to the vehicle; else the first link of the fastest open way round
+        from `node` (which becomes its fixed route), or NO_PATH: it will wait off the road.
+        Closed next links come from fixed routes, or from tables not yet rebuilt after a
+        closure."""
+        if nl < 0 or not self.closed[self.v_cls[veh]][nl]:
+            return nl
+        detour = self.guidance.route(self.v_cls[veh], node, self.v_dest[veh])
+        if not detour:
+            return NO_PATH
+        self.v_route[veh] = detour
+        self.v_rpos[veh] = -1
+        return detour[0]
 
     def _block_start(self, lk: int, nl: int, t: float, *, register: bool) -> None:
         if self.blocked_on[lk] < 0:
