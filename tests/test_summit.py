@@ -69,6 +69,27 @@ def test_fewer_screening_gates_mean_longer_queues_and_more_lateness(tmp_path, so
     assert few["delegates"]["on_time_rate"] < base["delegates"]["on_time_rate"]
 
 
+def test_halving_the_fleet_raises_waiting_and_lateness(tmp_path):
+    """With the Bomun hotel line at four buses (its 10-minute timetable needs three), half the
+    fleet cannot keep time: longer waits at the stops and fewer delegates on time, every seed."""
+    tight = ["--set", "shuttles.lines.0.vehicles=4"]
+    for seed in ("1", "2", "3"):
+        _, full = _run(tmp_path, f"full{seed}", "--seed", seed, *tight)
+        _, half = _run(tmp_path, f"half{seed}", "--seed", seed, *tight,
+                       "--set", "shuttles.fleet_scale=0.5")
+        f, h = full["delegates"], half["delegates"]
+        assert half["shuttles"]["fleet"] < full["shuttles"]["fleet"]
+        assert h["wait_p50_min"] > f["wait_p50_min"]
+        assert h["on_time_rate"] < f["on_time_rate"]
+
+
+def test_closing_bomun_ro_in_the_morning_peak_lowers_the_on_time_rate(tmp_path, som1):
+    _, base = som1
+    _, closed = _run(tmp_path, "closed", "--set",
+                     'closures=[{road="Bomun-ro", start="07:30", end="09:30", exempt=["event"]}]')
+    assert closed["delegates"]["on_time_rate"] < base["delegates"]["on_time_rate"]
+
+
 def test_leaders_travel_by_motorcade_and_skip_the_queue(tmp_path):
     _, m = _run(tmp_path, "leaders", "--set", "delegates.roles={leader=21, delegate=1979}",
                 "--set", "delegates.party_size={leader=3}",
