@@ -55,6 +55,10 @@ def write_run(model, out: str | Path, *, wall_s: float | None = None) -> dict:
         _write_timeseries(engine, tmp / "timeseries.csv")
         if model.summit is not None:
             _write_delegates(model.summit, tmp / "delegates.csv")
+            if model.summit.delegates:
+                from .plots import draw_summit_plots
+
+                draw_summit_plots(model.summit, tmp, title=model.spec.name)
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n",
                                           encoding="utf-8")
         manifest = {

@@ -93,3 +93,97 @@ def _segments(net, proj, peak_ratio):
         ratios.append(peak_ratio[lid])
         widths.append(ROAD_STYLE[lk.road_class][1] + 0.6)
     return segs, np.asarray(ratios), np.asarray(widths)
+
+
+def draw_summit_plots(layer, out_dir: str | Path, *, title: str = "", dpi: int = 120) -> list[Path]:
+    """Three pictures of the summit day: punctuality per session, waits at the stops, and how
+    full the shuttles ran through the day. Returns the files written."""
+    out_dir = Path(out_dir)
+    written = [_on_time_by_session(layer, out_dir / "on_time_by_session.png", title, dpi),
+               _stop_waits(layer, out_dir / "stop_waits.png", title, dpi),
+               _shuttle_occupancy(layer, out_dir / "shuttle_occupancy.png", title, dpi)]
+    return written
+
+
+def _save(fig: Figure, path: Path, dpi: int) -> Path:
+    with atomic_file(path) as tmp:
+        fig.savefig(tmp, dpi=dpi, format="png", facecolor="white")
+    return path
+
+
+def _on_time_by_session(layer, path: Path, title: str, dpi: int) -> Path:
+    sessions: dict[tuple[str, float], list] = {}
+    for d in layer.delegates:
+        for r in d.records:
+            sessions.setdefault((r.session, r.start_s), []).append(r)
+    keys = sorted(sessions, key=lambda k: (k[1], k[0]))
+    fig = Figure(figsize=(11, 0.55 * len(keys) + 2.2))
+    ax = fig.add_axes((0.34, 0.16, 0.62, 0.72))
+    y = np.arange(len(keys))[::-1]
+    on_time = [np.mean([r.late_min == 0 for r in sessions[k]]) for k in keys]
+    late_5 = [np.mean([0 < r.late_min <= 5 for r in sessions[k]]) for k in keys]
+    later = [1 - a - b for a, b in zip(on_time, late_5, strict=True)]
+    ax.barh(y, on_time, color="#1a9850", label="on time")
+    ax.barh(y, late_5, left=on_time, color="#fee08b", label="up to 5 min late")
+    ax.barh(y, later, left=np.add(on_time, late_5), color="#d73027", label="more than 5 min late")
+    labels = [f"{name} ({_clock(start)}), n={len(sessions[(name, start)])}"
+              for name, start in keys]
+    ax.set_yticks(y, labels, fontsize=9)
+    ax.set_xlim(0, 1)
+    ax.xaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+    ax.set_xlabel("share of attendees through screening by the session's start")
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, -0.32), ncols=3, frameon=False)
+    ax.set_title(f"{title}: punctuality by session" if title else "Punctuality by session",
+                 loc="left")
+    for yi, v in zip(y, on_time, strict=True):
+        ax.text(0.01, yi, f"{v:.0%}", va="center", fontsize=8, color="white")
+    return _save(fig, path, dpi)
+
+
+def _stop_waits(layer, path: Path, title: str, dpi: int) -> Path:
+    waits = [r.wait_s / 60 for d in layer.delegates for r in d.records
+             if r.mode.startswith("shuttle")]
+    gave_up = sum(1 for d in layer.delegates for r in d.records if r.mode == "shuttle>car")
+    fig = Figure(figsize=(9, 4.8))
+    ax = fig.add_axes((0.1, 0.14, 0.86, 0.74))
+    limit = layer.spec.max_wait_min
+    if waits:
+        ax.hist(waits, bins=np.arange(0, limit + 2.5, 2.5), color="#4575b4", edgecolor="white")
+        ax.axvline(np.median(waits), color="#111111", lw=1.2, ls="--",
+                   label=f"median {np.median(waits):.1f} min")
+    ax.axvline(limit, color="#d73027", lw=1.5,
+               label=f"gave up and took a taxi after {limit:g} min ({gave_up:,} trips)")
+    ax.set_xlabel("minutes waited at the stop (trips by shuttle)")
+    ax.set_ylabel("trips")
+    ax.legend(frameon=False)
+    ax.set_title(f"{title}: waits at shuttle stops" if title else "Waits at shuttle stops",
+                 loc="left")
+    return _save(fig, path, dpi)
+
+
+def _shuttle_occupancy(layer, path: Path, title: str, dpi: int) -> Path:
+    fig = Figure(figsize=(11, 5))
+    ax = fig.add_axes((0.08, 0.13, 0.62, 0.76))
+    for line in layer.lines:
+        samples = [(t, load / seats) for t, load, seats in line.stats.occupancy_samples]
+        if not samples:
+            continue
+        t = np.array([s[0] for s in samples]) // 1800
+        occ = np.array([s[1] for s in samples])
+        bins = np.unique(t)
+        peak = [occ[t == b].max() for b in bins]
+        ax.plot(bins * 0.5, peak, marker="o", ms=3, lw=1.4, label=line.spec.name)
+    ax.set_ylim(0, 1.05)
+    ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+    ax.set_xlabel("hour of the day")
+    ax.set_ylabel("fullest departure in each half hour (riders / seats)")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    ax.grid(alpha=0.3)
+    ax.set_title(f"{title}: how full the shuttles ran" if title else "Shuttle occupancy",
+                 loc="left")
+    return _save(fig, path, dpi)
+
+
+def _clock(seconds: float) -> str:
+    s = int(seconds)
+    return f"{s // 3600:02d}:{s % 3600 // 60:02d}"
