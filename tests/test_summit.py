@@ -35,6 +35,8 @@ def test_every_delegate_is_accounted_for(som1):
     assert states["back"] + states["at_hotel"] == 2000
     rows = (out / "delegates.csv").read_text().splitlines()
     assert len(rows) == 1 + 2000
+    for picture in ("on_time_by_session.png", "stop_waits.png", "shuttle_occupancy.png"):
+        assert (out / picture).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_buses_never_carry_more_than_their_seats(som1):
