@@ -106,6 +106,13 @@ def test_leaders_travel_by_motorcade_and_skip_the_queue(tmp_path):
     assert d["states_at_end"]["back"] + d["states_at_end"]["at_hotel"] == 2000 - d["unplaced"]
 
 
+def test_validate_names_a_bad_stop_without_running(capsys):
+    code = main(["validate", "som1_day", "--set", 'shuttles.lines.1.stops=["HICO", "Atlantis"]'])
+    assert code == 2
+    assert "shuttles.lines[1] (The-K and Expo - HICO): unknown place or node 'Atlantis'" in \
+        capsys.readouterr().err
+
+
 @pytest.mark.parametrize("args, message", [
     (["--set", "shuttles.fleet_scale=-1"], "shuttles.fleet_scale = -1"),
     (["--set", "shuttles.lines.0.stops=[\"Nowhere\", \"HICO\"]"],
