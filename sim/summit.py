@@ -74,6 +74,13 @@ class SummitLayer:
         node_of = {lg.name: lg.node for lg in self.lodgings}
         guests = self._guests(model.rng)
         self.allocation = allocate(guests, self.lodgings, model.rng)
+        if self.allocation.unplaced and not any(lg.zone == "overflow" for lg in self.lodgings):
+            short = self.allocation.summary()["unplaced"]
+            roles = ", ".join(f"{n} {r}" for r, n in short.items() if n)
+            raise InputError(
+                f"delegates.total = {self.spec.total}: the lodging cannot take {roles}, and no "
+                "[[lodging]] with zone = \"overflow\" is given; add overflow lodging (e.g. "
+                "Pohang or Ulsan hotels) or fewer guests")
         # agendas: each session draws its share of the guests in its roles
         agendas: dict[int, list] = {g.id: [] for g in guests}
         by_role: dict[str, list[int]] = {}

@@ -93,8 +93,12 @@ def test_closing_bomun_ro_in_the_morning_peak_lowers_the_on_time_rate(tmp_path, 
 
 
 def test_leaders_travel_by_motorcade_and_skip_the_queue(tmp_path):
+    overflow = ('lodging=[{name="Other Bomun lodging", zone="bomun", node="Bomun shuttle depot",'
+                ' rooms=1500}, {name="City centre hotels", zone="city", '
+                'node="Gyeongju Intercity Bus Terminal", rooms=800}, {name="Pohang hotels", '
+                'zone="overflow", node="r_yugeum", rooms=500, city="Pohang"}]')
     _, m = _run(tmp_path, "leaders", "--set", "delegates.roles={leader=21, delegate=1979}",
-                "--set", "delegates.party_size={leader=3}",
+                "--set", "delegates.party_size={leader=3}", "--set", overflow,
                 "--set", "sessions.0.roles=[\"leader\", \"delegate\"]",
                 "--set", "sessions.0.share=1.0")
     d = m["delegates"]
@@ -120,6 +124,7 @@ def test_validate_names_a_bad_stop_without_running(capsys):
     (["--set", "sessions.0.end=\"08:00\""], "sessions[0] (SOM plenary): end must be after start"),
     (["--set", "sessions.0.venue=\"Moon\""], "venue 'Moon' is not one of the [[venues]]"),
     (["--set", "delegates.total=-5"], "delegates.total = -5"),
+    (["--set", "delegates.total=9000"], "delegates.total = 9000: the lodging cannot take"),
 ])
 def test_bad_summit_values_are_named(tmp_path, capsys, args, message):
     out = tmp_path / "never"
