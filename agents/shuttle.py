@@ -16,6 +16,7 @@ comes back from the last stop after its layover there, without a timetable of it
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -42,6 +43,9 @@ class LineSpec:
     layover_s: float = 300.0
     depot: str | None = None
     loop: bool = False  # True: the last stop runs on to the first; False: runs come back
+    breakdowns_per_hour: float = 0.0  # per bus in service; a spare comes from the depot
+    repair_min: float = 30.0  # on a line without a depot the bus is repaired where it stands
+    transfer_s: float = 120.0  # riders moving from a broken bus to its replacement
 
     def __post_init__(self):
         where = f"shuttle line {self.name!r}"
@@ -82,6 +86,7 @@ class LineStats:
     boardings: int = 0
     alightings: int = 0
     denied: int = 0
+    breakdowns: int = 0
     runs: int = 0
     km: float = 0.0
     occupancy_samples: list = field(default_factory=list)  # (time, riders on board) per leg
@@ -154,11 +159,45 @@ class Shuttle(Agent):
         return Router(self.model.network).route(a, b).seconds
 
     def _drive(self, a: str, b: str, when: float) -> None:
+        spec = self.line.spec
+        if self.status == "in_service" and spec.breakdowns_per_hour > 0:
+            # a breakdown before this leg, with the chance a leg of its free-flow length has
+            hours = self._free_flow(a, b) / 3600.0
+            if self.model.rng.random() < 1.0 - math.exp(-spec.breakdowns_per_hour * hours):
+                self._break_down(a, b, when)
+                return
         net = self.model.network
         self.model.engine.add_vehicle(when, net.node_index[a], net.node_index[b],
                                       kind="shuttle", listener=self,
-                                      label=(f"{self.line.spec.name}:{a}", b))
+                                      label=(f"{spec.name}:{a}", b))
         self.leg_from, self.leg_to = a, b
+
+    def _break_down(self, a: str, b: str, when: float) -> None:
+        """The bus is out at stop `a`: a spare drives out from the depot (or it is repaired
+        where it stands), the riders move across, and the run goes on to `b`."""
+        spec = self.line.spec
+        self.line.stats.breakdowns += 1
+        self.status = "broken"
+        self._resume = (a, b)
+        if spec.depot and spec.depot != a:
+            net = self.model.network
+            self.model.engine.add_vehicle(when, net.node_index[spec.depot], net.node_index[a],
+                                          kind="shuttle", listener=self,
+                                          label=(f"{spec.name}:spare", a))
+        else:
+            self.model.schedule_event(self._repaired,
+                                      at=max(self.model.time, when + spec.repair_min * 60))
+
+    def _repaired(self) -> None:
+        self._resume_run(self.model.time)
+
+    def _resume_run(self, time: float) -> None:
+        a, b = self._resume
+        self.status = "in_service"
+        net = self.model.network
+        self.model.engine.add_vehicle(time + self.line.spec.transfer_s, net.node_index[a],
+                                      net.node_index[b], kind="shuttle", listener=self,
+                                      label=(f"{self.line.spec.name}:{a}", b))
 
     def _begin_run(self) -> None:
         self.stops = self.line.run_stops(self.outbound)
@@ -179,6 +218,9 @@ class Shuttle(Agent):
             return
         if self.status == "pull_in":
             self.status = "depot"
+            return
+        if self.status == "broken":  # the spare has reached the broken-down bus
+            self._resume_run(time)
             return
         self.at += 1
         self._serve_stop(time)

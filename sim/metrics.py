@@ -216,8 +216,8 @@ def shuttle_metrics(layer, engine) -> dict:
         "mean_occupancy": _r(np.mean([a / b for a, b in samples]), 4) if samples else 0.0,
         "peak_occupancy": _r(max(a / b for a, b in samples), 4) if samples else 0.0,
         "denied_boardings": sum(line.stats.denied for line in layer.lines),
+        "breakdowns": sum(line.stats.breakdowns for line in layer.lines),
         # not modelled yet: reported as null, never as a made-up zero
-        "breakdowns": None,
         "drt_served": None,
         "drt_rejected": None,
     }

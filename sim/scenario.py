@@ -309,6 +309,10 @@ class ShuttlesSpec(Strict):
     dwell_base_s: float = Field(default=10, ge=0)
     dwell_per_boarding_s: float = Field(default=3, ge=0)
     dwell_per_alighting_s: float = Field(default=2, ge=0)
+    # breakdowns per bus-hour in service (a spare comes from the line's depot; without a depot
+    # the bus is repaired in place after repair_min)
+    breakdowns_per_hour: float = Field(default=0.0, ge=0)
+    repair_min: float = Field(default=30, ge=0)
     lines: list[LineSpecModel] = Field(default_factory=list)
 
 

@@ -66,7 +66,8 @@ class SummitLayer:
                 wheelchair_places=ln.wheelchair_places, dwell_base_s=sh.dwell_base_s,
                 dwell_per_boarding_s=sh.dwell_per_boarding_s,
                 dwell_per_alighting_s=sh.dwell_per_alighting_s, layover_s=ln.layover_min * 60,
-                depot=resolve_node(net, ln.depot, where) if ln.depot else None, loop=ln.loop)))
+                depot=resolve_node(net, ln.depot, where) if ln.depot else None, loop=ln.loop,
+                breakdowns_per_hour=sh.breakdowns_per_hour, repair_min=sh.repair_min)))
         # lodging and the hotel plan
         extra = [Lodging(lg.name, lg.zone, resolve_node(net, lg.node, f"lodging ({lg.name})"),
                          lg.rooms, lg.suites, lg.distance_km, lg.city) for lg in scenario.lodging]

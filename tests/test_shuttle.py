@@ -139,3 +139,22 @@ def test_bad_line_values_are_named(tmp_path, kw, message):
     model = _model(tmp_path)
     with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)")):
         _line(model, **kw)
+
+
+def test_breakdowns_bring_a_spare_and_cost_the_riders_time(tmp_path):
+    """Every bus breaks down on a line with a very high rate: a spare drives out from the
+    depot, the riders move across, nobody is lost, and their trips take longer."""
+    def ride(rate):
+        model = _model(tmp_path / f"r{rate}")
+        line = _line(model, vehicles=1, depot="n1", breakdowns_per_hour=rate)
+        riders = [Rider(model, "n3") for _ in range(30)]
+        for r in riders:
+            r.queue_at(line, "n0")
+        model.run()
+        assert all(r.alighted is not None for r in riders)
+        return line.stats.breakdowns, np.mean([r.alighted - r.boarded for r in riders])
+
+    none, t_ok = ride(0.0)
+    many, t_broken = ride(200.0)
+    assert none == 0 and many > 0
+    assert t_broken > t_ok + 100  # the spare's drive and the transfer
