@@ -104,6 +104,8 @@ class ShuttleLine:
                 raise InputError(f"shuttle line {spec.name!r}: stop {stop!r} is not a node of "
                                  "the network")
         self.queues = {s: StopQueue(spec.name, s) for s in spec.stops}
+        self._free_flow: dict[tuple[str, str], float] = {}
+        self._router = None
         self.stats = LineStats()
         n_runs = int((spec.end_s - spec.start_s) // spec.headway_s) + 1
         self.departures = [spec.start_s + i * spec.headway_s for i in range(n_runs)]
@@ -113,6 +115,17 @@ class ShuttleLine:
             self.buses[i % spec.vehicles].runs.append(t)
         for bus in self.buses:
             bus.start()
+
+    def free_flow(self, a: str, b: str) -> float:
+        """Free-flow seconds from stop a to stop b (cached: asked before every leg)."""
+        key = (a, b)
+        if key not in self._free_flow:
+            from sim.routing import Router
+
+            if self._router is None:
+                self._router = Router(self.model.network)
+            self._free_flow[key] = self._router.route(a, b).seconds
+        return self._free_flow[key]
 
     def run_stops(self, outbound: bool) -> list[str]:
         """The stops one run serves, in order: out from the first stop, or back to it."""
@@ -154,9 +167,7 @@ class Shuttle(Agent):
             self.model.schedule_event(self._begin_run, at=max(self.model.time, self.runs[0]))
 
     def _free_flow(self, a: str, b: str) -> float:
-        from sim.routing import Router
-
-        return Router(self.model.network).route(a, b).seconds
+        return self.line.free_flow(a, b)
 
     def _drive(self, a: str, b: str, when: float) -> None:
         spec = self.line.spec

@@ -39,7 +39,7 @@ class Guidance:
         if self.n <= 4000:
             self._dense = np.full((self.n, self.n), NO_PATH, dtype=np.int32)
             self._dense[self.frm, self.to] = np.arange(len(self.frm), dtype=np.int32)
-        self._built_weights: dict[bytes, np.ndarray] = {}
+        self._built_weights: dict[int, np.ndarray] = {}
         self._routes: dict[tuple, list[int] | None] = {}
         self.tables: list[list[list[int]] | None] = [None] * len(engine.classes)
         self.epoch_t = float("-inf")  # when closures last changed: older tables are stale
@@ -67,25 +67,22 @@ class Guidance:
             self.epoch_t = t
         if not self.dest:
             return
-        built: dict[bytes, list] = {}
-        for ci, cls in enumerate(e.classes):
-            if not cls.background:
-                continue
-            open_mask = self._open(ci)
-            key = open_mask.tobytes()
-            if key not in built:
-                # classes with the same closures share the table of the first (cars), which
-                # keeps one sweep per rebuild unless a truck ban differs
-                w = self.expected_times(ci)
-                last = self._built_weights.get(key)
-                if (not closure_change and last is not None and self.tables[ci] is not None
-                        and np.all(np.abs(w - last) <= REBUILD_TOLERANCE * last)):
-                    built[key] = self.tables[ci]  # no link time moved enough: keep the table
-                else:
-                    built[key] = self._table(w, open_mask)
-                    self._built_weights[key] = w
-                    self.rebuilds += 1
-            self.tables[ci] = built[key]
+        # One table, on cars' times and closures, serves every background class: a truck whose
+        # next link is under a truck ban is sent round it at the stop line (engine._open_way),
+        # which costs a route for the few trucks concerned instead of a second table per rebuild.
+        background = [ci for ci, cls in enumerate(e.classes) if cls.background]
+        car = background[0]
+        open_mask = self._open(car)
+        w = self.expected_times(car)
+        last = self._built_weights.get(0)
+        if (not closure_change and last is not None and self.tables[car] is not None
+                and np.all(np.abs(w - last) <= REBUILD_TOLERANCE * last)):
+            return  # no link time moved enough: keep the table
+        table = self._table(w, open_mask)
+        self._built_weights[0] = w
+        self.rebuilds += 1
+        for ci in background:
+            self.tables[ci] = table
 
     def _table(self, weights: np.ndarray, open_mask: np.ndarray) -> list[list[int]]:
         n = self.n
