@@ -160,20 +160,17 @@ class Shuttle(Agent):
         first = spec.stops[0]
         if spec.depot and spec.depot != first:
             self.status = "pull_out"
-            travel = self._free_flow(spec.depot, first)
+            travel = self.line.free_flow(spec.depot, first)
             self._drive(spec.depot, first, max(self.model.time, self.runs[0] - travel))
         else:
             self.status = "layover"
             self.model.schedule_event(self._begin_run, at=max(self.model.time, self.runs[0]))
 
-    def _free_flow(self, a: str, b: str) -> float:
-        return self.line.free_flow(a, b)
-
     def _drive(self, a: str, b: str, when: float) -> None:
         spec = self.line.spec
         if self.status == "in_service" and spec.breakdowns_per_hour > 0:
             # a breakdown before this leg, with the chance a leg of its free-flow length has
-            hours = self._free_flow(a, b) / 3600.0
+            hours = self.line.free_flow(a, b) / 3600.0
             if self.model.rng.random() < 1.0 - math.exp(-spec.breakdowns_per_hour * hours):
                 self._break_down(a, b, when)
                 return

@@ -78,9 +78,7 @@ def uncongested_times(engine) -> np.ndarray:
     """Per network link: free flow at posted speeds plus the junction delay at zero flow,
     spread over a contracted chain's links as its measured travel times are."""
     g = engine.graph
-    zero_flow = np.where(engine.signalised, engine.webster_delay(np.zeros(g.n_links)), 0.0)
-    zero_flow[engine.give_way] = engine.give_way_delay_s
-    zero_flow[engine.local_junction] = engine.local_junction_delay_s
+    zero_flow = engine.junction_delay(np.zeros(g.n_links))
     fft = engine.net_free_flow()
     share = fft / np.asarray(engine.fft_base[0])[g.of_link]
     return fft + zero_flow[g.of_link] * share

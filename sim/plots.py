@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
 
 from .atomic import atomic_file
+from .clock import format_clock
 from .netmap import LAND, ROAD_STYLE, city_bounds, draw_water, map_projection
 from .network import RoadNetwork
 
@@ -126,7 +127,7 @@ def _on_time_by_session(layer, path: Path, title: str, dpi: int) -> Path:
     ax.barh(y, on_time, color="#1a9850", label="on time")
     ax.barh(y, late_5, left=on_time, color="#fee08b", label="up to 5 min late")
     ax.barh(y, later, left=np.add(on_time, late_5), color="#d73027", label="more than 5 min late")
-    labels = [f"{name} ({_clock(start)}), n={len(sessions[(name, start)])}"
+    labels = [f"{name} ({format_clock(start)[:5]}), n={len(sessions[(name, start)])}"
               for name, start in keys]
     ax.set_yticks(y, labels, fontsize=9)
     ax.set_xlim(0, 1)
@@ -183,7 +184,3 @@ def _shuttle_occupancy(layer, path: Path, title: str, dpi: int) -> Path:
                  loc="left")
     return _save(fig, path, dpi)
 
-
-def _clock(seconds: float) -> str:
-    s = int(seconds)
-    return f"{s // 3600:02d}:{s % 3600 // 60:02d}"

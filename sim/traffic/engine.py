@@ -102,10 +102,9 @@ class TrafficEngine:
         self.give_way_delay_s = float(give_way_delay_s)
         self.local_junction_delay_s = float(local_junction_delay_s)
         # a signal passes at most its green share of the saturation flow, whatever the class
-        last = [c[-1] for c in g.members]
         self._signal_cap = np.where(
-            self.signalised, net.lanes[last] * SATURATION_FLOW_VPH * self.signal_green_ratio,
-            np.inf)
+            self.signalised,
+            net.lanes[self._last_member] * SATURATION_FLOW_VPH * self.signal_green_ratio, np.inf)
         self._update_link_capacity()
         self.signal_delay: list[float] = [0.0] * L
         self.exit_base: list[list[float]] = [[0.0] * L for _ in self.classes]
@@ -213,10 +212,15 @@ class TrafficEngine:
         self.cap_factor[list(links)] = float(factor)
         self._update_link_capacity()
 
-    def webster_delay(self, x: np.ndarray) -> np.ndarray:
-        """Mean uniform delay (s) at a fixed-time signal for degree of saturation x."""
+    def junction_delay(self, x: np.ndarray) -> np.ndarray:
+        """Mean delay (s) at each sim link's downstream junction for degree of saturation x:
+        Webster's uniform delay at fixed-time signals, fixed delays where no signal stands."""
         c, lam = self.signal_cycle_s, self.signal_green_ratio
-        return 0.5 * c * (1 - lam) ** 2 / (1 - np.minimum(x, 1.0) * lam)
+        delay = np.where(self.signalised,
+                         0.5 * c * (1 - lam) ** 2 / (1 - np.minimum(x, 1.0) * lam), 0.0)
+        delay[self.give_way] = self.give_way_delay_s
+        delay[self.local_junction] = self.local_junction_delay_s
+        return delay
 
     def update_signal_delay(self, t: float) -> None:
         """Signal delay per link from the flow it carried since the last update."""
@@ -228,10 +232,7 @@ class TrafficEngine:
             else np.zeros(self.graph.n_links)
         cap = 3600.0 / np.asarray(self.hw)
         x = np.where(cap > 0, flow / np.maximum(cap, 1e-9), 0.0)
-        delay = np.where(self.signalised, self.webster_delay(x), 0.0)
-        delay[self.give_way] = self.give_way_delay_s
-        delay[self.local_junction] = self.local_junction_delay_s
-        self.signal_delay[:] = delay.tolist()
+        self.signal_delay[:] = self.junction_delay(x).tolist()
         self._update_exit_base()
         self._log_mark = len(self.log)
         self._log_mark_t = t
@@ -694,7 +695,7 @@ class TrafficEngine:
         self.v_state[veh] = ON_LINK
         self.v_entry[veh] = t
         self.traversals += 1
-        fft = self.exit_base[ci][lk]
+        to_exit = self.exit_base[ci][lk]
         lst = self.v_listener[veh]
         if lst is not None:
             lst.on_node(veh, self.net.nodes[self.link_from[lk]].id, t)
@@ -702,11 +703,11 @@ class TrafficEngine:
             skip = 1.0 if cls.name == "motorcade" else self.emergency_queue_skip
             queued = self._queued(lk, t)
             per_vehicle = max(self.hw[lk], self.queue_gap[lk]) if queued >= 2 else self.hw[lk]
-            self._push(t + fft + (1.0 - skip) * queued * per_vehicle, PRIO, veh)
+            self._push(t + to_exit + (1.0 - skip) * queued * per_vehicle, PRIO, veh)
             return
         self.occ[lk] += cls.pce
         qv, qe = self.q_veh[lk], self.q_ee[lk]
-        ee = t + fft
+        ee = t + to_exit
         if len(qe) > self.q_head[lk] and qe[-1] > ee:
             ee = qe[-1]  # FIFO: no overtaking inside a link
         was_empty = len(qv) == self.q_head[lk]
