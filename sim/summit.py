@@ -169,8 +169,8 @@ class SummitLayer:
                     if w1 > max_walk_s:
                         continue
                     for alight in stops:
-                        if alight == board or not self._serves(line, board, alight):
-                            continue
+                        if alight == board:  # every line serves any pair of its stops:
+                            continue  # back-and-forth lines run both ways, loops go round
                         w2 = self.walk_s(alight, b)
                         if w2 > max_walk_s:
                             continue
@@ -183,12 +183,6 @@ class SummitLayer:
                 leg = Leg("car", estimate_s=drive + 300)  # and five minutes to park
         self._legs[key] = leg
         return leg
-
-    @staticmethod
-    def _serves(line, board: str, alight: str) -> bool:
-        stops = list(line.spec.stops)
-        i, j = stops.index(board), stops.index(alight)
-        return line.spec.loop or i != j  # back-and-forth lines run both ways
 
     # ---- accounting -------------------------------------------------------------------------
     def state_counts(self) -> dict[str, int]:
