@@ -1,9 +1,12 @@
 """Delegates: each follows an agenda of sessions, going from hotel to venue and back on foot,
-by shuttle or by car, and passes security screening before each session.
+by shuttle (changing lines where one line does not go all the way), by demand-responsive
+vehicle, by car or by motorcade, and passes security screening before each session. Guests may
+arrive at or leave from a hub (KTX station, airport) during the day; day visitors drive from
+home to a park-and-ride car park and take its shuttle.
 
-A trip is a handful of Mesa events (leave, reach the stop, reach the venue, enter, leave the
-session); the ride itself is the shuttle's or the engine's. Every delegate is in exactly one
-state at any time (STATES), so the totals always add up.
+A trip is a leg of steps (walk, ride, drive, ...) and each step is one or two Mesa events; the
+ride itself is the shuttle's or the engine's. Every delegate is in exactly one state at any time
+(STATES), so the totals always add up.
 """
 
 from __future__ import annotations
@@ -12,21 +15,53 @@ from dataclasses import dataclass
 
 from mesa import Agent
 
-STATES = ("at_hotel", "walking", "waiting", "riding", "driving", "screening", "in_session",
-          "at_venue", "back")
+STATES = ("arriving", "at_hotel", "walking", "waiting", "riding", "driving", "screening",
+          "in_session", "at_venue", "back", "departed")
 
 
-@dataclass
+@dataclass(frozen=True)
+class Walk:
+    seconds: float
+    to: str  # node reached
+
+
+@dataclass(frozen=True)
+class Ride:
+    line: object  # a ShuttleLine
+    board: str  # stop node ids
+    alight: str
+
+
+@dataclass(frozen=True)
+class Drive:
+    a: str
+    b: str
+    park_s: float = 0.0  # parking and walking from the car at the end
+
+
+@dataclass(frozen=True)
+class Motorcade:
+    a: str
+    b: str
+
+
+@dataclass(frozen=True)
+class DemandRide:
+    a: str  # door to door by a demand-responsive vehicle; by taxi if the request is refused
+    b: str
+
+
+@dataclass(frozen=True)
 class Leg:
-    """How to get from one node to another: on foot, on a shuttle line, or by car."""
+    """How to get from one node to another: a mode name, its steps and the expected time."""
 
-    mode: str  # "walk", "shuttle", "car", "motorcade"
-    walk_to_s: float = 0.0  # walking before (to the stop)
-    walk_from_s: float = 0.0  # walking after (from the stop)
-    line: object = None
-    board: str | None = None  # stop node ids
-    alight: str | None = None
-    estimate_s: float = 0.0  # expected door-to-door time, used to choose when to leave
+    mode: str  # walk, shuttle, transfer, park_ride, drt, car, motorcade
+    steps: tuple
+    estimate_s: float
+
+    @property
+    def rides(self) -> int:
+        return sum(isinstance(s, Ride) for s in self.steps)
 
 
 @dataclass
@@ -35,9 +70,10 @@ class SessionRecord:
     venue: str
     start_s: float
     left_s: float | None = None
-    wait_s: float = 0.0  # at the stop
+    wait_s: float = 0.0  # at stops (all rides of the trip)
     denied: int = 0
     mode: str = ""
+    rides: int = 0  # shuttle boardings on the way
     reached_s: float | None = None  # at the venue's entrance
     cleared_s: float | None = None  # through screening
 
@@ -48,139 +84,233 @@ class SessionRecord:
         return max(0.0, self.cleared_s - self.start_s) / 60.0
 
 
-class Delegate(Agent):
-    """One summit guest (see agents.hotels.Guest) with a hotel and an agenda."""
+@dataclass
+class Travel:
+    """A guest's arrival at or departure from a hub on the day."""
 
-    def __init__(self, model, guest, hotel: str, hotel_node: str, agenda, wheelchair: bool):
+    hub: str  # node id
+    time_s: float  # the train or flight: arrives at / leaves at
+    reached_s: float | None = None  # departures: when the guest got to the hub
+
+
+class Delegate(Agent):
+    """One summit guest (see agents.hotels.Guest) with a hotel (or a home, for day visitors)
+    and an agenda."""
+
+    def __init__(self, model, guest, hotel: str, hotel_node: str, agenda, wheelchair: bool, *,
+                 arrival: Travel | None = None, departure: Travel | None = None,
+                 car_parks: tuple[str, ...] = ()):
         super().__init__(model)
         self.guest = guest
         self.rider_id = self.unique_id
         self.hotel, self.hotel_node = hotel, hotel_node
         self.agenda = agenda  # sessions (SessionSpec), in time order
         self.wheelchair = wheelchair
-        self.state = "at_hotel"
-        self.here = hotel_node
+        self.arrival, self.departure = arrival, departure
+        self.car_parks = car_parks  # day visitors: park-and-ride car parks they may use
+        self.car_at: str | None = None  # where a day visitor's car is parked
+        self.ride_from_car_park = True  # or walk on from it when the venue is close
+        self.state = "arriving" if arrival else "at_hotel"
+        self.here = arrival.hub if arrival else hotel_node
         self.destination: str | None = None  # the stop this delegate is riding to
         self.records: list[SessionRecord] = []
         self.current: SessionRecord | None = None
         self._leg: Leg | None = None
+        self._step_i = 0
+        self._purpose = "session"  # of the current trip: session, hotel, hub, home
+        self._session_index = -1
         self._joined_s = 0.0
-        self._going_home = False
+        self._trip_no = 0
+        self._waiting_trip = -1
 
     # ---- planning -----------------------------------------------------------------------
     def start(self) -> None:
-        if self.agenda:
-            self._plan_trip_to(0)
+        if self.arrival:
+            self.model.schedule_event(self._arrive_in_city, at=self.arrival.time_s)
+        else:
+            self._plan_next()
+
+    def _arrive_in_city(self) -> None:
+        """Off the train or plane: to the hotel first (check in), then the agenda."""
+        self.state = "at_venue"  # at the hub, on foot, about to set off
+        self._trip(self.hotel_node, "hotel")
+
+    def _plan_next(self) -> None:
+        """The next session on the agenda, else the departure hub, else home."""
+        i = self._session_index + 1
+        if i < len(self.agenda):
+            self._plan_trip_to(i)
+        elif self.departure:
+            self._trip(self.departure.hub, "hub",
+                       target_s=self.departure.time_s - self.model.summit.spec.hub_margin_min * 60)
+        elif self.here != self.hotel_node:
+            self._trip(self.hotel_node, "home")
+        elif self.records:
+            self.state = "back"  # the last session was where they stay
 
     def _plan_trip_to(self, i: int) -> None:
         session = self.agenda[i]
         layer = self.model.summit
-        venue_node = layer.venue_nodes[session.venue]
-        leg = layer.plan_leg(self.here, venue_node, self.wheelchair, self.guest.role)
         # people aim for different times: a margin of early_min plus up to early_spread_min
         margin = layer.spec.early_min + self.random.random() * layer.spec.early_spread_min
-        target = session.start - margin * 60.0
-        leave = max(self.model.time, target - leg.estimate_s)
+        self._session_index = i
         self.current = SessionRecord(session.name, session.venue, session.start)
         self.records.append(self.current)
-        self._session_index = i
-        self._leg = leg
-        self._going_home = False
-        self.model.schedule_event(self._leave, at=leave)
+        self._trip(layer.venue_nodes[session.venue], "session",
+                   target_s=session.start - margin * 60.0)
 
-    def _plan_trip_home(self) -> None:
+    def _trip(self, to: str, purpose: str, target_s: float | None = None) -> None:
         layer = self.model.summit
-        self._leg = layer.plan_leg(self.here, self.hotel_node, self.wheelchair, self.guest.role)
-        self._going_home = True
-        self.current = None
-        self._leave()
+        leg = layer.plan_leg(self, self.here, to,
+                             self.model.time if target_s is None else target_s)
+        self._leg, self._purpose, self._to = leg, purpose, to
+        if purpose != "session":
+            self.current = None
+        leave = self.model.time if target_s is None else max(self.model.time,
+                                                             target_s - leg.estimate_s)
+        if leave > self.model.time:
+            self.model.schedule_event(self._leave, at=leave)
+        else:
+            self._leave()
 
     # ---- the trip ---------------------------------------------------------------------------
     def _leave(self) -> None:
-        leg, t = self._leg, self.model.time
         if self.current is not None:
-            self.current.left_s = t
-            self.current.mode = leg.mode
-        target = self.model.summit.venue_nodes[self.current.venue] if self.current else \
-            self.hotel_node
-        if leg.mode == "walk":
-            self.state = "walking"
-            self.model.schedule_event(self._arrive_on_foot, at=t + leg.walk_to_s)
-        elif leg.mode == "motorcade":
-            self.state = "driving"
-            self.model.summit.motorcade(self, self.here, target, t)
-        elif leg.mode == "car":
-            self.state = "driving"
-            net = self.model.network
-            self.model.engine.add_vehicle(t, net.node_index[self.here], net.node_index[target],
-                                          kind="event", listener=self,
-                                          label=(self.here, target))
-        else:
-            self.state = "walking"
-            self.model.schedule_event(self._reach_stop, at=t + leg.walk_to_s)
+            self.current.left_s = self.model.time
+            self.current.mode = self._leg.mode
+        self._step_i = 0
+        self._step(self.model.time)
 
-    def _reach_stop(self) -> None:
+    def _step(self, t: float) -> None:
+        """Start the next step of the leg at time t (the current event's time or later)."""
+        steps = self._leg.steps
+        if self._step_i >= len(steps):
+            self._reach(t)
+            return
+        step = steps[self._step_i]
+        self._step_i += 1
+        model = self.model
+        if isinstance(step, Walk):
+            self.state = "walking"
+            self._walk_to = step.to
+            model.schedule_event(self._walked, at=max(model.time, t + step.seconds))
+        elif isinstance(step, Ride):
+            self._reach_stop(step, t)
+        elif isinstance(step, Drive):
+            self._drive(step.a, step.b, t, step.park_s)
+        elif isinstance(step, Motorcade):
+            self.state = "driving"
+            self._park_s, self._drive_to = 0.0, step.b
+            model.summit.motorcade(self, step.a, step.b, t)
+        else:  # DemandRide
+            drt = model.summit.drt
+            self._drive_to = step.b
+            if drt is not None and drt.request(self, step.a, step.b):
+                self.state = "waiting"
+                self._joined_s = t
+                self.destination = step.b
+            else:
+                if self.current is not None:
+                    self.current.mode = "car"
+                self._drive(step.a, step.b, t, 0.0)
+
+    def _walked(self) -> None:
+        self.here = self._walk_to
+        self._step(self.model.time)
+
+    def _drive(self, a: str, b: str, t: float, park_s: float) -> None:
+        self.state = "driving"
+        self._drive_to, self._park_s = b, park_s
+        net = self.model.network
+        self.model.engine.add_vehicle(t, net.node_index[a], net.node_index[b], kind="event",
+                                      listener=self, label=(a, b))
+
+    def _reach_stop(self, ride: Ride, t: float) -> None:
         self.state = "waiting"
-        self._joined_s = self.model.time
-        self.destination = self._leg.alight
-        self._leg.line.queues[self._leg.board].join(self, self.model.time)
-        self._trip_no = getattr(self, "_trip_no", 0) + 1
+        self._joined_s = t
+        self._ride = ride
+        self.destination = ride.alight
+        ride.line.queues[ride.board].join(self, t)
+        self._trip_no += 1
         self._waiting_trip = self._trip_no
-        self.model.schedule_event(self._give_up,
-                                  at=self.model.time + self.model.summit.spec.max_wait_min * 60)
+        # nobody gives up on a scheduled line before its next bus is due
+        patience = max(self.model.summit.spec.max_wait_min * 60, 1.25 * ride.line.spec.headway_s)
+        self.model.schedule_event(self._give_up, at=max(self.model.time, t + patience))
 
     def _give_up(self) -> None:
-        """Still at the stop after the longest wait anyone accepts: take a taxi from there."""
+        """Still at the stop after the longest wait anyone accepts: a taxi from there."""
         if self.state != "waiting" or self._waiting_trip != self._trip_no:
             return
-        queue = self._leg.line.queues[self._leg.board].waiting
-        queue.remove(self)
+        ride = self._ride
+        ride.line.queues[ride.board].waiting.remove(self)
         if self.current is not None:
-            self.current.wait_s = self.model.time - self._joined_s
+            self.current.wait_s += self.model.time - self._joined_s
             self.current.mode = "shuttle>car"
         self.model.summit.gave_up += 1
-        self.here = self._leg.board
-        target = self.model.summit.venue_nodes[self.current.venue] if self.current else \
-            self.hotel_node
-        self.state = "driving"
-        net = self.model.network
-        self.model.engine.add_vehicle(self.model.time, net.node_index[self.here],
-                                      net.node_index[target], kind="event", listener=self,
-                                      label=(self.here, target))
+        self.here = ride.board
+        to = self._to
+        if self._purpose == "home" and self.car_at is not None:
+            # by taxi to the parked car, then home in it
+            to = self.car_at
+            self._leg = Leg(self._leg.mode, (Drive(self.car_at, self.hotel_node),),
+                            self._leg.estimate_s)
+            self._step_i = 0
+        else:
+            self._step_i = len(self._leg.steps)  # the taxi goes all the way
+        if to == ride.board:
+            self._step(self.model.time)
+        else:
+            self._drive(ride.board, to, self.model.time, 0.0)
 
-    def on_board(self, shuttle, time: float) -> None:
+    # ---- vehicle callbacks (shuttle, demand-responsive vehicle, engine) ----------------------
+    def on_board(self, vehicle, time: float) -> None:
         self.state = "riding"
         if self.current is not None:
-            self.current.wait_s = time - self._joined_s
+            self.current.wait_s += time - self._joined_s
+            self.current.rides += 1
 
-    def on_denied(self, shuttle, time: float) -> None:
+    def on_denied(self, vehicle, time: float) -> None:
         if self.current is not None:
             self.current.denied += 1
         self.model.summit.denied += 1
 
-    def on_alight(self, shuttle, stop: str, time: float) -> None:
-        self.state = "walking"
+    def on_alight(self, vehicle, stop: str, time: float) -> None:
         self.here = stop
-        self.model.schedule_event(self._arrive_on_foot,
-                                  at=max(self.model.time, time + self._leg.walk_from_s))
+        self._step(time)
 
     def on_node(self, vehicle: int, node: str, time: float) -> None:
         pass
 
-    def on_arrive(self, vehicle: int, time: float) -> None:  # by car
-        self._reach(time)
+    def on_arrive(self, vehicle: int, time: float) -> None:  # by car or motorcade
+        self.here = self._drive_to
+        if self._drive_to in self.car_parks:
+            self.car_at = self._drive_to
+        elif self._drive_to == self.hotel_node:
+            self.car_at = None
+        if self._park_s > 0:
+            self.state = "walking"
+            self._walk_to = self._drive_to
+            self.model.schedule_event(self._walked, at=max(self.model.time, time + self._park_s))
+        else:
+            self._step(time)
 
-    def _arrive_on_foot(self) -> None:
-        self._reach(self.model.time)
-
+    # ---- at the destination -----------------------------------------------------------------
     def _reach(self, time: float) -> None:
-        if self._going_home:
+        self.here = self._to
+        purpose = self._purpose
+        if purpose == "home":
             self.state = "back"
-            self.here = self.hotel_node
+            return
+        if purpose == "hub":
+            self.departure.reached_s = time
+            self.state = "departed"
+            return
+        if purpose == "hotel":  # checked in after arriving: the agenda from here
+            self.state = "at_hotel"
+            self._plan_next()
             return
         rec = self.current
         layer = self.model.summit
-        self.here = layer.venue_nodes[rec.venue]
         rec.reached_s = time
         gates = layer.venues[rec.venue]
         if self.guest.role == "leader":  # leaders are screened apart, without queueing
@@ -191,7 +321,7 @@ class Delegate(Agent):
         self.state = "screening"
         if cleared == float("inf"):  # turned away at closing: the agenda goes on without it
             self.state = "at_venue"
-            self._next()
+            self._plan_next()
             return
         rec.cleared_s = cleared
         self.model.schedule_event(self._enter_session, at=max(self.model.time, cleared))
@@ -199,12 +329,8 @@ class Delegate(Agent):
     def _enter_session(self) -> None:
         session = self.agenda[self._session_index]
         self.state = "in_session"
-        self.model.schedule_event(self._next, at=max(self.model.time, session.end))
+        self.model.schedule_event(self._session_over, at=max(self.model.time, session.end))
 
-    def _next(self) -> None:
+    def _session_over(self) -> None:
         self.state = "at_venue"
-        if self._session_index + 1 < len(self.agenda):
-            self._plan_trip_to(self._session_index + 1)
-        else:
-            self._plan_trip_home()
-
+        self._plan_next()

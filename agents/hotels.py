@@ -20,7 +20,8 @@ ZONES = ("bomun", "city", "bulguksa", "overflow")
 
 # Placement priority: guests of an earlier role are all placed before any of the next role, so
 # scarce rooms near the venue go to leaders and ministers before delegates, media and staff.
-ROLES = ("leader", "minister", "ceo", "senior_official", "delegate", "media", "staff")
+ROLES = ("leader", "minister", "ceo", "senior_official", "delegate", "media", "staff",
+         "security", "volunteer")
 
 # Role -> zones to try, in order. Read-only so no caller can change the defaults for everyone.
 # Leaders additionally need a free suite (see Guest.suites_needed); that requirement is part of
@@ -33,6 +34,8 @@ DEFAULT_RULES: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "delegate": ("bomun", "city", "bulguksa", "overflow"),
     "media": ("city", "bulguksa", "bomun", "overflow"),
     "staff": ("city", "bulguksa", "overflow"),
+    "security": ("city", "bulguksa", "overflow"),
+    "volunteer": ("city", "bulguksa", "overflow"),
 })
 
 BOMUN_RADIUS_KM = 3.0  # "within 3 km of HICO" is how the 2025 room count (4,463) was framed

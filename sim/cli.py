@@ -119,7 +119,7 @@ def cmd_validate(args) -> int:
         path_links(net, c.path, f"traffic.corridors[{i}] ({c.name})")
     for i, m in enumerate(scenario.motorcades):
         path_links(net, m.route, f"motorcades[{i}] ({m.name})")
-    if scenario.delegates.total > 0 or scenario.shuttles.lines:
+    if scenario.has_summit():
         from .summit import summit_nodes
 
         summit_nodes(net, scenario)

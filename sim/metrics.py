@@ -165,11 +165,11 @@ def delegate_metrics(layer) -> dict:
     recs = [r for d in layer.delegates for r in d.records]
     done = [r for r in recs if r.cleared_s is not None]
     late = [r.late_min for r in done]
-    waits = [r.wait_s / 60 for r in done if r.mode.startswith("shuttle")]
+    waits = [r.wait_s / 60 for r in done if r.rides or r.mode == "shuttle>car"]
     door = [(r.cleared_s - r.left_s) / 60 for r in done if r.left_s is not None]
     screening = [w / 60 for g in layer.venues.values() for w in g.waits()]
     counts = layer.state_counts()
-    total = layer.spec.total
+    total = layer.total
     return {
         "total": total,
         "trips_to_sessions": len(recs),
@@ -184,7 +184,13 @@ def delegate_metrics(layer) -> dict:
         "door_to_door_p50_min": _pct(door, 50),
         "door_to_door_p90_min": _pct(door, 90),
         "by_mode": {m: sum(r.mode == m for r in recs)
-                    for m in ("walk", "shuttle", "shuttle>car", "car", "motorcade")},
+                    for m in ("walk", "shuttle", "transfer", "park_ride", "drt", "shuttle>car",
+                              "car", "motorcade")},
+        "day_visitors": layer.day_visitors,
+        "arrived_by_hub": sum(1 for d in layer.delegates if d.arrival),
+        "left_by_hub": sum(1 for d in layer.delegates if d.departure),
+        "missed_departures": sum(1 for d in layer.delegates if d.departure and (
+            d.departure.reached_s is None or d.departure.reached_s > d.departure.time_s)),
         "gave_up_waiting": layer.gave_up,
         "turned_away_at_screening": sum(len(g.turned_away) for g in layer.venues.values()),
         "unplaced": layer.unplaced,
@@ -215,7 +221,26 @@ def shuttle_metrics(layer, engine) -> dict:
         "peak_occupancy": _r(max(a / b for a, b in samples), 4) if samples else 0.0,
         "denied_boardings": sum(line.stats.denied for line in layer.lines),
         "breakdowns": sum(line.stats.breakdowns for line in layer.lines),
-        # not modelled yet: reported as null, never as a made-up zero
-        "drt_served": None,
-        "drt_rejected": None,
+        **drt_metrics(layer.drt),
+    }
+
+
+def drt_metrics(drt) -> dict:
+    """Demand-responsive service KPIs; null when the scenario has no such service."""
+    if drt is None:
+        return {"drt_served": None, "drt_rejected": None}
+    st = drt.stats
+    samples = st.occupancy_samples
+    waits = [w / 60 for w in st.wait_s]
+    return {
+        "drt_served": st.served,
+        "drt_rejected": st.rejected,
+        "drt_vehicles": len(drt.vehicles),
+        "drt_requests": st.requests,
+        "drt_km": _r(st.km, 1),
+        "drt_vehicle_hours": _r(st.vehicle_hours, 2),
+        "drt_wait_p50_min": _pct(waits, 50),
+        "drt_wait_p90_min": _pct(waits, 90),
+        "drt_mean_occupancy": _r(np.mean([a / b for _, a, b in samples]), 4) if samples else 0.0,
+        "drt_open_at_end": drt.open_requests(),
     }

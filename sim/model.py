@@ -46,7 +46,7 @@ class SummitModel(Model):
         self.engine.add_trips(trips.depart_s, trips.origin, trips.destination, trips.kind)
         self.tick_s = traffic.engine_tick_s
         self.summit = None
-        if scenario.delegates.total > 0 or scenario.shuttles.lines:
+        if scenario.has_summit():
             from .summit import SummitLayer
 
             self.summit = SummitLayer(self, scenario)
@@ -87,7 +87,7 @@ def keep_nodes(net: RoadNetwork, scenario: Scenario) -> set[int]:
         keep.update(zone_nodes(net, z, at_junctions=traffic.trip_ends_at_junctions))
     for m in scenario.motorcades:
         keep.update(net.node_index[net.resolve(w)[0]] for w in m.route)
-    if scenario.delegates.total > 0 or scenario.shuttles.lines:
+    if scenario.has_summit():
         from .summit import summit_nodes
 
         keep.update(net.node_index[n] for n in summit_nodes(net, scenario))

@@ -143,7 +143,7 @@ def _on_time_by_session(layer, path: Path, title: str, dpi: int) -> Path:
 
 def _stop_waits(layer, path: Path, title: str, dpi: int) -> Path:
     waits = [r.wait_s / 60 for d in layer.delegates for r in d.records
-             if r.mode.startswith("shuttle")]
+             if r.rides or r.mode == "shuttle>car"]
     gave_up = sum(1 for d in layer.delegates for r in d.records if r.mode == "shuttle>car")
     fig = Figure(figsize=(9, 4.8))
     ax = fig.add_axes((0.1, 0.14, 0.86, 0.74))

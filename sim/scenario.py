@@ -164,10 +164,13 @@ class Closure(LinkSelector):
 
 
 class CapacityChange(LinkSelector):
+    """Scales capacity and storage: below 1 a lane closure, above 1 lanes opened for an event
+    (marshalled car-park gates, contraflow)."""
+
     name: str = ""
     start: Clock
     end: Clock
-    factor: float = Field(gt=0, le=1)
+    factor: float = Field(gt=0, le=10)
 
 
 class TruckBan(LinkSelector):
@@ -235,7 +238,8 @@ APEC_ECONOMIES = (
     "AUS", "BRN", "CAN", "CHL", "CHN", "HKG", "IDN", "JPN", "KOR", "MYS", "MEX", "NZL", "PNG",
     "PER", "PHL", "RUS", "SGP", "TWN", "THA", "USA", "VNM",
 )
-RoleName = Literal["leader", "minister", "ceo", "senior_official", "delegate", "media", "staff"]
+RoleName = Literal["leader", "minister", "ceo", "senior_official", "delegate", "media", "staff",
+                   "security", "volunteer"]
 
 
 class DelegatesSpec(Strict):
@@ -252,6 +256,8 @@ class DelegatesSpec(Strict):
     early_spread_min: float = Field(default=30, ge=0)  # ... plus up to this much more, at random
     detour_factor: float = Field(default=1.3, ge=1)  # walking distance over straight line
     max_wait_min: float = Field(default=30, gt=0)  # then a taxi from the stop
+    transfer_walk_m: float = Field(default=300, ge=0)  # longest walk between two lines' stops
+    hub_margin_min: float = Field(default=30, ge=0)  # at the hub this long before departure
 
     @field_validator("roles")
     @classmethod
@@ -259,6 +265,32 @@ class DelegatesSpec(Strict):
         if not v or any(x < 0 for x in v.values()) or sum(v.values()) <= 0:
             raise ValueError("role shares must be >= 0 and sum to more than 0")
         return v
+
+
+class TravelSpec(Strict):
+    """Guests who arrive at (or leave from) a hub on the day, at times spread over a window."""
+
+    hub: str  # a place or node id: KTX station, an airport, a bus terminal
+    direction: Literal["arrive", "depart"]
+    roles: list[RoleName] = Field(min_length=1)
+    share: float = Field(gt=0, le=1)  # of the lodged guests in those roles
+    start: Clock
+    end: Clock
+
+
+class DayVisitorSpec(Strict):
+    """People who come for the day only (security, volunteers, local staff and media): from
+    home in the traffic zones (by population) or from a muster place, by park-and-ride when
+    car parks are given."""
+
+    name: str
+    role: RoleName
+    people: int = Field(ge=0)
+    home: str = "zones"  # "zones", or a place or node id where they all start
+    car_parks: list[str] = Field(default_factory=list)  # drive there, then the shuttle
+    # inside the security perimeter nobody walks from the car park: the shuttle takes them
+    ride_from_car_park: bool = True
+    park_min: float = Field(default=5, ge=0)  # park and walk to the stop
 
 
 class LodgingSpec(Strict):
@@ -304,6 +336,25 @@ class LineSpecModel(Strict):
     loop: bool = False
 
 
+class DrtSpecModel(Strict):
+    """Demand-responsive vehicles for trips no line serves well."""
+
+    vehicles: int = Field(ge=1)
+    seats: int = Field(default=8, ge=1)
+    wheelchair_places: int = Field(default=1, ge=0)
+    depot: str
+    start: Clock
+    end: Clock
+    max_wait_min: float = Field(default=20, gt=0)
+    max_detour: float = Field(default=1.5, ge=1)
+    detour_slack_min: float = Field(default=5, ge=0)
+    dwell_s: float = Field(default=30, ge=0)
+    speed_factor: float = Field(default=1.2, gt=0)  # planning on free-flow times x this
+    # a trip goes by demand-responsive vehicle when no line serves it, or when the best line
+    # takes this many times as long as driving
+    when_slower_than_car: float = Field(default=2.0, ge=1)
+
+
 class ShuttlesSpec(Strict):
     fleet_scale: float = Field(default=1.0, gt=0)  # scales every line's vehicles (what-if)
     dwell_base_s: float = Field(default=10, ge=0)
@@ -314,6 +365,7 @@ class ShuttlesSpec(Strict):
     breakdowns_per_hour: float = Field(default=0.0, ge=0)
     repair_min: float = Field(default=30, ge=0)
     lines: list[LineSpecModel] = Field(default_factory=list)
+    drt: DrtSpecModel | None = None
 
 
 class OutputSpec(Strict):
@@ -336,6 +388,8 @@ class Scenario(Strict):
     truck_bans: list[TruckBan] = Field(default_factory=list)
     motorcades: list[Motorcade] = Field(default_factory=list)
     delegates: DelegatesSpec = Field(default_factory=DelegatesSpec)
+    travel: list[TravelSpec] = Field(default_factory=list)
+    day_visitors: list[DayVisitorSpec] = Field(default_factory=list)
     lodging: list[LodgingSpec] = Field(default_factory=list)
     venues: list[VenueSpec] = Field(default_factory=list)
     sessions: list[SessionSpec] = Field(default_factory=list)
@@ -358,6 +412,11 @@ class Scenario(Strict):
         for i, x in enumerate(self.sessions):
             if x.end <= x.start:
                 raise ValueError(f"sessions[{i}] ({x.name}): end must be after start")
+        for i, x in enumerate(self.travel):
+            if x.end < x.start:
+                raise ValueError(f"travel[{i}] ({x.hub}): end must not be before start")
+        if self.shuttles.drt and self.shuttles.drt.end <= self.shuttles.drt.start:
+            raise ValueError("shuttles.drt: end must be after start")
         for i, x in enumerate(self.shuttles.lines):
             if x.end <= x.start:
                 raise ValueError(f"shuttles.lines[{i}] ({x.name}): end must be after start")
@@ -366,9 +425,16 @@ class Scenario(Strict):
             if x.venue not in venues:
                 raise ValueError(f"sessions[{i}] ({x.name}): venue {x.venue!r} is not one of "
                                  f"the [[venues]]: {', '.join(sorted(venues)) or '(none)'}")
-        if self.sessions and self.delegates.total == 0:
-            raise ValueError("sessions need delegates: set delegates.total > 0")
+        if self.sessions and self.delegates.total == 0 and not any(
+                v.people for v in self.day_visitors):
+            raise ValueError("sessions need delegates: set delegates.total > 0 or add "
+                             "[[day_visitors]]")
         return self
+
+    def has_summit(self) -> bool:
+        """Whether the run has a summit layer (guests, day visitors or shuttle lines)."""
+        return bool(self.delegates.total > 0 or self.shuttles.lines or
+                    any(v.people for v in self.day_visitors))
 
     def network_path(self) -> Path | None:
         if self.network.file is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from agents.delegate import STATES, Delegate, Leg
+from agents.delegate import STATES, Delegate, DemandRide, Drive, Leg, Motorcade, Ride, Travel, Walk
 from agents.hotels import ROLES, Guest, Lodging, allocate, lodgings_from_network
 from agents.screening import ScreeningGates
 from agents.shuttle import LineSpec, ShuttleLine
@@ -34,6 +34,16 @@ def summit_nodes(net, scenario) -> set[str]:
             nodes.add(resolve_node(net, stop, f"shuttles.lines[{i}] ({line.name})"))
         if line.depot:
             nodes.add(resolve_node(net, line.depot, f"shuttles.lines[{i}] ({line.name}).depot"))
+    for i, tr in enumerate(scenario.travel):
+        nodes.add(resolve_node(net, tr.hub, f"travel[{i}].hub"))
+    for i, dv in enumerate(scenario.day_visitors):
+        where = f"day_visitors[{i}] ({dv.name})"
+        if dv.home != "zones":
+            nodes.add(resolve_node(net, dv.home, f"{where}.home"))
+        for cp in dv.car_parks:
+            nodes.add(resolve_node(net, cp, f"{where}.car_parks"))
+    if scenario.shuttles.drt:
+        nodes.add(resolve_node(net, scenario.shuttles.drt.depot, "shuttles.drt.depot"))
     return nodes
 
 
@@ -47,6 +57,8 @@ class SummitLayer:
         self.gave_up = 0  # delegates who left a stop by taxi after max_wait_min
         self.motorcades: list[dict] = []
         self.motorcade_lead_s = 180.0  # links close this long before a convoy
+        self._from_rows: dict[str, np.ndarray] = {}  # free-flow seconds from a node
+        self._to_rows: dict[str, np.ndarray] = {}  # ... and to a node
         # venues
         self.venues: dict[str, ScreeningGates] = {}
         self.venue_nodes: dict[str, str] = {}
@@ -54,20 +66,8 @@ class SummitLayer:
             self.venue_nodes[v.name] = resolve_node(net, v.name, f"venues[{i}]")
             self.venues[v.name] = ScreeningGates(v.name, v.gates, v.throughput_per_gate_per_hour,
                                                  opens_s=v.opens, closes_s=v.closes)
-        # shuttle lines (fleet_scale scales every line; a line keeps at least one bus)
-        sh = scenario.shuttles
-        self.lines: list[ShuttleLine] = []
-        for i, ln in enumerate(sh.lines):
-            where = f"shuttles.lines[{i}] ({ln.name})"
-            self.lines.append(ShuttleLine(model, LineSpec(
-                name=ln.name, stops=tuple(resolve_node(net, s, where) for s in ln.stops),
-                headway_s=ln.headway_min * 60, start_s=ln.start, end_s=ln.end,
-                vehicles=max(1, round(ln.vehicles * sh.fleet_scale)), seats=ln.seats,
-                wheelchair_places=ln.wheelchair_places, dwell_base_s=sh.dwell_base_s,
-                dwell_per_boarding_s=sh.dwell_per_boarding_s,
-                dwell_per_alighting_s=sh.dwell_per_alighting_s, layover_s=ln.layover_min * 60,
-                depot=resolve_node(net, ln.depot, where) if ln.depot else None, loop=ln.loop,
-                breakdowns_per_hour=sh.breakdowns_per_hour, repair_min=sh.repair_min)))
+        self._build_lines(scenario)
+        self.drt = self._build_drt(scenario)
         # lodging and the hotel plan
         extra = [Lodging(lg.name, lg.zone, resolve_node(net, lg.node, f"lodging ({lg.name})"),
                          lg.rooms, lg.suites, lg.distance_km, lg.city) for lg in scenario.lodging]
@@ -82,41 +82,73 @@ class SummitLayer:
                 f"delegates.total = {self.spec.total}: the lodging cannot take {roles}, and no "
                 "[[lodging]] with zone = \"overflow\" is given; add overflow lodging (e.g. "
                 "Pohang or Ulsan hotels) or fewer guests")
-        # agendas: each session draws its share of the guests in its roles
-        agendas: dict[int, list] = {g.id: [] for g in guests}
-        by_role: dict[str, list[int]] = {}
-        for g in guests:
-            by_role.setdefault(g.role, []).append(g.id)
-        for s in sorted(scenario.sessions, key=lambda s: s.start):
-            pool = [gid for r in s.roles for gid in by_role.get(r, [])]
-            k = round(len(pool) * s.share)
-            chosen = model.rng.choice(len(pool), size=k, replace=False) if k else []
-            for j in sorted(int(c) for c in chosen):
-                agendas[pool[j]].append(s)
-        # drop overlapping sessions: a guest attends the earlier one
-        for gid, sessions in agendas.items():
-            kept = []
-            for s in sessions:
-                if not kept or s.start >= kept[-1].end:
-                    kept.append(s)
-            agendas[gid] = kept
-        wheel = model.rng.random(len(guests)) < self.spec.wheelchair_share
+        visitors = self._day_visitors(scenario, len(guests))
+        everyone = guests + [v[0] for v in visitors]
+        agendas = self._agendas(scenario, everyone)
+        travel = self._travel(scenario, guests, agendas)
+        wheel = model.rng.random(len(everyone)) < self.spec.wheelchair_share
         self.unplaced = len(self.allocation.unplaced)
+        self.total = len(everyone)
+        self.day_visitors = len(visitors)
         self.delegates: list[Delegate] = []
-        for g, w in zip(guests, wheel.tolist(), strict=True):
+        for g, w in zip(guests, wheel.tolist(), strict=False):
             hotel = self.allocation.assignment.get(g.id)
             if hotel is None:
                 continue  # reported as unplaced
-            self.delegates.append(Delegate(model, g, hotel, node_of[hotel], agendas[g.id], w))
-        self._legs: dict[tuple[str, str, bool], Leg] = {}
+            arrival, departure = travel.get(g.id, (None, None))
+            self.delegates.append(Delegate(model, g, hotel, node_of[hotel], agendas[g.id], w,
+                                           arrival=arrival, departure=departure))
+        for (g, home, name, cps, ride), w in zip(visitors, wheel[len(guests):].tolist(),
+                                                 strict=True):
+            d = Delegate(model, g, name, home, agendas[g.id], w, car_parks=cps)
+            d.ride_from_car_park = ride
+            self.delegates.append(d)
+        self._legs: dict[tuple, Leg] = {}
+        self._transfers = self._transfer_points()
 
     def start(self) -> None:
         """Set every delegate on its way (once the model can find this layer)."""
         for d in self.delegates:
             d.start()
 
+    # ---- building -----------------------------------------------------------------------------
+    def _build_lines(self, scenario) -> None:
+        """Shuttle lines (fleet_scale scales every line; a line keeps at least one bus)."""
+        net = self.model.network
+        sh = scenario.shuttles
+        self.lines: list[ShuttleLine] = []
+        for i, ln in enumerate(sh.lines):
+            where = f"shuttles.lines[{i}] ({ln.name})"
+            self.lines.append(ShuttleLine(self.model, LineSpec(
+                name=ln.name, stops=tuple(resolve_node(net, s, where) for s in ln.stops),
+                headway_s=ln.headway_min * 60, start_s=ln.start, end_s=ln.end,
+                vehicles=max(1, round(ln.vehicles * sh.fleet_scale)), seats=ln.seats,
+                wheelchair_places=ln.wheelchair_places, dwell_base_s=sh.dwell_base_s,
+                dwell_per_boarding_s=sh.dwell_per_boarding_s,
+                dwell_per_alighting_s=sh.dwell_per_alighting_s, layover_s=ln.layover_min * 60,
+                depot=resolve_node(net, ln.depot, where) if ln.depot else None, loop=ln.loop,
+                breakdowns_per_hour=sh.breakdowns_per_hour, repair_min=sh.repair_min)))
+
+    def _build_drt(self, scenario):
+        spec = scenario.shuttles.drt
+        if spec is None:
+            return None
+        from agents.drt import DrtService, DrtSpec
+
+        net = self.model.network
+        return DrtService(self.model, DrtSpec(
+            name="demand-responsive", vehicles=max(1, round(spec.vehicles *
+                                                           scenario.shuttles.fleet_scale)),
+            seats=spec.seats, wheelchair_places=spec.wheelchair_places, start_s=spec.start,
+            end_s=spec.end, depot=resolve_node(net, spec.depot, "shuttles.drt.depot"),
+            max_wait_s=spec.max_wait_min * 60, max_detour=spec.max_detour,
+            detour_slack_s=spec.detour_slack_min * 60, dwell_s=spec.dwell_s,
+            speed_factor=spec.speed_factor))
+
     def _guests(self, rng) -> list[Guest]:
         spec = self.spec
+        if spec.total == 0:
+            return []
         roles = [r for r in ROLES if spec.roles.get(r, 0) > 0]
         shares = np.array([spec.roles[r] for r in roles], float)
         counts = np.floor(shares / shares.sum() * spec.total).astype(int)
@@ -129,7 +161,123 @@ class SummitLayer:
                 gid += 1
         return guests
 
-    # ---- how to get somewhere ----------------------------------------------------------------
+    def _day_visitors(self, scenario, first_id: int) -> list[tuple]:
+        """(guest, home node, home label, car parks, must ride) for every day visitor: homes in the
+        traffic zones by population, or all at the group's muster place."""
+        from .traffic.demand import zone_nodes
+
+        net, rng = self.model.network, self.model.rng
+        zones = scenario.traffic.zones
+        out, gid = [], first_id
+        for i, dv in enumerate(scenario.day_visitors):
+            where = f"day_visitors[{i}] ({dv.name})"
+            cps = tuple(resolve_node(net, cp, f"{where}.car_parks") for cp in dv.car_parks)
+            if dv.home == "zones":
+                pop = np.array([z.population for z in zones], float)
+                if not zones or pop.sum() <= 0:
+                    raise InputError(f"{where}.home = 'zones': the scenario has no traffic "
+                                     "zones with population; name a place instead")
+                nodes = [zone_nodes(net, z, at_junctions=scenario.traffic.trip_ends_at_junctions)
+                         for z in zones]
+                picks = rng.choice(len(zones), size=dv.people, p=pop / pop.sum())
+                homes = []
+                for z in picks.tolist():
+                    homes.append((net.nodes[nodes[z][int(rng.integers(len(nodes[z])))]].id,
+                                  f"home ({zones[z].name})"))
+            else:
+                node = resolve_node(net, dv.home, f"{where}.home")
+                homes = [(node, dv.home)] * dv.people
+            for home, label in homes:
+                out.append((Guest(gid, dv.role, "KOR"), home, label, cps, dv.ride_from_car_park))
+                gid += 1
+        return out
+
+    def _agendas(self, scenario, people) -> dict[int, list]:
+        """Each session draws its share of the people in its roles; a person attends the
+        earlier of two overlapping sessions."""
+        rng = self.model.rng
+        agendas: dict[int, list] = {g.id: [] for g in people}
+        by_role: dict[str, list[int]] = {}
+        for g in people:
+            by_role.setdefault(g.role, []).append(g.id)
+        for s in sorted(scenario.sessions, key=lambda s: s.start):
+            pool = [gid for r in s.roles for gid in by_role.get(r, [])]
+            k = round(len(pool) * s.share)
+            chosen = rng.choice(len(pool), size=k, replace=False) if k else []
+            for j in sorted(int(c) for c in chosen):
+                agendas[pool[j]].append(s)
+        for gid, sessions in agendas.items():
+            kept = []
+            for s in sessions:
+                if not kept or s.start >= kept[-1].end:
+                    kept.append(s)
+            agendas[gid] = kept
+        return agendas
+
+    def _travel(self, scenario, guests, agendas) -> dict[int, tuple]:
+        """Arrivals and departures at hubs: who, when, and the sessions they can still make
+        (an arrival first goes to the hotel; a departure leaves after its last session)."""
+        net, rng = self.model.network, self.model.rng
+        placed = [g for g in guests if g.id in self.allocation.assignment]
+        out: dict[int, list] = {}
+        for i, tr in enumerate(scenario.travel):
+            hub = resolve_node(net, tr.hub, f"travel[{i}].hub")
+            side = 0 if tr.direction == "arrive" else 1
+            pool = [g.id for g in placed if g.role in tr.roles
+                    and (g.id not in out or out[g.id][side] is None)]
+            k = round(len(pool) * tr.share)
+            if not k:
+                continue
+            chosen = sorted(int(c) for c in rng.choice(len(pool), size=k, replace=False))
+            times = rng.uniform(tr.start, tr.end, size=k) if tr.end > tr.start else \
+                np.full(k, tr.start)
+            for j, t in zip(chosen, times.tolist(), strict=True):
+                pair = out.setdefault(pool[j], [None, None])
+                pair[side] = Travel(hub, float(t))
+        for gid, (arrival, departure) in out.items():
+            agenda = agendas[gid]
+            if arrival is not None:  # at least an hour from the hub to the first session
+                reach = arrival.time_s + 3600 + 1.5 * min(
+                    self.drive_s(arrival.hub, self.venue_nodes[s.venue]) for s in agenda) \
+                    if agenda else arrival.time_s
+                agenda = [s for s in agenda if s.start >= reach]
+            if departure is not None:
+                margin = self.spec.hub_margin_min * 60 + 1800
+                agenda = [s for s in agenda if s.end + margin + 1.5 * self.drive_s(
+                    self.venue_nodes[s.venue], departure.hub) <= departure.time_s]
+            agendas[gid] = agenda
+        return {gid: tuple(pair) for gid, pair in out.items()}
+
+    def _transfer_points(self) -> list[tuple]:
+        """(line a, stop x, line b, stop y, walk seconds) where a rider can change lines."""
+        limit = self.spec.transfer_walk_m
+        out = []
+        for la in self.lines:
+            for lb in self.lines:
+                if la is lb:
+                    continue
+                for x in la.spec.stops:
+                    for y in lb.spec.stops:
+                        walk = self.walk_s(x, y)
+                        if walk * self.spec.walk_speed_kmh / 3.6 <= limit:
+                            out.append((la, x, lb, y, max(60.0, walk)))
+        return out
+
+    # ---- travel times -------------------------------------------------------------------------
+    def drive_s(self, a: str, b: str) -> float:
+        """Free-flow driving seconds from a to b (rows cached per origin)."""
+        row = self._from_rows.get(a)
+        if row is None:
+            row = self._from_rows[a] = self.router.times_from(a)[0]
+        return float(row[self.model.network.node_index[b]])
+
+    def drive_to_s(self, a: str, b: str) -> float:
+        """The same as drive_s, cached per destination (for many origins to a few places)."""
+        row = self._to_rows.get(b)
+        if row is None:
+            row = self._to_rows[b] = self.router.times_to(b)[0]
+        return float(row[self.model.network.node_index[a]])
+
     def walk_s(self, a: str, b: str) -> float:
         net = self.model.network
         na, nb = net.node(a), net.node(b)
@@ -147,42 +295,113 @@ class SummitLayer:
         self.motorcades.append(add_motorcade(self.model.engine, spec, spec.name,
                                              listener=delegate))
 
-    def plan_leg(self, a: str, b: str, wheelchair: bool, role: str = "") -> Leg:
-        """On foot when close, else the shuttle line with the shortest expected trip, else by
-        car. Cached per origin and destination."""
-        if role == "leader" and a != b:
-            drive = self.router.route(a, b).seconds
-            return Leg("motorcade", estimate_s=drive + 60)
-        key = (a, b, wheelchair)
-        if key in self._legs:
-            return self._legs[key]
-        walk = self.walk_s(a, b)
-        if a == b or walk * self.spec.walk_speed_kmh / 3.6 <= self.spec.max_walk_m:
-            leg = Leg("walk", walk_to_s=walk, estimate_s=walk)
+    # ---- how to get somewhere ----------------------------------------------------------------
+    def plan_leg(self, who, a: str, b: str, at: float) -> Leg:
+        """How `who` goes from a to b around time `at`: leaders by motorcade; day visitors
+        drive to a park-and-ride car park and back to their car; everyone else by
+        `transit_leg`."""
+        if a == b:
+            return Leg("walk", (), 0.0)
+        if who.guest.role == "leader":
+            return Leg("motorcade", (Motorcade(a, b),), self.drive_s(a, b) + 60)
+        if who.car_parks:
+            if a == who.hotel_node:  # from home: the car park with the quickest way on
+                best = None
+                park_s = 300.0
+                for cp in who.car_parks:
+                    on = self.transit_leg(cp, b, at, walk=not who.ride_from_car_park)
+                    est = 1.3 * self.drive_to_s(a, cp) + park_s + on.estimate_s
+                    if best is None or est < best[0]:
+                        best = (est, cp, on)
+                est, cp, on = best
+                return Leg("park_ride", (Drive(a, cp, park_s), *on.steps), est)
+            if b == who.hotel_node and who.car_at is not None:  # back to the car, then home
+                back = self.transit_leg(a, who.car_at, at, walk=not who.ride_from_car_park)
+                drive = 1.3 * self.drive_s(who.car_at, b)
+                return Leg("park_ride", (*back.steps, Drive(who.car_at, b)),
+                           back.estimate_s + drive)
+        return self.transit_leg(a, b, at)
+
+    def transit_leg(self, a: str, b: str, at: float, walk: bool = True) -> Leg:
+        """On foot when close (and allowed); else the best of one shuttle line or two with a
+        change among the lines running at `at`; a demand-responsive vehicle when no line
+        serves the trip well; else by car. Cached per set of running lines."""
+        running = frozenset(line for line in self.lines
+                            if line.spec.start_s - 3600 <= at <= line.spec.end_s)
+        key = (a, b, walk, running)
+        leg = self._legs.get(key)
+        if leg is not None:
+            return leg
+        spec = self.spec
+        walk_s = self.walk_s(a, b)
+        if a == b:
+            leg = Leg("walk", (), 0.0)
+        elif walk and walk_s * spec.walk_speed_kmh / 3.6 <= spec.max_walk_m:
+            leg = Leg("walk", (Walk(walk_s, b),), walk_s)
         else:
-            leg = None
-            max_walk_s = self.spec.max_walk_m / (self.spec.walk_speed_kmh / 3.6)
-            for line in self.lines:
-                stops = list(line.spec.stops)
-                for board in stops:
-                    w1 = self.walk_s(a, board)
-                    if w1 > max_walk_s:
-                        continue
-                    for alight in stops:
-                        if alight == board:  # every line serves any pair of its stops:
-                            continue  # back-and-forth lines run both ways, loops go round
-                        w2 = self.walk_s(alight, b)
-                        if w2 > max_walk_s:
-                            continue
-                        ride = self.router.route(board, alight).seconds * 1.2
-                        est = w1 + line.spec.headway_s / 2 + ride + w2
-                        if leg is None or est < leg.estimate_s:
-                            leg = Leg("shuttle", w1, w2, line, board, alight, est)
-            if leg is None:
-                drive = self.router.route(a, b).seconds * 1.3
-                leg = Leg("car", estimate_s=drive + 300)  # and five minutes to park
+            drive = 1.3 * self.drive_s(a, b) + 300  # and five minutes to park
+            leg = self._best_by_line(a, b, at, running)
+            drt = self.model.spec.shuttles.drt
+            if self.drt is not None and (
+                    leg is None or leg.estimate_s > drt.when_slower_than_car * drive):
+                leg = Leg("drt", (DemandRide(a, b),), 1.3 * self.drive_s(a, b) + 600)
+            elif leg is None:
+                leg = Leg("car", (Drive(a, b, 300.0),), drive)
         self._legs[key] = leg
         return leg
+
+    def _best_by_line(self, a: str, b: str, at: float, running: frozenset) -> Leg | None:
+        spec = self.spec
+        max_walk_s = spec.max_walk_m / (spec.walk_speed_kmh / 3.6)
+        near_a = {}  # line -> [(stop, walk s)] within walking distance of a, and of b
+        near_b = {}
+        for line in self.lines:
+            if line not in running:
+                continue
+            for stop in line.spec.stops:
+                wa, wb = self.walk_s(a, stop), self.walk_s(stop, b)
+                if wa <= max_walk_s:
+                    near_a.setdefault(line, []).append((stop, wa))
+                if wb <= max_walk_s:
+                    near_b.setdefault(line, []).append((stop, wb))
+        best: tuple[float, tuple] | None = None
+
+        def ride_s(line, x, y):  # every line serves any pair of its stops (both ways or round)
+            wait = max(line.spec.headway_s / 2, line.spec.start_s - at)
+            return 1.2 * self.drive_s(x, y) + wait
+
+        def walk(seconds, to):
+            return (Walk(seconds, to),) if seconds > 0 else ()
+
+        for line, boards in near_a.items():
+            for x, w1 in boards:
+                for y, w2 in near_b.get(line, ()):
+                    if x == y:
+                        continue
+                    est = w1 + ride_s(line, x, y) + w2
+                    if best is None or est < best[0]:
+                        best = (est, (*walk(w1, x), Ride(line, x, y), *walk(w2, b)))
+        for la, x, lb, y, wt in self._transfers:
+            if la not in near_a or lb not in near_b:
+                continue
+            for s, w1 in near_a[la]:
+                if s == x:
+                    continue
+                first = w1 + ride_s(la, s, x) + wt
+                if best is not None and first >= best[0]:
+                    continue
+                for z, w2 in near_b[lb]:
+                    if z == y:
+                        continue
+                    est = first + ride_s(lb, y, z) + w2
+                    if best is None or est < best[0]:
+                        best = (est, (*walk(w1, s), Ride(la, s, x), Walk(wt, y), Ride(lb, y, z),
+                                      *walk(w2, b)))
+        if best is None:
+            return None
+        est, steps = best
+        rides = sum(isinstance(st, Ride) for st in steps)
+        return Leg("shuttle" if rides == 1 else "transfer", steps, est)
 
     # ---- accounting -------------------------------------------------------------------------
     def state_counts(self) -> dict[str, int]:
@@ -190,4 +409,3 @@ class SummitLayer:
         for d in self.delegates:
             counts[d.state] = counts.get(d.state, 0) + 1
         return counts
-

@@ -226,7 +226,8 @@ def test_over_demand_is_reported_by_role_not_overbooked():
     assert alloc.suites_used == {"Bomun": 2, "City": 0}
     summary = alloc.summary()
     assert summary["unplaced"] == {"leader": 1, "minister": 0, "ceo": 0, "senior_official": 0,
-                                   "delegate": 7, "media": 4, "staff": 0}
+                                   "delegate": 7, "media": 4, "staff": 0, "security": 0,
+                                   "volunteer": 0}
     assert summary["zones"]["bomun"] == {"guests": 20, "people": 6 + 5 + 26, "rooms_used": 20,
                                          "rooms_available": 20, "suites_used": 2,
                                          "suites_available": 2}

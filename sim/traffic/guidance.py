@@ -41,6 +41,10 @@ class Guidance:
             self._dense[self.frm, self.to] = np.arange(len(self.frm), dtype=np.int32)
         self._built_weights: dict[int, np.ndarray] = {}
         self._routes: dict[tuple, list[int] | None] = {}
+        # per rebuild: each class's routing matrix and the shortest-path trees grown from it,
+        # so the many fixed routes from one origin (a shuttle stop, a venue) cost one sweep
+        self._csr: dict[int, sparse.csr_array] = {}
+        self._trees: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
         self.tables: list[list[list[int]] | None] = [None] * len(engine.classes)
         self.epoch_t = float("-inf")  # when closures last changed: older tables are stale
         self.rebuilds = 0
@@ -63,6 +67,8 @@ class Guidance:
         """New next-link tables for the background classes (shared when closures agree)."""
         e = self.engine
         self._routes.clear()  # fixed routes are cached per rebuild: times and closures moved
+        self._csr.clear()
+        self._trees.clear()
         if closure_change:
             self.epoch_t = t
         if not self.dest:
@@ -114,13 +120,19 @@ class Guidance:
         return None if found is None else list(found)
 
     def _route(self, class_index: int, origin: int, destination: int) -> list[int] | None:
-        open_mask = self._open(class_index) if not self.engine.classes[class_index].priority \
-            else np.ones(len(self.frm), dtype=bool)
-        w = self.expected_times(class_index)
-        csr = sparse.csr_array(
-            (w[open_mask], (self.frm[open_mask], self.to[open_mask])), shape=(self.n, self.n))
-        dist, pred = csgraph.dijkstra(csr, directed=True, indices=origin,
-                                      return_predecessors=True)
+        tree = self._trees.get((class_index, origin))
+        if tree is None:
+            csr = self._csr.get(class_index)
+            if csr is None:
+                open_mask = np.ones(len(self.frm), dtype=bool) \
+                    if self.engine.classes[class_index].priority else self._open(class_index)
+                w = self.expected_times(class_index)
+                csr = self._csr[class_index] = sparse.csr_array(
+                    (w[open_mask], (self.frm[open_mask], self.to[open_mask])),
+                    shape=(self.n, self.n))
+            tree = self._trees[(class_index, origin)] = csgraph.dijkstra(
+                csr, directed=True, indices=origin, return_predecessors=True)
+        dist, pred = tree
         if not np.isfinite(dist[destination]):
             return None
         nodes = [destination]
