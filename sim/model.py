@@ -51,6 +51,11 @@ class SummitModel(Model):
 
             self.summit = SummitLayer(self, scenario)
             self.summit.start()
+        self.emergency = None
+        if scenario.emergency.enabled:
+            from .emergency.layer import EmergencyLayer
+
+            self.emergency = EmergencyLayer(self, scenario)
         self.schedule_event(self.advance_traffic, at=self.start_s)
 
     def advance_traffic(self) -> None:
@@ -91,6 +96,10 @@ def keep_nodes(net: RoadNetwork, scenario: Scenario) -> set[int]:
         from .summit import summit_nodes
 
         keep.update(net.node_index[n] for n in summit_nodes(net, scenario))
+    if scenario.emergency.enabled:
+        from .emergency.layer import emergency_nodes
+
+        keep.update(net.node_index[n] for n in emergency_nodes(net, scenario))
     return keep
 
 

@@ -40,6 +40,10 @@ def collect_metrics(model) -> dict:
     if model.summit is not None:
         out["delegates"] = delegate_metrics(model.summit)
         out["shuttles"] = shuttle_metrics(model.summit, model.engine)
+    if getattr(model, "emergency", None) is not None:
+        from .emergency.metrics import emergency_metrics
+
+        out["emergency"] = emergency_metrics(model.emergency)
     return out
 
 
@@ -59,6 +63,11 @@ def write_run(model, out: str | Path, *, wall_s: float | None = None) -> dict:
                 from .plots import draw_summit_plots
 
                 draw_summit_plots(model.summit, tmp, title=model.spec.name)
+        if getattr(model, "emergency", None) is not None:
+            from .emergency.metrics import INCIDENT_COLUMNS, incident_rows
+
+            with open(tmp / "incidents.csv", "w", newline="", encoding="utf-8") as fh:
+                csv.writer(fh).writerows([INCIDENT_COLUMNS, *incident_rows(model.emergency)])
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n",
                                           encoding="utf-8")
         manifest = {

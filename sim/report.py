@@ -46,6 +46,19 @@ def print_summary(model, metrics: dict, out: Path, wall_s: float) -> None:
              f"{sh['fleet']}, {sh['km']:,.0f} km, {100 * sh['mean_occupancy']:.0f}% / "
              f"{100 * sh['peak_occupancy']:.0f}%"),
         ]
+    em = metrics.get("emergency")
+    if em:
+        rows += [
+            ("incidents: served / unserved", f"{em['incidents']} ({em['served']} / "
+             f"{em['unserved']})"),
+            ("call to arrival p50 / p90, within 7 min",
+             f"{em['call_to_arrival_p50_s'] or 0:.0f} / {em['call_to_arrival_p90_s'] or 0:.0f} s"
+             f", {100 * (em['within_7min_rate'] or 0):.0f}%"),
+            ("coverage min, minutes below target", f"{100 * (em['coverage_min'] or 0):.0f}%, "
+             f"{em['coverage_minutes_below_target']:.0f} min"),
+            ("ER diversions, unit utilisation", f"{em['er_diversions']}, "
+             f"{100 * em['unit_utilization']['all']:.1f}%"),
+        ]
     width = max(len(r[0]) for r in rows)
     for name, value in rows:
         print(f"  {name:<{width}}  {value}")

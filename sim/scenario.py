@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from .clock import parse_clock
+from .emergency.spec import EmergencySpec
 from .errors import InputError, describe_validation_error
 from .traffic.vehicles import VEHICLE_CLASSES
 
@@ -394,6 +395,7 @@ class Scenario(Strict):
     venues: list[VenueSpec] = Field(default_factory=list)
     sessions: list[SessionSpec] = Field(default_factory=list)
     shuttles: ShuttlesSpec = Field(default_factory=ShuttlesSpec)
+    emergency: EmergencySpec = EmergencySpec()
     outputs: OutputSpec = Field(default_factory=OutputSpec)
     # where the file was read from (relative network paths resolve against it); not in TOML
     source_path: str | None = Field(default=None, exclude=True)

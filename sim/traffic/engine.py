@@ -388,6 +388,25 @@ class TrafficEngine:
             merged.sort()
         self.pending_sorted, self._ps_i = merged, 0
 
+    def redirect(self, veh: int, destination: int) -> None:
+        """Send a priority vehicle (an emergency unit) to a new destination node from where it
+        is: one not yet set off is routed there when it does; one on a link goes on from the
+        link's end on the fastest route of the moment."""
+        if not self.classes[self.v_cls[veh]].priority or self.v_state[veh] == ARRIVED:
+            raise ValueError(f"vehicle {veh} is not a priority vehicle on its way")
+        if not self.graph.kept[destination]:
+            raise InputError(f"destination {self.net.nodes[destination].id} lies inside a "
+                             "road chain the engine contracts; declare it in keep_nodes")
+        self.v_dest[veh] = destination
+        self.v_label[veh] = (self.v_label[veh][0], self.net.nodes[destination].id)
+        lk = self.v_link[veh]
+        if self.v_state[veh] == ON_LINK and lk >= 0:
+            rest = self.guidance.route(self.v_cls[veh], self.link_to[lk], destination)
+            self.v_route[veh] = [lk, *(rest or [])]
+            self.v_rpos[veh] = 0
+        else:
+            self.v_route[veh] = None
+
     def route_metres(self, veh: int) -> float:
         """Length of a routed vehicle's route (a leg of a shuttle line, say)."""
         route = self.v_route[veh]

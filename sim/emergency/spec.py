@@ -1,0 +1,169 @@
+"""The scenario's `[emergency]` section: stations and units, staging posts, reinforcements,
+dispatch, incident rates, scripted incidents, hospitals, helicopters and the coverage target.
+
+Stations, hospitals and helicopters default to the data file `sim/data/gyeongju_emergency.json`
+(or the file `data` names); a scenario can change a station's roster by name (`rosters`) or
+replace the lists outright. Names of places and stations are checked against the network when
+the layer is built, with errors naming the field, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from ..clock import parse_clock
+
+Clock = Annotated[float, BeforeValidator(parse_clock)]
+UnitType = Literal["pumper", "tanker", "aerial_ladder", "articulating_boom", "rescue", "hazmat",
+                   "ambulance", "command"]
+IncidentType = Literal["medical", "building_fire", "vehicle_fire", "traffic_collision", "hazmat",
+                       "false_alarm", "mass_casualty"]
+Policy = Literal["nearest", "staging_first", "keep_coverage"]
+Count = Annotated[int, Field(ge=0)]
+UNIT_TYPES: tuple[str, ...] = UnitType.__args__
+INCIDENT_TYPES: tuple[str, ...] = IncidentType.__args__
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# Share of each hour's calls, 00 to 23: EMS demand follows daytime activity, lowest at 04-06
+# (shape typical of published 119 and US EMS call-volume curves; APPROXIMATE).
+DEFAULT_HOURLY = [0.030, 0.026, 0.022, 0.020, 0.018, 0.019, 0.025, 0.035, 0.045, 0.050, 0.053,
+                  0.054, 0.053, 0.052, 0.052, 0.052, 0.052, 0.053, 0.053, 0.051, 0.048, 0.044,
+                  0.040, 0.033]
+# Share of calls by type (Korean 119 statistics: EMS dispatches dominate; fires are ~1% of
+# vehicle responses; automatic fire alarms are frequent; APPROXIMATE).
+DEFAULT_MIX = {"medical": 0.78, "traffic_collision": 0.08, "building_fire": 0.012,
+               "vehicle_fire": 0.006, "hazmat": 0.002, "false_alarm": 0.1195,
+               "mass_casualty": 0.0005}
+
+
+class StationSpec(Strict):
+    """A fire station, 119 safety centre or local unit (or a mutual-aid post outside the city)."""
+
+    name: str
+    place: str  # a place name or node id
+    kind: Literal["fire_station", "safety_centre", "local_unit", "mutual_aid"] = "safety_centre"
+    units: dict[UnitType, Count] = Field(default_factory=dict)
+    crew: dict[UnitType, Count] = Field(default_factory=dict)  # per unit; default by type
+    notes: str = ""
+
+
+class StagingSpec(Strict):
+    """An APEC staging post with pre-positioned units, in service from start to end."""
+
+    name: str
+    place: str
+    units: dict[UnitType, Count] = Field(default_factory=dict)
+    start: Clock = 0.0
+    end: Clock = 86_400.0
+
+
+class ReinforcementSpec(Strict):
+    """Units from other provinces, available at `place` from `arrive` until `leave`."""
+
+    name: str
+    place: str
+    arrive: Clock
+    leave: Clock = 86_400.0
+    units: dict[UnitType, Count] = Field(default_factory=dict)
+    origin: str = ""  # the province they come from (for the record)
+
+
+class RatesSpec(Strict):
+    """Ordinary calls: a rate per resident, by hour and type; attendees at summit venues count
+    `attendee_weight` times a resident while they are there."""
+
+    per_1000_per_day: float = Field(default=0.2, ge=0)
+    attendee_weight: float = Field(default=1.5, ge=0)
+    hourly: list[float] = Field(default_factory=lambda: list(DEFAULT_HOURLY), min_length=24,
+                                max_length=24)
+    mix: dict[IncidentType, float] = Field(default_factory=lambda: dict(DEFAULT_MIX))
+
+    @field_validator("hourly")
+    @classmethod
+    def _hourly(cls, v):
+        if any(x < 0 for x in v) or abs(sum(v) - 1.0) > 0.01:
+            raise ValueError(f"the 24 hourly shares must be >= 0 and sum to 1 (sum {sum(v):.4f})")
+        return v
+
+    @field_validator("mix")
+    @classmethod
+    def _mix(cls, v):
+        if any(x < 0 for x in v.values()) or sum(v.values()) <= 0:
+            raise ValueError("type shares must be >= 0 and sum to more than 0")
+        return v
+
+
+class ScriptedIncident(Strict):
+    """An incident at a place and time (a drill); it may replace its type's plan."""
+
+    name: str = ""
+    type: IncidentType
+    place: str
+    at: Clock
+    units: dict[UnitType, Count] | None = None  # replaces the plan's units
+    patients: int | None = Field(default=None, ge=0)
+    critical_share: float | None = Field(default=None, ge=0, le=1)  # acuity-1 share
+    on_scene_min: float | None = Field(default=None, gt=0)
+
+
+class HospitalSpec(Strict):
+    place: str
+    er_beds: Count
+    level: Literal[1, 2, 3] = 3  # 1 trauma centre, 2 regional emergency centre, 3 local ER
+    notes: str = ""
+
+
+class HelicopterSpec(Strict):
+    name: str
+    base: str  # a helipad place
+    cruise_kmh: float = Field(default=220, gt=0)
+    ready_min: float = Field(default=10, ge=0)  # from the request to lift-off at its base
+    notes: str = ""
+
+
+class EmergencySpec(Strict):
+    enabled: bool = False
+    data: str | None = None  # stations, hospitals, helicopters; None: the embedded data file
+    stations: list[StationSpec] | None = None  # None: the data file's
+    rosters: dict[str, dict[UnitType, Count]] = Field(default_factory=dict)  # by station name
+    staging: list[StagingSpec] = Field(default_factory=list)
+    reinforcements: list[ReinforcementSpec] = Field(default_factory=list)
+    hospitals: list[HospitalSpec] | None = None
+    helicopters: list[HelicopterSpec] | None = None
+    call_handling_s: float = Field(default=60, ge=0)  # NFPA 1221: 64 s for 90% of calls
+    turnout_fire_s: float = Field(default=80, ge=0)  # NFPA 1710
+    turnout_ems_s: float = Field(default=60, ge=0)  # NFPA 1710
+    dispatch_policy: Policy = "nearest"
+    mutual_aid_threshold_s: float = Field(default=900, gt=0)
+    diversion_gain_s: float = Field(default=60, ge=0)  # divert only when this much sooner
+    keep_coverage_slack_s: float = Field(default=120, ge=0)
+    ems_on_scene_min: float = Field(default=12, gt=0)  # treatment before transport (median)
+    handover_min: float = Field(default=15, ge=0)  # at the ER
+    er_baseline_occupancy: float = Field(default=0.5, ge=0, le=1)  # walk-in patients
+    er_stay_hours: dict[Literal[1, 2, 3], float] = Field(
+        default_factory=lambda: {1: 6.0, 2: 4.0, 3: 2.0})
+    heli_min_road_min: float = Field(default=30, ge=0)  # fly when the road takes longer
+    rates: RatesSpec = Field(default_factory=RatesSpec)
+    scripted: list[ScriptedIncident] = Field(default_factory=list)
+    coverage_target_min: float = Field(default=7, gt=0)
+    coverage_interval_min: float = Field(default=5, gt=0)
+    coverage_target_share: float = Field(default=0.7, ge=0, le=1)
+    coverage_types: list[UnitType] = Field(default_factory=lambda: ["pumper", "ambulance"],
+                                           min_length=1)
+
+    @model_validator(mode="after")
+    def _windows(self):
+        for i, s in enumerate(self.staging):
+            if s.end <= s.start:
+                raise ValueError(f"staging[{i}] ({s.name}): end ({s.end:g} s) must be after "
+                                 f"start ({s.start:g} s)")
+        for i, r in enumerate(self.reinforcements):
+            if r.leave <= r.arrive:
+                raise ValueError(f"reinforcements[{i}] ({r.name}): leave ({r.leave:g} s) must "
+                                 f"be after arrive ({r.arrive:g} s)")
+        return self
