@@ -99,6 +99,7 @@ class ODFlow(Strict):
 class TrafficSpec(Strict):
     daily_trips: float = Field(default=0, ge=0)
     demand_scale: float = Field(default=1.0, ge=0)
+    capacity_scale: float = Field(default=1.0, gt=0)  # every road's capacity times this
     truck_share: float = Field(default=0.0, ge=0, le=1)
     gravity_beta_per_min: float = Field(default=0.1, gt=0)
     reroute_interval_s: float = Field(default=900, gt=0)

@@ -38,6 +38,19 @@ def test_bottleneck_discharges_at_capacity_and_queue_delay_is_deterministic(tmp_
     assert last["delay_s"] / 60 == pytest.approx(20.0, rel=0.05)
 
 
+def test_capacity_scale_scales_the_bottleneck(tmp_path):
+    """traffic.capacity_scale = 0.75 makes C = 1,350 veh/h: 2,400 veh/h for an hour leaves the
+    last vehicle (2,400 - 1,350) / 1,350 x 60 = 46.7 min late."""
+    net = line_network(tmp_path, BOTTLENECK)
+    model = run(scenario(net, od=[_od(2400)], contract=False,
+                         traffic={"capacity_scale": 0.75}))
+    out = exits(model, "n2", "n3")
+    busy = out[(out > 600) & (out < out[-1] - 60)]
+    assert (len(busy) - 1) / (busy[-1] - busy[0]) * 3600 == pytest.approx(1350, rel=0.02)
+    last = max(trips(model), key=lambda r: r["depart_s"])
+    assert last["delay_s"] / 60 == pytest.approx(46.7, rel=0.05)
+
+
 def test_below_capacity_no_queue(tmp_path):
     net = line_network(tmp_path, BOTTLENECK)
     model = run(scenario(net, od=[_od(1500)]))

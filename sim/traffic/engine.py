@@ -68,6 +68,7 @@ class TrafficEngine:
         destinations: list[int] | None = None,
         keep_nodes: set[int] | None = None,
         contract: bool = True,
+        capacity_scale: float = 1.0,
     ):
         self.net = net
         destinations = sorted(set(destinations or []))
@@ -89,6 +90,8 @@ class TrafficEngine:
         self.fft_base = [g.free_flow(c.vmax_kmh).tolist() for c in self.classes]
         self.weather_speed = 1.0
         self.weather_cap = 1.0
+        # every link's flow capacity (road and signal) times this: calibration and sensitivity
+        self.capacity_scale = float(capacity_scale)
         self.cap_factor = np.ones(net.n_links)  # per network link: active capacity changes
         self.hw: list[float] = [0.0] * L  # seconds between releases per PCE
         self.storage: list[float] = [0.0] * L  # PCE the link holds
@@ -185,7 +188,7 @@ class TrafficEngine:
     def _update_link_capacity(self) -> None:
         vph, space = self.graph.capacity_and_storage(self.cap_factor)
         vph = np.minimum(vph, self._signal_cap * self.cap_factor[self._last_member]) \
-            * self.weather_cap
+            * (self.weather_cap * self.capacity_scale)
         # Storage never below what the link holds moving at free flow and capacity (as MATSim
         # does), so short links do not throttle flow by themselves.
         moving = vph / 3600.0 * np.asarray(self.fft_base[0])
