@@ -90,7 +90,8 @@ class Travel:
 
     hub: str  # node id
     time_s: float  # the train or flight: arrives at / leaves at
-    reached_s: float | None = None  # departures: when the guest got to the hub
+    reached_s: float | None = None  # at the hotel (arrivals), at the hub (departures)
+    mode: str = ""  # of the trip between hub and hotel or venue
 
 
 class Delegate(Agent):
@@ -178,6 +179,10 @@ class Delegate(Agent):
         if self.current is not None:
             self.current.left_s = self.model.time
             self.current.mode = self._leg.mode
+        elif self._purpose == "hub":
+            self.departure.mode = self._leg.mode
+        elif self._purpose == "hotel" and self.arrival and not self.arrival.mode:
+            self.arrival.mode = self._leg.mode
         self._step_i = 0
         self._step(self.model.time)
 
@@ -306,6 +311,7 @@ class Delegate(Agent):
             self.state = "departed"
             return
         if purpose == "hotel":  # checked in after arriving: the agenda from here
+            self.arrival.reached_s = time
             self.state = "at_hotel"
             self._plan_next()
             return

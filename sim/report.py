@@ -30,8 +30,8 @@ def print_summary(model, metrics: dict, out: Path, wall_s: float) -> None:
     if d:
         sh = metrics["shuttles"]
         rows += [
-            ("delegates (unplaced / unaccounted)",
-             f"{d['total']:,} ({d['unplaced']} / {d['unaccounted']})"),
+            ("people (day visitors; unplaced / unaccounted)",
+             f"{d['total']:,} ({d['day_visitors']:,}; {d['unplaced']} / {d['unaccounted']})"),
             ("on time at screening", f"{100 * d['on_time_rate']:.1f}% of "
              f"{d['trips_to_sessions']:,} trips to sessions"),
             ("late p50 / p90 / max", f"{d['late_p50_min']:.1f} / {d['late_p90_min']:.1f} / "
@@ -46,6 +46,14 @@ def print_summary(model, metrics: dict, out: Path, wall_s: float) -> None:
              f"{sh['fleet']}, {sh['km']:,.0f} km, {100 * sh['mean_occupancy']:.0f}% / "
              f"{100 * sh['peak_occupancy']:.0f}%"),
         ]
+        if d["arrived_by_hub"] or d["left_by_hub"]:
+            rows.append(("arrived / left by KTX and air (missed)",
+                         f"{d['arrived_by_hub']:,} / {d['left_by_hub']:,} "
+                         f"({d['missed_departures']})"))
+        if sh["drt_served"] is not None:
+            rows.append(("demand-responsive: served / refused, wait p90",
+                         f"{sh['drt_served']:,} / {sh['drt_rejected']:,}, "
+                         f"{sh['drt_wait_p90_min']:.1f} min"))
     em = metrics.get("emergency")
     if em:
         rows += [

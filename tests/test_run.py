@@ -81,8 +81,17 @@ def test_every_shipped_scenario_validates_runs_and_conserves(tmp_path, capsys, p
     out_dir = tmp_path / path.stem
     code, out, _ = run_cli(capsys, "run", str(path), "--out", str(out_dir), "--quiet", *WINDOW)
     assert code == 0
-    m = json.loads((out_dir / "metrics.json").read_text())["traffic"]
+    metrics = json.loads((out_dir / "metrics.json").read_text())
+    m = metrics["traffic"]
     assert m["trips"] == m["arrived"] + m["en_route"] + m["stuck"]
+    if "delegates" in metrics:  # every person placed is in exactly one state, none lost
+        d, sh = metrics["delegates"], metrics["shuttles"]
+        assert d["unaccounted"] == 0
+        assert sum(d["states_at_end"].values()) == d["total"] - d["unplaced"]
+        assert sh["peak_occupancy"] <= 1.0
+        if sh["drt_served"] is not None:
+            assert sh["drt_requests"] == sh["drt_served"] + sh["drt_rejected"] + \
+                sh["drt_open_at_end"]
     assert str(out_dir) in out
 
 
