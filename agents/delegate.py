@@ -76,6 +76,7 @@ class SessionRecord:
     rides: int = 0  # shuttle boardings on the way
     reached_s: float | None = None  # at the venue's entrance
     cleared_s: float | None = None  # through screening
+    left_early_s: float | None = None  # called out before the end (a venue evacuation)
 
     @property
     def late_min(self) -> float:
@@ -283,6 +284,8 @@ class Delegate(Agent):
         self.here = stop
         self._step(time)
 
+    listens_to_nodes = False  # the engine tells it of arrival only (its vehicle stays fast)
+
     def on_node(self, vehicle: int, node: str, time: float) -> None:
         pass
 
@@ -335,8 +338,33 @@ class Delegate(Agent):
     def _enter_session(self) -> None:
         session = self.agenda[self._session_index]
         self.state = "in_session"
-        self.model.schedule_event(self._session_over, at=max(self.model.time, session.end))
+        self._session_end = self.model.schedule_event(self._session_over,
+                                                      at=max(self.model.time, session.end))
 
     def _session_over(self) -> None:
         self.state = "at_venue"
+        self._plan_next()
+
+    # ---- a venue evacuation (the emergency layer calls these) --------------------------------
+    def evacuate(self, time: float) -> bool:
+        """Called out of the session in progress: its record shows when it was left early, and
+        the delegate walks out ("walking"). False (and nothing changes) if not in a session."""
+        if self.state != "in_session" or self.current is None:
+            return False
+        self._session_end.cancel()
+        self.current.left_early_s = time
+        self.current = None
+        self.state = "walking"
+        return True
+
+    def evacuation_state(self, state: str) -> None:
+        """At the assembly point ("waiting"), on an evacuation bus ("riding"), on foot
+        ("walking")."""
+        self.state = state
+
+    def evacuation_reached(self, node: str) -> None:
+        """Taken to `node` (the hotel, or where a day visitor's car stands): the agenda goes
+        on from there."""
+        self.here = node
+        self.state = "at_hotel" if node == self.hotel_node else "at_venue"
         self._plan_next()

@@ -79,6 +79,7 @@ class Assignment:
     hospital_s: float | None = None
     clear_s: float | None = None
     outcome: str = "open"  # cleared, diverted, recalled, open
+    expected_s: float | None = None  # travel to the scene as the dispatcher saw it then
 
 
 @dataclass

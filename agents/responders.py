@@ -154,6 +154,9 @@ class Unit(Agent):
             self.set_status("en_route", t)
         else:
             rec.turnout_s = self.turnout_s
+            sigma = self.model.emergency.spec.turnout_sigma
+            if sigma > 0:  # crews vary around the median turnout
+                rec.turnout_s *= float(self.model.emergency.rng.lognormal(0.0, sigma))
             rec.en_route_s = t + rec.turnout_s
             self.set_status("dispatched", t)
             self._drive(rec.en_route_s, incident.node_idx, "scene", label)

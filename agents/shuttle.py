@@ -208,6 +208,8 @@ class Shuttle(Agent):
                                       label=(f"{self.line.spec.name}:{a}", b))
 
     def _begin_run(self) -> None:
+        if self.retasked_by is not None:  # taken off the line (see retask)
+            return
         self.stops = self.line.run_stops(self.outbound)
         self.at = 0
         self.status = "in_service"
@@ -215,8 +217,10 @@ class Shuttle(Agent):
         self._serve_stop(self.model.time)
 
     # ---- engine callbacks -----------------------------------------------------------------
+    listens_to_nodes = False  # the engine tells it of arrival only (its vehicle stays fast)
+
     def on_node(self, vehicle: int, node: str, time: float) -> None:
-        pass  # legs are stop to stop: nothing to do at intermediate junctions
+        pass  # legs are stop to stop: nothing happens at junctions between
 
     def on_arrive(self, vehicle: int, time: float) -> None:
         self.line.stats.km += self.model.engine.route_metres(vehicle) / 1000.0
@@ -283,6 +287,9 @@ class Shuttle(Agent):
 
     def _end_run(self, time: float) -> None:
         spec = self.line.spec
+        if self.retasked_by is not None:  # the run is over and the bus empty: hand it over
+            self._hand_over(self.stops[-1], time)
+            return
         if self.outbound and not spec.loop:  # come back after the layover
             self.outbound = False
             self.status = "layover"
@@ -300,3 +307,24 @@ class Shuttle(Agent):
             self._drive(self.stops[-1], spec.depot, time)
         else:
             self.status = "depot"
+
+    # ---- re-tasking (a venue evacuation takes buses off their lines) -------------------------
+    retasked_by = None  # who took this bus off its line (has take(bus, node, time))
+
+    def retask(self, taker, time: float) -> bool:
+        """Take this bus off its line for `taker`: at once when it stands empty at a terminal
+        or its depot, else at the end of the run it is on (its riders get off first). Buses
+        pulling out, pulling in or broken down are not taken (False)."""
+        if self.retasked_by is not None or self.status not in ("layover", "depot",
+                                                                "in_service"):
+            return False
+        self.retasked_by = taker
+        if self.status != "in_service":
+            spec = self.line.spec
+            last = self.stops[-1] if self.stops else spec.stops[0]
+            self._hand_over(spec.depot if self.status == "depot" and spec.depot else last, time)
+        return True
+
+    def _hand_over(self, node: str, time: float) -> None:
+        self.status = "retasked"
+        self.retasked_by.take(self, node, time)

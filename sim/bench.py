@@ -34,6 +34,8 @@ WORKLOADS = [  # (name, scenario, overrides)
     ("demand_0.5x", "normal_weekday", ["traffic.demand_scale=0.5"]),
     ("demand_1x", "normal_weekday", ["traffic.demand_scale=1.0"]),
     ("demand_2x", "normal_weekday", ["traffic.demand_scale=2.0"]),
+    ("leaders_day_emergency", "leaders_day", ["emergency.enabled=true"]),
+    ("hico_fire_drill", "hico_fire_drill", []),
 ]
 
 

@@ -123,7 +123,18 @@ def cmd_validate(args) -> int:
         from .summit import summit_nodes
 
         summit_nodes(net, scenario)
+    if scenario.emergency.enabled:  # stations, posts, hospitals, incidents, evacuations
+        from .emergency.layer import emergency_nodes
+
+        emergency_nodes(net, scenario)
     print(f"{scenario.name}: valid ({scenario.source_path})")
+    return 0
+
+
+def cmd_drill(args) -> int:
+    from .emergency.drill import review
+
+    review(args.scenario, args.observed, seeds=args.seeds, out=args.out, overrides=args.set)
     return 0
 
 
@@ -228,6 +239,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("scenario", metavar="SCENARIO")
     p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE")
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("drill", help="review an observed drill log against the scenario's runs")
+    p.add_argument("scenario", metavar="SCENARIO")
+    p.add_argument("--observed", required=True, metavar="LOG.csv",
+                   help="observed log: incident, unit, stage, timestamp (docs/drill-log.md)")
+    p.add_argument("--seeds", type=int, default=5, metavar="N",
+                   help="runs: the scenario's seed and the N-1 after it (default 5)")
+    p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE")
+    p.add_argument("--out", metavar="DIR", help="output folder (default: outputs/NAME-drill)")
+    p.set_defaults(func=cmd_drill)
 
     p = sub.add_parser("bench", help="time whole runs (and optionally routing) on this machine")
     p.add_argument("--json", action="store_true",

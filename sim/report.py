@@ -67,6 +67,13 @@ def print_summary(model, metrics: dict, out: Path, wall_s: float) -> None:
             ("ER diversions, unit utilisation", f"{em['er_diversions']}, "
              f"{100 * em['unit_utilization']['all']:.1f}%"),
         ]
+        for ev in em.get("evacuation", []):  # venue evacuations
+            if ev["started"]:
+                area = ev["area_clear_min"]
+                rows.append((f"{ev['name']}: building / area clear",
+                             f"{ev['building_clear_min']:.1f} / "
+                             f"{'not by the end' if area is None else f'{area:.1f}'} min, "
+                             f"{ev['occupants']:,} people, {ev['moved_by_bus']:,} by bus"))
     width = max(len(r[0]) for r in rows)
     for name, value in rows:
         print(f"  {name:<{width}}  {value}")

@@ -366,9 +366,15 @@ class SummitLayer:
                     near_b.setdefault(line, []).append((stop, wb))
         best: tuple[float, tuple] | None = None
 
-        def ride_s(line, x, y):  # every line serves any pair of its stops (both ways or round)
+        def ride_s(line, x, y):
             wait = max(line.spec.headway_s / 2, line.spec.start_s - at)
             return 1.2 * self.drive_s(x, y) + wait
+
+        def serves(line, x, y):  # back-and-forth lines serve any pair; a loop only onwards
+            if x == y:
+                return False
+            stops = line.spec.stops
+            return not line.spec.loop or y == stops[0] or stops.index(y) > stops.index(x)
 
         def walk(seconds, to):
             return (Walk(seconds, to),) if seconds > 0 else ()
@@ -376,7 +382,7 @@ class SummitLayer:
         for line, boards in near_a.items():
             for x, w1 in boards:
                 for y, w2 in near_b.get(line, ()):
-                    if x == y:
+                    if not serves(line, x, y):
                         continue
                     est = w1 + ride_s(line, x, y) + w2
                     if best is None or est < best[0]:
@@ -385,13 +391,13 @@ class SummitLayer:
             if la not in near_a or lb not in near_b:
                 continue
             for s, w1 in near_a[la]:
-                if s == x:
+                if not serves(la, s, x):
                     continue
                 first = w1 + ride_s(la, s, x) + wt
                 if best is not None and first >= best[0]:
                     continue
                 for z, w2 in near_b[lb]:
-                    if z == y:
+                    if not serves(lb, y, z):
                         continue
                     est = first + ride_s(lb, y, z) + w2
                     if best is None or est < best[0]:

@@ -125,8 +125,21 @@ def test_arrivals_reach_their_hotels_by_the_line_a_change_or_a_van(day):
     assert "drt" in modes  # van when a change takes far longer than driving (threshold 1.2)
 
 
+LOOP = """
+[[shuttles.lines]]
+name = "Lakeside loop"
+stops = ["Lahan Select Gyeongju", "Commodore Hotel Gyeongju", "Hilton Gyeongju"]
+headway_min = 6
+start = "06:00"
+end = "22:00"
+vehicles = 2
+seats = 20
+loop = true
+"""
+
+
 def test_without_vans_the_station_to_a_bomun_hotel_is_a_change_at_hico(tmp_path):
-    extra = EXTRA[:EXTRA.index("[shuttles.drt]")]
+    extra = EXTRA[:EXTRA.index("[shuttles.drt]")] + LOOP
     model = SummitModel(load_scenario(_scenario_file(tmp_path, extra), QUIET_ROADS))
     layer, net = model.summit, model.network
     ktx, lahan = net.resolve("Gyeongju KTX station")[0], net.resolve("Lahan Select Gyeongju")[0]
@@ -135,6 +148,15 @@ def test_without_vans_the_station_to_a_bomun_hotel_is_a_change_at_hico(tmp_path)
     rides = [s for s in leg.steps if type(s).__name__ == "Ride"]
     assert rides[0].line.spec.name == "KTX - HICO" and rides[1].alight == lahan
     assert rides[0].alight == layer.venue_nodes["HICO"] == rides[1].board
+    # a loop carries riders onwards only: Hilton -> Lahan closes the loop, Hilton -> Commodore
+    # would be backwards and goes another way
+    hilton, commodore = (net.resolve(p)[0] for p in ("Hilton Gyeongju", "Commodore Hotel Gyeongju"))
+    onwards = [s for s in layer.transit_leg(hilton, lahan, at=9 * 3600).steps
+               if type(s).__name__ == "Ride"]
+    assert [r.line.spec.name for r in onwards] == ["Lakeside loop"]
+    backwards = layer.transit_leg(hilton, commodore, at=9 * 3600)
+    assert all(s.line.spec.name != "Lakeside loop" for s in backwards.steps
+               if type(s).__name__ == "Ride")
 
 
 def test_day_visitors_park_ride_in_and_drive_home_from_their_car(day):

@@ -102,7 +102,34 @@ def emergency_nodes(net, scenario) -> set[str]:
     for i, h in enumerate(hospitals):
         nodes.add(_resolve(net, h.place, f"emergency.hospitals[{i}].place")[0])
     nodes.update(p.node for p in net.places_of_kind("helipad"))
+    for i, e in enumerate(spec.evacuations):
+        where = f"emergency.evacuations[{i}]"
+        nodes.add(_resolve(net, e.venue, f"{where}.venue")[0])
+        nodes.add(_resolve(net, e.assembly, f"{where}.assembly")[0])
+        for field in ("others_to", "reserve_depot"):
+            if getattr(e, field):
+                nodes.add(_resolve(net, getattr(e, field), f"{where}.{field}")[0])
+        lines = [ln.name for ln in scenario.shuttles.lines]
+        for name in e.buses:
+            if name not in lines:
+                raise InputError(f"{where}.buses: {name!r} is not a shuttle line; lines: "
+                                 f"{', '.join(repr(n) for n in lines) or '(none)'}")
     return nodes
+
+
+def unit_names(scenario) -> list[str]:
+    """The names the layer gives its units and helicopters (the same rules as EmergencyLayer),
+    without building a model."""
+    spec = scenario.emergency
+    stations, data = station_specs(scenario)
+    rosters = [(s.name, s.units) for s in stations]
+    rosters += [(s.name, s.units) for s in spec.staging]
+    rosters += [(s.name, s.units) for s in spec.reinforcements]
+    names = [f"{name} {utype.replace('_', ' ')} {k + 1}"
+             for name, units in rosters for utype, n in units.items() for k in range(n)]
+    cspecs = spec.helicopters if spec.helicopters is not None else [
+        HelicopterSpec(**c) for c in data.get("helicopters", [])]
+    return names + [c.name for c in cspecs]
 
 
 @dataclass
@@ -201,6 +228,9 @@ class EmergencyLayer:
         first = max(self.start_s, model.time)
         model.schedule_recurring(self._coverage_sample, Schedule(
             interval=spec.coverage_interval_min * 60.0, start=first, end=self.end_s))
+        from agents.evacuation import Evacuation
+
+        self.evacuations = [Evacuation(self, s, i) for i, s in enumerate(spec.evacuations)]
 
     # ---- building ---------------------------------------------------------------------------
     def _demand(self, scenario) -> Demand:
@@ -326,12 +356,16 @@ class EmergencyLayer:
             self.mutual_aid += 1
         if divert:
             old = unit.incident
-            unit.divert(inc, t)
+            self._expect(unit.divert(inc, t), unit, inc)
             self.diversions += 1
             if not old.closed:
                 self.request(old, utype, t)
         else:
-            unit.dispatch(inc, t)
+            self._expect(unit.dispatch(inc, t), unit, inc)
+
+    def _expect(self, rec, unit: Unit, inc: Incident) -> None:
+        """Record the travel time the dispatcher expected (the network as it is now)."""
+        rec.expected_s = float(self.times_to(inc.node_idx)[unit.node_idx])
 
     def _choose(self, inc: Incident, utype: str, t: float) -> tuple[Unit | None, bool]:
         pool = self.units_by_type.get(utype, [])
@@ -404,7 +438,7 @@ class EmergencyLayer:
             inc = found[3]
             if unit.mutual_aid:
                 self.mutual_aid += 1
-            unit.dispatch(inc, t)
+            self._expect(unit.dispatch(inc, t), unit, inc)
 
     @staticmethod
     def _still_needed(inc: Incident, utype: str) -> bool:

@@ -77,7 +77,7 @@ def emergency_metrics(layer) -> dict:
         "er_diversions": int(layer.er_diversions),
         "coverage_min": _r(min(headline), 4) if headline else None,
         "coverage_minutes_below_target": _r(below * spec.coverage_interval_min, 1),
-    }
+    } | ({"evacuation": evacuation_metrics(layer)} if layer.evacuations else {})
 
 
 INCIDENT_COLUMNS = ["incident_id", "type", "name", "place", "node", "call_s", "status", "unit",
@@ -106,3 +106,130 @@ def incident_rows(layer) -> list[list]:
                          f(rec.transport_s), rec.hospital, f(rec.hospital_s), f(rec.clear_s),
                          rec.outcome, *tail])
     return rows
+
+
+# ---- venue evacuations ----------------------------------------------------------------------
+def _min(x: float | None) -> float | None:
+    return None if x is None else _r(x / 60.0, 2)
+
+
+def responder_delay(layer, evac) -> dict:
+    """Responder delay the evacuation's buses caused: on every link a responder (a unit's
+    vehicle) entered while the evacuation ran (from the alarm until the venue area was clear or
+    the run ended), the buses queued ahead of it there (on the link past their free-flow exit
+    time) cost it what the engine charges an emergency vehicle for a queue: the share it does
+    not skip times the link's discharge headway per vehicle. A direct estimate: queues the buses
+    caused in other traffic are not counted (compare a run without the evacuation for those)."""
+    e = layer.model.engine
+    end = evac.area_clear_s if evac.area_clear_s is not None else layer.end_s
+    buses = np.array(sorted(v for b in evac.buses for v in b.vehicles), dtype=np.int64)
+    lk, veh, t_in, t_out = e.traversals_log()
+    kinds = np.asarray(e.v_kind, dtype=object)
+    resp = (kinds[veh] == "emergency") & (t_in >= evac.start_s) & (t_in <= end)
+    legs = np.unique(veh[resp])
+    out = {"legs": len(legs), "delayed_legs": 0, "total_s": 0.0, "max_s": 0.0}
+    if not len(buses) or not resp.any():
+        return out
+    is_bus = np.isin(veh, buses)
+    ci = e.class_index["shuttle"]
+    exit_base = np.asarray(e.exit_base[ci])
+    hw = np.asarray(e.hw)
+    skip = e.emergency_queue_skip
+    per_leg: dict[int, float] = {}
+    b_lk, b_in, b_out = lk[is_bus], t_in[is_bus], t_out[is_bus]
+    for i in np.flatnonzero(resp).tolist():
+        link, t = lk[i], t_in[i]
+        on = (b_lk == link) & (b_in + exit_base[link] <= t) & (b_out > t)
+        n = int(on.sum())
+        if n:
+            v = int(veh[i])
+            per_leg[v] = per_leg.get(v, 0.0) + (1.0 - skip) * n * hw[link]
+    if per_leg:
+        out.update(delayed_legs=len(per_leg), total_s=_r(sum(per_leg.values()), 1),
+                   max_s=_r(max(per_leg.values()), 1))
+    return out
+
+
+def evacuation_metrics(layer) -> list[dict]:
+    """One entry per `[[emergency.evacuations]]`, in scenario order."""
+    out = []
+    for evac in layer.evacuations:
+        spec = evac.spec
+        people = evac.evacuees
+        row = {"name": evac.name, "venue": spec.venue, "started": evac.started,
+               "start_s": None if evac.start_s is None else _r(evac.start_s, 1)}
+        if not evac.started:
+            out.append(row)
+            continue
+        t0 = evac.start_s
+        last_out = max((ev.out_s for ev in people), default=t0)
+        rate = sum(e.per_min for e in spec.exits)
+        counts = evac.counts()
+        buses = evac.buses
+        firsts = [b.first_at_assembly_s for b in buses if b.first_at_assembly_s is not None]
+        trig = None
+        if spec.trigger is not None:
+            inc = next(i for i in layer.incidents if i.scripted and i.name == spec.trigger)
+            over = [r.on_scene_s - r.en_route_s - r.expected_s for r in inc.assignments
+                    if r.on_scene_s is not None and r.en_route_s is not None
+                    and r.expected_s is not None]
+            trig = {"incident": inc.name, "units_arrived": len(over),
+                    "travel_over_expected_p50_s": _pct(over, 50),
+                    "travel_over_expected_max_s": _r(max(over), 1) if over else None}
+        row.update({
+            "occupants": len(people),
+            "delegates": sum(ev.delegate is not None for ev in people),
+            "others": sum(ev.delegate is None for ev in people),
+            "exits": len(spec.exits),
+            "exit_throughput_per_min": _r(rate, 1),
+            "building_clear_min": _min(last_out - t0),
+            "building_clear_theory_min": _r(spec.inside_min + len(people) / rate, 2),
+            "area_clear_min": _min(None if evac.area_clear_s is None
+                                   else evac.area_clear_s - t0),
+            "moved_by_bus": sum(ev.mode == "bus" for ev in people),
+            "walked": sum(ev.mode == "walk" for ev in people),
+            "delivered_by_bus_min_p50": _pct([(ev.delivered_s - t0) / 60.0 for ev in people
+                                              if ev.mode == "bus" and ev.delivered_s], 50),
+            "where_at_end": counts,
+            "buses": len(buses),
+            "buses_from_lines": dict(sorted(evac.retasked.items())),
+            "reserve_buses": sum(b.source == "reserve" for b in buses),
+            "first_bus_at_assembly_min": _min(min(firsts) - t0) if firsts else None,
+            "bus_trips": sum(b.trips for b in buses),
+            "bus_peak_load": max((b.peak for b in buses), default=0),
+            "bus_seats_min": min((b.seats for b in buses), default=0),
+            "responder_delay": responder_delay(layer, evac),
+            "trigger_units": trig,
+        })
+        out.append(row)
+    return out
+
+
+# ---- coverage over time -------------------------------------------------------------------------
+def write_coverage(layer, folder) -> None:
+    """coverage.csv (time, share by unit type), coverage_gaps.csv (type, start, end, minimum
+    share) and the coverage chart, coverage.png."""
+    import csv
+    from pathlib import Path
+
+    from ..clock import format_clock
+    from .plots import draw_coverage
+
+    folder = Path(folder)
+    types = list(layer.spec.coverage_types)
+    with open(folder / "coverage.csv", "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["time_s", "clock", *types])
+        for t, shares in layer.coverage:
+            w.writerow([f"{t:.0f}", format_clock(t), *(f"{shares[k]:.4f}" for k in types)])
+    with open(folder / "coverage_gaps.csv", "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["type", "start_s", "end_s", "start", "end", "min_share"])
+        for ep in layer.coverage_episodes():
+            w.writerow([ep["type"], f"{ep['start_s']:.0f}", f"{ep['end_s']:.0f}",
+                        format_clock(ep["start_s"]), format_clock(ep["end_s"]),
+                        f"{ep['min_share']:.4f}"])
+    if layer.coverage:
+        draw_coverage(layer, folder / "coverage.png",
+                      title=f"{layer.model.spec.name}: emergency coverage "
+                            f"(seed {layer.model.seed_used})")

@@ -21,6 +21,8 @@ UnitType = Literal["pumper", "tanker", "aerial_ladder", "articulating_boom", "re
 IncidentType = Literal["medical", "building_fire", "vehicle_fire", "traffic_collision", "hazmat",
                        "false_alarm", "mass_casualty"]
 Policy = Literal["nearest", "staging_first", "keep_coverage"]
+Role = Literal["leader", "minister", "ceo", "senior_official", "delegate", "media", "staff",
+               "security", "volunteer"]  # the summit layer's roles
 Count = Annotated[int, Field(ge=0)]
 UNIT_TYPES: tuple[str, ...] = UnitType.__args__
 INCIDENT_TYPES: tuple[str, ...] = IncidentType.__args__
@@ -126,6 +128,51 @@ class HelicopterSpec(Strict):
     notes: str = ""
 
 
+class ExitSpec(Strict):
+    name: str
+    per_min: float = Field(gt=0)  # people through this exit per minute
+
+
+class EvacuationSpec(Strict):
+    """A venue's evacuation: the occupants leave through the exits (a queue each, at its
+    throughput), gather at the assembly point and are taken on by re-tasked shuttle buses (or
+    walk when their destination is close). It starts at `at`, or `delay_min` after the call of
+    the scripted incident named by `trigger`."""
+
+    name: str = ""
+    venue: str  # a [[venues]] name or any place
+    at: Clock | None = None
+    trigger: str | None = None  # a scripted incident's name
+    delay_min: float = Field(default=0, ge=0)  # from the trigger's call to the alarm
+    delegates: bool = True  # the delegates in session at the venue at that moment leave
+    roles: list[Role] | None = None  # ... those of these roles only (None: every role)
+    others: Count = 0  # and this many more people not simulated one by one
+    others_to: str | None = None  # a safe place the buses take them to; None: they walk off
+    inside_min: float = Field(default=1, ge=0)  # from the alarm to the exits
+    exits: list[ExitSpec] = Field(min_length=1)
+    to_assembly_min: float = Field(default=3, ge=0)  # walk from the exits to the assembly point
+    assembly: str  # a place
+    walk_max_m: float | None = Field(default=None, ge=0)  # None: delegates.max_walk_m
+    buses: dict[str, Count] = Field(default_factory=dict)  # by shuttle line name
+    reserve_buses: Count = 0
+    reserve_depot: str | None = None  # where the reserve stands; needed with reserve_buses
+    reserve_ready_min: float = Field(default=5, ge=0)  # from the alarm to leaving the depot
+    seats: int = Field(default=45, ge=1)  # of a reserve bus
+    max_stops: int = Field(default=3, ge=1)  # destinations a bus serves on one trip
+    fill_wait_s: float = Field(default=120, ge=0)  # a bus waits this long to fill up
+    board_s: float = Field(default=3, ge=0)  # per person boarding or leaving a bus
+
+    @model_validator(mode="after")
+    def _start(self):
+        if (self.at is None) == (self.trigger is None):
+            raise ValueError(f"evacuation {self.name or self.venue!r}: give exactly one of at "
+                             "(a time) and trigger (a scripted incident's name)")
+        if self.reserve_buses and self.reserve_depot is None:
+            raise ValueError(f"evacuation {self.name or self.venue!r}: reserve_buses = "
+                             f"{self.reserve_buses} needs reserve_depot (a place)")
+        return self
+
+
 class EmergencySpec(Strict):
     enabled: bool = False
     data: str | None = None  # stations, hospitals, helicopters; None: the embedded data file
@@ -138,6 +185,7 @@ class EmergencySpec(Strict):
     call_handling_s: float = Field(default=60, ge=0)  # NFPA 1221: 64 s for 90% of calls
     turnout_fire_s: float = Field(default=80, ge=0)  # NFPA 1710
     turnout_ems_s: float = Field(default=60, ge=0)  # NFPA 1710
+    turnout_sigma: float = Field(default=0, ge=0)  # lognormal spread of turnouts; 0: fixed
     dispatch_policy: Policy = "nearest"
     mutual_aid_threshold_s: float = Field(default=900, gt=0)
     diversion_gain_s: float = Field(default=60, ge=0)  # divert only when this much sooner
@@ -150,6 +198,7 @@ class EmergencySpec(Strict):
     heli_min_road_min: float = Field(default=30, ge=0)  # fly when the road takes longer
     rates: RatesSpec = Field(default_factory=RatesSpec)
     scripted: list[ScriptedIncident] = Field(default_factory=list)
+    evacuations: list[EvacuationSpec] = Field(default_factory=list)
     coverage_target_min: float = Field(default=7, gt=0)
     coverage_interval_min: float = Field(default=5, gt=0)
     coverage_target_share: float = Field(default=0.7, ge=0, le=1)
@@ -166,4 +215,10 @@ class EmergencySpec(Strict):
             if r.leave <= r.arrive:
                 raise ValueError(f"reinforcements[{i}] ({r.name}): leave ({r.leave:g} s) must "
                                  f"be after arrive ({r.arrive:g} s)")
+        names = [s.name for s in self.scripted]
+        for i, e in enumerate(self.evacuations):
+            if e.trigger is not None and e.trigger not in names:
+                raise ValueError(f"evacuations[{i}].trigger = {e.trigger!r}: not the name of a "
+                                 f"scripted incident; scripted: "
+                                 f"{', '.join(repr(n) for n in names if n) or '(none)'}")
         return self

@@ -10,7 +10,9 @@ delay and pass closures.
 
 Events: one per vehicle per link (the link's head release) plus departures; vehicles are light
 records held in parallel lists, not objects. Agents that own a vehicle pass a listener with
-`on_node(vehicle, node_id, time)` and `on_arrive(vehicle, time)`.
+`on_node(vehicle, node_id, time)` and `on_arrive(vehicle, time)`; a listener whose class sets
+`listens_to_nodes = False` (a bus going stop to stop) is told only of arrival, which keeps its
+vehicle on the fast path.
 """
 
 from __future__ import annotations
@@ -159,7 +161,9 @@ class TrafficEngine:
         self.v_state: list[int] = []
         self.v_stuck: list[bool] = []
         self.v_listener: list[VehicleListener | None] = []
-        self.v_special: list[bool] = []  # priority class or a listener: the slow path handles it
+        # priority class or a listener of nodes: the slow path handles it
+        self.v_special: list[bool] = []
+        self.v_nodes: list[bool] = []  # the listener wants on_node
         self.v_label: list[tuple[str, str]] = []
         self.departed = 0
         self.arrived = 0
@@ -318,7 +322,9 @@ class TrafficEngine:
         self.v_state.append(PLANNED)
         self.v_stuck.append(False)
         self.v_listener.append(listener)
-        self.v_special.append(listener is not None or self.classes[ci].priority)
+        nodes = listener is not None and getattr(listener, "listens_to_nodes", True)
+        self.v_nodes.append(nodes)
+        self.v_special.append(nodes or self.classes[ci].priority)
         nodes = self.net.nodes
         self.v_label.append(label or (nodes[origin].id, nodes[destination].id))
         t = max(float(depart_s), self.now)
@@ -376,6 +382,7 @@ class TrafficEngine:
         self.v_state.extend([PLANNED] * m)
         self.v_stuck.extend([False] * m)
         self.v_listener.extend([None] * m)
+        self.v_nodes.extend([False] * m)
         self.v_special.extend([False] * m)
         self.v_label.extend((ids[o], ids[d]) for o, d in zip(o_l, d_l, strict=True))
         batch = []
@@ -494,7 +501,7 @@ class TrafficEngine:
         exit_base = self.exit_base
         log = self.log.append
         next_seq = self._next_seq
-        v_special = self.v_special
+        v_special, v_listener = self.v_special, self.v_listener
         pce_of = [c.pce for c in self.classes]
         guidance = self.guidance
         tables = guidance.tables
@@ -586,11 +593,15 @@ class TrafficEngine:
                     else:
                         self._enter(veh, nl, t)
                     nl = -1  # nothing left to enter below
-                elif nl == ARRIVE:  # (as _arrive, for a vehicle without a listener)
+                elif nl == ARRIVE:  # (as _arrive, for a vehicle without a listener of nodes)
                     v_arrive[veh] = t
                     v_state[veh] = ARRIVED
                     v_link[veh] = -1
                     n_arrived += 1
+                    lst = v_listener[veh]
+                    if lst is not None:
+                        self.now = t
+                        lst.on_arrive(veh, t)
             elif kind == DEPART and v_state[lk] == PLANNED and not v_special[lk] \
                     and v_slot[lk] >= 0 and v_route[lk] is None:
                 # a background vehicle departs (as _depart); anything unusual: the method
@@ -718,9 +729,8 @@ class TrafficEngine:
         self.v_entry[veh] = t
         self.traversals += 1
         to_exit = self.exit_base[ci][lk]
-        lst = self.v_listener[veh]
-        if lst is not None:
-            lst.on_node(veh, self.net.nodes[self.link_from[lk]].id, t)
+        if self.v_nodes[veh]:
+            self.v_listener[veh].on_node(veh, self.net.nodes[self.link_from[lk]].id, t)
         if cls.priority:
             skip = 1.0 if cls.name == "motorcade" else self.emergency_queue_skip
             queued = self._queued(lk, t)

@@ -1,0 +1,324 @@
+"""Drill review: an observed drill log set against the scenario run over several seeds.
+
+The log (docs/drill-log.md) has one row per unit and stage: incident, unit, stage, timestamp.
+Every time is compared as time after the incident's call: the observed call is the log's `call`
+row for that incident, or the scenario's scripted time when the log has none; the simulated call
+is the run's. For each logged unit and stage the table gives the observed time, the simulated
+median and 5-95% band over the runs, and a flag when the observation lies outside the band.
+
+Seeds are the scenario's seed and the ones after it (seed, seed + 1, ...), so a review is
+repeatable; runs go in parallel worker processes (two at most on this class of machine).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import json
+import multiprocessing
+import os
+import re
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..clock import format_clock, parse_clock
+from ..errors import InputError
+
+COLUMNS = ("incident", "unit", "stage", "timestamp")
+STAGES = ("call", "dispatch", "en_route", "on_scene", "transport", "hospital", "clear")
+STAGE_FIELD = {"dispatch": "dispatch_s", "en_route": "en_route_s", "on_scene": "on_scene_s",
+               "transport": "transport_s", "hospital": "hospital_s", "clear": "clear_s"}
+STAGE_LABEL = {"dispatch": "dispatched", "en_route": "set off", "on_scene": "on scene",
+               "transport": "left with patient", "hospital": "at hospital", "clear": "clear"}
+TABLE_COLUMNS = ["incident", "unit", "stage", "observed_clock", "observed_min", "sim_median_min",
+                 "sim_p5_min", "sim_p95_min", "sim_runs", "runs", "flag"]
+MAX_WORKERS = 2
+TOLERANCE_S = 15.0  # drill logs are kept to about this (radio log, stopwatch): no flag within
+_DATE_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ](\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)$")
+
+
+@dataclass(frozen=True)
+class Observation:
+    row: int  # as a spreadsheet counts: the header is row 1
+    incident: str
+    unit: str  # "" for the call
+    stage: str
+    clock_s: float  # seconds from midnight of the scenario day
+
+
+@dataclass
+class Comparison:
+    incident: str
+    unit: str
+    stage: str
+    observed_clock_s: float
+    observed_s: float  # after the call
+    sim: list[float]  # after the call, one per run that reached the stage
+    runs: int
+
+    @property
+    def median(self) -> float | None:
+        return float(np.median(self.sim)) if self.sim else None
+
+    @property
+    def band(self) -> tuple[float, float] | None:
+        if not self.sim:
+            return None
+        lo, hi = np.percentile(self.sim, [5, 95])
+        return float(lo), float(hi)
+
+    @property
+    def flag(self) -> str:
+        band = self.band
+        if band is None:
+            return "not simulated"
+        if self.observed_s > band[1] + TOLERANCE_S:
+            return "later than band"
+        if self.observed_s < band[0] - TOLERANCE_S:
+            return "earlier than band"
+        return ""
+
+
+# ---- the observed log -------------------------------------------------------------------------
+def _timestamp(text: str, date: str) -> float:
+    m = _DATE_TIME.match(text)
+    if m:
+        day, clock = m.groups()
+        try:
+            datetime.date.fromisoformat(day)
+        except ValueError:
+            raise ValueError(f"{text!r}: {day!r} is not a date (YYYY-MM-DD)") from None
+        if date and day != date:
+            raise ValueError(f"{text!r}: the date {day} is not the scenario's date ({date})")
+        text = clock
+    try:
+        return parse_clock(text)
+    except ValueError as exc:
+        raise ValueError(f"{exc}; or 'YYYY-MM-DD HH:MM:SS'") from None
+
+
+def read_log(path: str | Path, scenario) -> list[Observation]:
+    """The observed drill log, checked against the scenario: every problem names its row."""
+    from .layer import unit_names
+
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError(f"observed log {str(path)!r} does not exist") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"observed log {str(path)!r}: not UTF-8 text ({exc.reason})") from None
+    reader = csv.reader(text.splitlines())
+    header = next(reader, None)
+    if header is None:
+        raise InputError(f"{path}: the file is empty; the header row must be "
+                         f"{','.join(COLUMNS)}")
+    names = [h.strip().casefold() for h in header]
+    missing = [c for c in COLUMNS if c not in names]
+    if missing:
+        raise InputError(f"{path}: row 1 (header): missing column "
+                         f"{', '.join(repr(c) for c in missing)}; the header must have "
+                         f"{', '.join(COLUMNS)} (found {', '.join(repr(h) for h in header)})")
+    col = {c: names.index(c) for c in COLUMNS}
+    incidents = {s.name.casefold(): s for s in scenario.emergency.scripted if s.name}
+    units = {n.casefold(): n for n in unit_names(scenario)}
+    seen: dict[tuple, int] = {}
+    out = []
+    for row_no, row in enumerate(reader, start=2):
+        if not any(cell.strip() for cell in row):
+            continue  # blank lines are allowed
+
+        def bad(problem: str, row_no=row_no):
+            return InputError(f"{path}: row {row_no}: {problem}")
+
+        if len(row) < len(header):
+            row = row + [""] * (len(header) - len(row))
+        inc, unit, stage, stamp = (row[col[c]].strip() for c in COLUMNS)
+        spec = incidents.get(inc.casefold())
+        if spec is None:
+            known = ", ".join(repr(s.name) for s in incidents.values()) or "(none)"
+            raise bad(f"unknown incident {inc!r}; the scenario's scripted incidents: {known}")
+        key = re.sub(r"[\s-]+", "_", stage.casefold())
+        if key not in STAGES:
+            raise bad(f"unknown stage {stage!r}; stages: {', '.join(STAGES)}")
+        if key == "call":
+            if unit:
+                raise bad(f"the call row has unit {unit!r}; leave unit empty for the call")
+            name = ""
+        else:
+            if not unit:
+                raise bad(f"unit is empty; stage {key!r} needs a unit")
+            name = units.get(unit.casefold())
+            if name is None:
+                raise bad(f"unknown unit {unit!r}; units are named as in incidents.csv, e.g. "
+                          f"{', '.join(repr(u) for u in list(units.values())[:3])}")
+        try:
+            clock = _timestamp(stamp, scenario.date)
+        except ValueError as exc:
+            raise bad(f"bad timestamp {exc}") from None
+        ident = (spec.name, name, key)
+        if ident in seen:
+            raise bad(f"the same incident, unit and stage as row {seen[ident]}")
+        seen[ident] = row_no
+        out.append(Observation(row_no, spec.name, name, key, clock))
+    if not out:
+        raise InputError(f"{path}: no observations after the header row")
+    return out
+
+
+# ---- the runs -----------------------------------------------------------------------------------
+def seeds_for(scenario, n: int) -> list[int]:
+    return [scenario.seed + k for k in range(n)]
+
+
+def run_seed(scenario_ref: str, overrides: list[str], seed: int,
+             wanted: list[tuple[str, str, str]]) -> dict:
+    """One run: per incident the call time, and per wanted (incident, unit, stage) the stage's
+    time after the call (None when the unit never reached it). Runs in a worker process."""
+    from ..model import SummitModel
+    from ..scenario import load_scenario
+
+    scenario = load_scenario(scenario_ref, overrides)
+    model = SummitModel(scenario, seed=seed)
+    model.run()
+    incidents = {i.name: i for i in model.emergency.incidents if i.scripted}
+    out = {"seed": seed, "calls": {n: i.call_s for n, i in incidents.items()}, "times": {}}
+    for inc_name, unit, stage in wanted:
+        inc = incidents.get(inc_name)
+        value = None
+        if inc is not None:
+            recs = sorted((r for r in inc.assignments if r.unit.name == unit),
+                          key=lambda r: r.dispatch_s)
+            if recs:
+                t = getattr(recs[0], STAGE_FIELD[stage])
+                value = None if t is None else float(t) - inc.call_s
+        out["times"][f"{inc_name}\x1f{unit}\x1f{stage}"] = value
+    return out
+
+
+def simulate(scenario_ref: str, overrides: list[str], seeds: list[int],
+             wanted: list[tuple[str, str, str]], workers: int = MAX_WORKERS) -> list[dict]:
+    workers = max(1, min(workers, len(seeds), os.cpu_count() or 1))
+    if workers == 1:
+        return [run_seed(scenario_ref, overrides, s, wanted) for s in seeds]
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        futures = [pool.submit(run_seed, scenario_ref, overrides, s, wanted) for s in seeds]
+        return [f.result() for f in futures]
+
+
+def compare(observations: list[Observation], scenario, runs: list[dict]) -> list[Comparison]:
+    calls = {o.incident: o.clock_s for o in observations if o.stage == "call"}
+    for s in scenario.emergency.scripted:
+        calls.setdefault(s.name, s.at)
+    out = []
+    for o in observations:
+        if o.stage == "call":
+            continue
+        key = f"{o.incident}\x1f{o.unit}\x1f{o.stage}"
+        sim = [r["times"][key] for r in runs if r["times"].get(key) is not None]
+        out.append(Comparison(o.incident, o.unit, o.stage, o.clock_s,
+                              o.clock_s - calls[o.incident], sim, len(runs)))
+    return out
+
+
+# ---- the review ---------------------------------------------------------------------------------
+def _mmss(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    sign = "-" if seconds < 0 else "+"
+    s = round(abs(seconds))
+    return f"{sign}{s // 60:02d}:{s % 60:02d}"
+
+
+def _minutes(x: float | None) -> str:
+    return "" if x is None else f"{x / 60:.2f}"
+
+
+def table_rows(comparisons: list[Comparison]) -> list[list]:
+    rows = []
+    for c in comparisons:
+        band = c.band
+        rows.append([c.incident, c.unit, c.stage, format_clock(c.observed_clock_s),
+                     _minutes(c.observed_s), _minutes(c.median),
+                     _minutes(band[0] if band else None), _minutes(band[1] if band else None),
+                     len(c.sim), c.runs, c.flag])
+    return rows
+
+
+def print_table(comparisons: list[Comparison], header: str) -> None:
+    print(header)
+    print("times are minutes:seconds after the incident's call; runs: runs where the unit "
+          "reached the stage")
+    heads = ["incident", "unit", "stage", "observed", "sim median", "sim 5-95%", "runs", "flag"]
+    lines = []
+    for c in comparisons:
+        band = c.band
+        lines.append([c.incident, c.unit, c.stage, _mmss(c.observed_s), _mmss(c.median),
+                      f"{_mmss(band[0])} to {_mmss(band[1])}" if band else "-",
+                      f"{len(c.sim)}/{c.runs}", f"<< {c.flag.upper()}" if c.flag else ""])
+    widths = [max(len(h), *(len(str(r[i])) for r in lines)) for i, h in enumerate(heads)]
+    print("  ".join(h.ljust(w) for h, w in zip(heads, widths, strict=True)).rstrip())
+    for r in lines:
+        print("  ".join(str(x).ljust(w) for x, w in zip(r, widths, strict=True)).rstrip())
+    n_out = sum(bool(c.flag) for c in comparisons)
+    print(f"{n_out} of {len(comparisons)} observed stages outside the simulated band")
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_") or "unit"
+
+
+def review(scenario_ref: str, log: str | Path, *, seeds: int = 5, out: str | Path | None = None,
+           overrides: list[str] | None = None, workers: int = MAX_WORKERS) -> Path:
+    """Read and check the log, run the seeds, write the table and the charts into `out`
+    (atomically: complete or absent), print the table; returns the output folder."""
+    from ..atomic import atomic_dir
+    from ..scenario import load_scenario
+    from .plots import draw_drill_timeline
+
+    overrides = list(overrides or [])
+    if seeds < 1:
+        raise InputError(f"--seeds {seeds}: must be 1 or more")
+    scenario = load_scenario(scenario_ref, overrides)
+    if not scenario.emergency.enabled:
+        raise InputError(f"scenario {scenario.name!r} has no emergency layer "
+                         "(emergency.enabled = false); a drill needs one")
+    observations = read_log(log, scenario)
+    for s in scenario.emergency.scripted:
+        if s.name in {o.incident for o in observations} and not \
+                scenario.start <= s.at < scenario.end:
+            raise InputError(f"incident {s.name!r} is called at {format_clock(s.at)}, outside "
+                             f"the run ({format_clock(scenario.start)}-"
+                             f"{format_clock(scenario.end)})")
+    out = Path(out) if out else Path("outputs") / f"{slug(scenario.name)}-drill"
+    wanted = sorted({(o.incident, o.unit, o.stage) for o in observations if o.stage != "call"})
+    seed_list = seeds_for(scenario, seeds)
+    runs = simulate(scenario_ref, overrides, seed_list, wanted, workers)
+    comparisons = compare(observations, scenario, runs)
+    seeds_text = f"seed {seed_list[0]}" if len(seed_list) == 1 else \
+        f"seeds {seed_list[0]}-{seed_list[-1]}"
+    with atomic_dir(out) as tmp:
+        with open(tmp / "drill_table.csv", "w", newline="", encoding="utf-8") as fh:
+            csv.writer(fh).writerows([TABLE_COLUMNS, *table_rows(comparisons)])
+        units = sorted({c.unit for c in comparisons})
+        charts = {}
+        for unit in units:
+            name = f"timeline_{slug(unit)}.png"
+            draw_drill_timeline([c for c in comparisons if c.unit == unit], tmp / name,
+                                title=unit, subtitle=f"{scenario.name}: observed against "
+                                f"{len(runs)} runs ({seeds_text})")
+            charts[unit] = name
+        summary = {"scenario": scenario.name, "scenario_file": scenario.source_path,
+                   "overrides": overrides, "observed_log": str(log), "seeds": seed_list,
+                   "sim_calls": [r["calls"] for r in runs], "charts": charts,
+                   "outside_band": sum(bool(c.flag) for c in comparisons),
+                   "compared": len(comparisons)}
+        (tmp / "drill.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        print_table(comparisons, f"{scenario.name}: observed log {Path(log).name} against "
+                    f"{len(runs)} runs ({seeds_text})")
+    print(f"drill review written to {out}/")
+    return out
