@@ -122,8 +122,6 @@ class Delegate(Agent):
         self._purpose = "session"  # of the current trip: session, hotel, hub, home
         self._session_index = -1
         self._joined_s = 0.0
-        self._trip_no = 0
-        self._waiting_trip = -1
 
     # ---- planning -----------------------------------------------------------------------
     def start(self) -> None:
@@ -236,19 +234,16 @@ class Delegate(Agent):
         self._joined_s = t
         self._ride = ride
         self.destination = ride.alight
-        ride.line.queues[ride.board].join(self, t)
-        self._trip_no += 1
-        self._waiting_trip = self._trip_no
         # nobody gives up on a scheduled line before its next bus is due
         patience = max(self.model.summit.spec.max_wait_min * 60, 1.25 * ride.line.spec.headway_s)
-        self.model.schedule_event(self._give_up, at=max(self.model.time, t + patience))
+        ride.line.queues[ride.board].join(self, t, patience_s=patience)
 
-    def _give_up(self) -> None:
+    def patience_over(self, time: float) -> None:
         """Still at the stop after the longest wait anyone accepts: a taxi from there."""
-        if self.state != "waiting" or self._waiting_trip != self._trip_no:
+        if self.state != "waiting":
             return
         ride = self._ride
-        ride.line.queues[ride.board].waiting.remove(self)
+        ride.line.queues[ride.board].remove(self)
         if self.current is not None:
             self.current.wait_s += self.model.time - self._joined_s
             self.current.mode = "shuttle>car"

@@ -66,16 +66,58 @@ class LineSpec:
 
 
 class StopQueue:
-    """Riders waiting at one stop of one line, first come first served."""
+    """Riders waiting at one stop of one line, first come first served.
 
-    def __init__(self, line: str, stop: str):
+    A rider may ask to be told when it has waited too long (`join(..., patience_s=...)`): the
+    queue then calls `rider.patience_over(time)` if it is still waiting by then. One timer per
+    queue serves every rider (patience is the same for everyone at a stop of a line, so the
+    deadlines come in joining order), instead of one Mesa event per rider.
+    """
+
+    def __init__(self, line: str, stop: str, model=None):
         self.line, self.stop = line, stop
+        self.model = model
         self.waiting: deque = deque()
-        self.joined: dict[int, float] = {}
+        self.joined: dict[int, float] = {}  # riders in the queue: when they joined
+        self._deadlines: deque = deque()  # (deadline, rider, joined) in joining order
+        self._timer = False
 
-    def join(self, rider, time: float) -> None:
+    def join(self, rider, time: float, patience_s: float | None = None) -> None:
         self.waiting.append(rider)
         self.joined[rider.rider_id] = time
+        if patience_s is not None:
+            self._deadlines.append((time + patience_s, rider, time))
+            if not self._timer:
+                self._arm()
+
+    def leave(self, rider) -> None:
+        """The rider boarded or walked off."""
+        self.joined.pop(rider.rider_id, None)
+
+    def remove(self, rider) -> None:
+        """Take a rider out of the queue (it gave up or was called away)."""
+        self.waiting.remove(rider)
+        self.leave(rider)
+
+    def _live(self, entry) -> bool:
+        return self.joined.get(entry[1].rider_id) == entry[2]
+
+    def _arm(self) -> None:
+        while self._deadlines and not self._live(self._deadlines[0]):
+            self._deadlines.popleft()
+        if self._deadlines:
+            self._timer = True
+            self.model.schedule_event(self._expire,
+                                      at=max(self.model.time, self._deadlines[0][0]))
+
+    def _expire(self) -> None:
+        self._timer = False
+        now = self.model.time
+        while self._deadlines and self._deadlines[0][0] <= now:
+            entry = self._deadlines.popleft()
+            if self._live(entry):
+                entry[1].patience_over(now)
+        self._arm()
 
     def __len__(self) -> int:
         return len(self.waiting)
@@ -103,7 +145,7 @@ class ShuttleLine:
             if stop not in net.node_index:
                 raise InputError(f"shuttle line {spec.name!r}: stop {stop!r} is not a node of "
                                  "the network")
-        self.queues = {s: StopQueue(spec.name, s) for s in spec.stops}
+        self.queues = {s: StopQueue(spec.name, s, model) for s in spec.stops}
         self._free_flow: dict[tuple[str, str], float] = {}
         self._router = None
         self.stats = LineStats()
@@ -273,6 +315,7 @@ class Shuttle(Agent):
                 self.riders.append(rider)
                 self.wheelchairs += bool(rider.wheelchair)
                 boarded += 1
+                self.line.queues[stop].leave(rider)
                 rider.on_board(self, time)
             queue.extend(left)
         self.line.stats.boardings += boarded

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from .errors import InputError
+from .whatif import add_whatif_commands
 
 
 def _load_network(args):
@@ -182,6 +183,36 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def cmd_viz(args) -> int:
+    """Serve the live control-centre view (SolaraViz) until interrupted."""
+    import importlib.util
+    import os
+    import subprocess
+
+    from .scenario import load_scenario
+
+    if importlib.util.find_spec("solara") is None:
+        raise InputError("the live view needs the `ui` extra: pip install -e '.[ui]'")
+    load_scenario(args.scenario, args.set)  # a bad scenario fails here, with its message
+    env = dict(os.environ, SUMMIT_VIZ_SCENARIO=args.scenario,
+               SUMMIT_VIZ_SET=json.dumps(args.set), SUMMIT_VIZ_START=args.start or "")
+    cmd = [sys.executable, "-m", "solara", "run", "sim.viz.app", "--host", args.host,
+           "--port", str(args.port), "--production", "--no-open"]
+    print(f"control centre for {args.scenario} at http://{args.host}:{args.port}/ "
+          "(Ctrl-C stops it)", flush=True)
+    root = Path(__file__).resolve().parent.parent
+    return subprocess.call(cmd, env=env, cwd=root)
+
+
+def cmd_animate(args) -> int:
+    from .animate import animate_run
+
+    out = animate_run(args.run_dir, args.out, start=args.start, end=args.end, fps=args.fps,
+                      step_s=args.step)
+    print(f"animation written to {out}")
+    return 0
+
+
 def cmd_default(args) -> int:
     """The main job: the Leaders' peak day on the embedded network, with a progress bar."""
     args.scenario = "leaders_day"
@@ -256,6 +287,32 @@ def build_parser() -> argparse.ArgumentParser:
                         "link_traversals, traversals_per_s")
     p.add_argument("--routing", action="store_true", help="add the routing micro-benchmarks")
     p.set_defaults(func=cmd_bench)
+    add_whatif_commands(sub)
+
+    p = sub.add_parser("viz", help="the live control-centre view in the browser (ui extra)")
+    p.add_argument("scenario", metavar="SCENARIO", nargs="?", default="leaders_day",
+                   help="a .toml file or a shipped scenario name (default: leaders_day)")
+    p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
+                   help="override a scenario value (repeatable)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    p.add_argument("--start", metavar="HH:MM", help="open the view at this time of day")
+    p.set_defaults(func=cmd_viz)
+
+    p = sub.add_parser("animate", help="animate a run's vehicles over the map (GIF or MP4)")
+    p.add_argument("run_dir", metavar="RUN_DIR",
+                   help="a run folder written with --set outputs.positions=true")
+    p.add_argument("--from", dest="start", default=None, metavar="HH:MM",
+                   help="first frame (default: the run's start)")
+    p.add_argument("--to", dest="end", default=None, metavar="HH:MM",
+                   help="last frame (default: the run's end)")
+    p.add_argument("--out", required=True, metavar="FILE.gif|FILE.mp4",
+                   help="GIF (Pillow) or MP4 (needs ffmpeg)")
+    p.add_argument("--step", type=float, default=60.0, metavar="SECONDS",
+                   help="simulated seconds per frame (default 60)")
+    p.add_argument("--fps", type=int, default=8, help="frames per second (default 8)")
+    p.set_defaults(func=cmd_animate)
     return parser
 
 

@@ -130,6 +130,7 @@ class TrafficEngine:
         # vehicles whose every way on is closed wait off the road at a node (not in a queue,
         # blocking no one) and set off again when a closure ends
         self.unrouted: list[int] = []
+        self._opened = False  # a closed link has reopened since the last closure rebuild
         # closures: per class and network link, how many closures hold it; per class and sim
         # link, how many of its member links are closed
         self.net_closed = [np.zeros(net.n_links, dtype=np.int64) for _ in self.classes]
@@ -231,10 +232,10 @@ class TrafficEngine:
 
     def update_signal_delay(self, t: float) -> None:
         """Signal delay per link from the flow it carried since the last update."""
-        flat = np.frombuffer(self.log, dtype=float)[self._log_mark:] if len(self.log) else \
-            np.zeros(0)
+        # numpy reads a copy of the log, never a view: a view left alive anywhere (a profiler
+        # holding this frame, say) would stop the log from growing (BufferError)
+        links = np.frombuffer(self.log[self._log_mark::4], dtype=float).astype(np.int64)
         span = t - self._log_mark_t
-        links = flat[0::4].astype(np.int64)
         flow = np.bincount(links, minlength=self.graph.n_links) * (3600.0 / span) if span > 0 \
             else np.zeros(self.graph.n_links)
         cap = 3600.0 / np.asarray(self.hw)
@@ -934,11 +935,12 @@ class TrafficEngine:
                     held[lk] -= 1
                     if held[lk] == 0:
                         sim[of_link[lk]] -= 1
+                        self._opened = True
         # Closures bunch (a motorcade closes link after link): one rebuild serves all the
         # changes within CLOSURE_REBUILD_S. Until then the old tables may point into a closed
         # link; the stop-line check sends such a vehicle round it on a fresh route.
         self.guidance.epoch_t = self.now
-        self.guidance._routes.clear()
+        self.guidance.forget_routes()
         if not self._closure_rebuild_pending:
             self._closure_rebuild_pending = True
             self._push(self.now + CLOSURE_REBUILD_S, CONTROL, self._control_index(
@@ -951,10 +953,14 @@ class TrafficEngine:
     def _closure_rebuild(self, t: float) -> None:
         self._closure_rebuild_pending = False
         self.guidance.rebuild(t, closure_change=True)
-        # vehicles waiting off the road may have an open way now
-        retry, self.unrouted = self.unrouted, []
-        for veh in retry:
-            self._push(t, DEPART, veh)
+        # vehicles waiting off the road may have an open way now - but only if a link opened:
+        # more closures never open a way (a motorcade's rolling closures would otherwise send
+        # every vehicle shut in behind a long closure round the loop at each change)
+        if self._opened:
+            self._opened = False
+            retry, self.unrouted = self.unrouted, []
+            for veh in retry:
+                self._push(t, DEPART, veh)
 
     # ---- sampling --------------------------------------------------------------------------
     def _sample(self, t: float) -> None:
@@ -966,8 +972,7 @@ class TrafficEngine:
     # ---- accounting --------------------------------------------------------------------------
     def traversals_log(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Every completed traversal: sim link id, vehicle, entry time, exit time."""
-        flat = np.frombuffer(self.log, dtype=float).reshape(-1, 4) if len(self.log) else \
-            np.zeros((0, 4))
+        flat = np.frombuffer(self.log[:], dtype=float).reshape(-1, 4)  # a copy (see above)
         return flat[:, 0].astype(np.int64), flat[:, 1].astype(np.int64), flat[:, 2], flat[:, 3]
 
     def _on_link_now(self) -> tuple[np.ndarray, np.ndarray]:

@@ -66,9 +66,7 @@ class Guidance:
     def rebuild(self, t: float, *, closure_change: bool = False) -> None:
         """New next-link tables for the background classes (shared when closures agree)."""
         e = self.engine
-        self._routes.clear()  # fixed routes are cached per rebuild: times and closures moved
-        self._csr.clear()
-        self._trees.clear()
+        self.forget_routes()  # fixed routes are cached per rebuild: times and closures moved
         if closure_change:
             self.epoch_t = t
         if not self.dest:
@@ -105,6 +103,12 @@ class Guidance:
             pos = np.clip(np.searchsorted(self._keys, keys), 0, len(self._keys) - 1)
             table = np.where(valid, self._ids[pos], NO_PATH)
         return table.tolist()
+
+    def forget_routes(self) -> None:
+        """Closures changed: fixed routes, matrices and trees must be grown afresh."""
+        self._routes.clear()
+        self._csr.clear()
+        self._trees.clear()
 
     def route(self, class_index: int, origin: int, destination: int) -> list[int] | None:
         """Fastest route as sim link ids on the expected times of the last rebuild and the

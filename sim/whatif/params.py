@@ -1,0 +1,344 @@
+"""What-if parameters: scenario paths, the aliases that read more naturally, grids and ranges.
+
+A parameter is any path `--set` accepts (`traffic.demand_scale`, `weather`,
+`shuttles.lines.0.headway_min`) or one of the ALIASES below. Paths are checked against the
+scenario schema before anything runs, so a typo names itself and what is allowed instead of
+surfacing hours into a sweep.
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+import json
+import types
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+from pydantic import BaseModel, TypeAdapter
+
+from ..errors import InputError
+from ..network import CLASS_DEFAULTS
+from ..scenario import Scenario, apply_override, load_scenario, parse_value, validate_scenario
+
+# Capacity per lane that `traffic.capacity_per_lane` is measured against: the expressway default
+# of sim/network.py CLASS_DEFAULTS (2,000 veh/h per lane). Every road class scales alike.
+REFERENCE_LANE_CAPACITY = CLASS_DEFAULTS["expressway"].capacity_vph_per_lane
+
+
+def _line_vehicles(scenario: Scenario) -> int:
+    return sum(line.vehicles for line in scenario.shuttles.lines)
+
+
+def _fleet(value: float, scenario: Scenario) -> float:
+    total = _line_vehicles(scenario)
+    if total == 0:
+        raise InputError(f"shuttles.fleet={value:g}: scenario {scenario.name!r} has no shuttle "
+                         "lines, so there is no fleet to scale")
+    return value / total
+
+
+@dataclass(frozen=True)
+class Alias:
+    name: str
+    target: str
+    meaning: str
+    convert: Callable[[float, Scenario], float]
+
+
+# name -> what it sets. The conversion sees the scenario with every other override applied.
+ALIASES: dict[str, Alias] = {a.name: a for a in (
+    Alias("shuttles.fleet", "shuttles.fleet_scale",
+          "total line buses N: fleet_scale = N / the scenario's total line vehicles",
+          _fleet),
+    Alias("traffic.capacity_per_lane", "traffic.capacity_scale",
+          f"veh/h per lane X: capacity_scale = X / {REFERENCE_LANE_CAPACITY:g} (the expressway "
+          "default); every road's capacity scales alike",
+          lambda value, _scenario: value / REFERENCE_LANE_CAPACITY),
+)}
+
+
+def aliases_help() -> str:
+    return "; ".join(f"{a.name} ({a.meaning})" for a in ALIASES.values())
+
+
+# ---- values ----------------------------------------------------------------------------------
+def canonical(value: Any) -> str:
+    """The text a value is recorded as in result tables: 1.0 and 1.00 are one value."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """One `path=value`: text as given (passed to the scenario loader), value as TOML reads it."""
+
+    path: str
+    text: str
+
+    @property
+    def value(self) -> Any:
+        return parse_value(self.text)
+
+    @property
+    def label(self) -> str:
+        return canonical(self.value)
+
+    def __str__(self) -> str:
+        return f"{self.path}={self.label}"
+
+
+def parse_assignment(text: str, what: str = "--set") -> Assignment:
+    if "=" not in text:
+        raise InputError(f"{what} {text!r}: expected PATH=VALUE, e.g. traffic.demand_scale=0.8")
+    path, value = (s.strip() for s in text.split("=", 1))
+    if not value:
+        raise InputError(f"{what} {text!r}: the value after '=' is empty")
+    check_path(path, f"{what} {text!r}")
+    return Assignment(path, value)
+
+
+# ---- paths -----------------------------------------------------------------------------------
+def _unwrap(ann: Any) -> Any:
+    """Strip Annotated and `X | None` down to the type that decides what may follow a path."""
+    while True:
+        origin = get_origin(ann)
+        if origin is Annotated:
+            ann = get_args(ann)[0]
+        elif origin in (Union, types.UnionType):
+            args = [a for a in get_args(ann) if a is not type(None)]
+            models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+            ann = models[0] if models else args[0]
+        else:
+            return ann
+
+
+def _describe_model(model: type[BaseModel], where: str) -> str:
+    names = [n for n in model.model_fields if not (model is Scenario and n == "source_path")]
+    return f"{where or 'a scenario'} has: {', '.join(names)}"
+
+
+def check_path(path: str, context: str | None = None) -> Any:
+    """Check a parameter path against the scenario schema (aliases included); return the type of
+    its value. Unknown paths raise InputError naming the path and what is allowed there."""
+    context = context or f"parameter {path!r}"
+    if path in ALIASES:
+        return float
+    keys = path.split(".")
+    if not path or not all(keys):
+        raise InputError(f"{context}: {path!r} is not a parameter path (dotted names, "
+                         "e.g. traffic.demand_scale)")
+    ann: Any = Scenario
+    walked: list[str] = []
+    for key in keys:
+        ann = _unwrap(ann)
+        origin = get_origin(ann)
+        where = ".".join(walked)
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            fields = ann.model_fields
+            if key not in fields or (not walked and key == "source_path"):
+                close = difflib.get_close_matches(key, list(fields), n=1)
+                close += [a for a in difflib.get_close_matches(path, list(ALIASES), n=1)]
+                hint = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
+                raise InputError(
+                    f"{context}: unknown parameter {path!r}: "
+                    f"{('no field ' + repr(key) + ' under ' + where) if where else repr(key)}"
+                    f"{'' if where else ' is not a scenario field'}.{hint} "
+                    f"Allowed: {_describe_model(ann, where)}; aliases: {aliases_help()}")
+            ann = fields[key].annotation
+        elif origin is list or origin is tuple:
+            if not key.lstrip("-").isdigit():
+                raise InputError(f"{context}: unknown parameter {path!r}: {where} is a list, "
+                                 f"so {key!r} must be an item index (e.g. {where}.0)")
+            args = get_args(ann)
+            ann = args[0] if args else Any
+        elif origin is dict:
+            key_type, ann = get_args(ann)
+            if get_origin(key_type) is Literal and key not in get_args(key_type):
+                raise InputError(f"{context}: unknown parameter {path!r}: {key!r} is not one of "
+                                 f"{where}'s keys: {', '.join(get_args(key_type))}")
+        else:
+            raise InputError(f"{context}: unknown parameter {path!r}: {where} is a single value, "
+                             "not a table")
+        walked.append(key)
+    return _unwrap(ann)
+
+
+# ---- grids and ranges ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class GridAxis:
+    path: str
+    values: tuple[Assignment, ...]
+
+
+def parse_grid(text: str) -> GridAxis:
+    """`PATH=V1,V2,...` (TOML scalars, no commas inside a value) -> one axis of a sweep."""
+    usage = "expected PATH=V1,V2,..., e.g. shuttles.fleet=150,200,250"
+    if "=" not in text:
+        raise InputError(f"--grid {text!r}: no '=': {usage}")
+    path, rest = (s.strip() for s in text.split("=", 1))
+    if not path:
+        raise InputError(f"--grid {text!r}: the parameter before '=' is missing: {usage}")
+    items = [s.strip() for s in rest.split(",")]
+    for i, item in enumerate(items, 1):
+        if not item:
+            raise InputError(f"--grid {text!r}: value {i} of {len(items)} is empty: {usage}")
+    check_path(path, f"--grid {text!r}")
+    values = tuple(Assignment(path, item) for item in items)
+    labels = [v.label for v in values]
+    dupes = sorted({x for x in labels if labels.count(x) > 1})
+    if dupes:
+        raise InputError(f"--grid {text!r}: value {dupes[0]!r} is given twice")
+    if path in ALIASES:
+        for v in values:
+            _positive_number(v, f"--grid {text!r}")
+    return GridAxis(path, values)
+
+
+def _positive_number(a: Assignment, context: str) -> float:
+    x = a.value
+    if isinstance(x, bool) or not isinstance(x, int | float) or not x > 0:
+        raise InputError(f"{context}: {a.path} must be a number > 0, not {a.text!r}")
+    return float(x)
+
+
+def parse_grids(texts: Sequence[str]) -> list[GridAxis]:
+    axes = [parse_grid(t) for t in texts]
+    paths = [a.path for a in axes]
+    for p in paths:
+        if paths.count(p) > 1:
+            raise InputError(f"--grid: parameter {p!r} is given twice; put all its values in "
+                             "one --grid PATH=V1,V2,...")
+    return axes
+
+
+def combinations(axes: Sequence[GridAxis]) -> list[tuple[Assignment, ...]]:
+    """Every combination of the axes' values, the first axis varying slowest."""
+    return list(itertools.product(*(a.values for a in axes)))
+
+
+@dataclass(frozen=True)
+class Range:
+    path: str
+    low: float
+    high: float
+    integer: bool
+
+
+def parse_range(text: str) -> Range:
+    """`PATH=LOW:HIGH` -> a parameter range for sensitivity analysis (numbers only)."""
+    usage = "expected PATH=LOW:HIGH, e.g. shuttles.fleet=150:350"
+    if "=" not in text:
+        raise InputError(f"--param {text!r}: no '=': {usage}")
+    path, rest = (s.strip() for s in text.split("=", 1))
+    if not path:
+        raise InputError(f"--param {text!r}: the parameter before '=' is missing: {usage}")
+    parts = [s.strip() for s in rest.split(":")]
+    if len(parts) != 2:
+        raise InputError(f"--param {text!r}: the range needs exactly one ':': {usage}")
+    bounds = []
+    for part in parts:
+        try:
+            bounds.append(float(part))
+        except ValueError:
+            raise InputError(f"--param {text!r}: {part!r} is not a number: {usage}") from None
+    low, high = bounds
+    if not low < high:
+        raise InputError(f"--param {text!r}: LOW ({low:g}) must be below HIGH ({high:g})")
+    kind = check_path(path, f"--param {text!r}")
+    if kind not in (int, float):
+        raise InputError(f"--param {text!r}: {path} is not a number, so it has no range")
+    return Range(path, low, high, integer=kind is int)
+
+
+def range_assignment(rng: Range, x: float) -> Assignment:
+    return Assignment(rng.path, str(round(x)) if rng.integer else repr(float(x)))
+
+
+# ---- scenarios -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Source:
+    """Where a scenario comes from: a scenario file (or shipped name), or a finished run folder
+    (the scenario recorded in its manifest.json)."""
+
+    ref: str
+    label: str
+
+    @property
+    def is_run_folder(self) -> bool:
+        return (Path(self.ref) / "manifest.json").is_file()
+
+
+def source(ref: str) -> Source:
+    p = Path(ref)
+    if p.is_dir():
+        if not (p / "manifest.json").is_file():
+            raise InputError(f"{ref!r} is a folder without manifest.json: give a scenario file, "
+                             "a shipped scenario name or a finished run folder")
+        return Source(str(p.resolve()), p.name)
+    load_scenario(ref)  # fails early, naming the shipped scenarios, when it does not exist
+    label = p.stem if p.suffix == ".toml" else ref
+    return Source(ref, label)
+
+
+def _scenario_from(src: Source, plain: Sequence[Assignment]) -> Scenario:
+    if not src.is_run_folder:
+        return load_scenario(src.ref, [f"{a.path}={a.text}" for a in plain])
+    manifest_path = Path(src.ref) / "manifest.json"
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        raw = dict(manifest["scenario"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"run folder {src.ref!r}: manifest.json has no readable scenario "
+                         f"({exc})") from None
+    raw = _without_defaults(raw, Scenario)
+    for a in plain:
+        apply_override(raw, f"{a.path}={a.text}")
+    return validate_scenario(raw, where=str(manifest_path),
+                             source_path=manifest.get("scenario_file"))
+
+
+def build_scenario(src: Source, assignments: Sequence[Assignment]) -> Scenario:
+    """The validated scenario with the assignments applied; aliases are converted with every
+    other assignment already in place (shuttles.fleet counts the lines as they end up)."""
+    plain = [a for a in assignments if a.path not in ALIASES]
+    aliased = [a for a in assignments if a.path in ALIASES]
+    scenario = _scenario_from(src, plain)
+    if not aliased:
+        return scenario
+    converted = []
+    for a in aliased:
+        alias = ALIASES[a.path]
+        x = alias.convert(_positive_number(a, f"{a.path}={a.text}"), scenario)
+        converted.append(Assignment(alias.target, repr(float(x))))
+    return _scenario_from(src, [*plain, *converted])
+
+
+def _without_defaults(raw: dict, model: type[BaseModel]) -> dict:
+    """A recorded scenario (manifest.json holds every value) without the values that equal the
+    schema's defaults: those come back from the schema, as they would from a scenario file."""
+    out = {}
+    for name, value in raw.items():
+        field = model.model_fields.get(name)
+        if field is None or field.is_required():
+            out[name] = value
+            continue
+        default = field.get_default(call_default_factory=True)
+        dumped = json.loads(json.dumps(TypeAdapter(field.annotation).dump_python(
+            default, mode="json"), default=str))
+        if value == dumped:
+            continue
+        sub = _unwrap(field.annotation)
+        if isinstance(value, dict) and isinstance(sub, type) and issubclass(sub, BaseModel):
+            value = _without_defaults(value, sub)
+        out[name] = value
+    return out

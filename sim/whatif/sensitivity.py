@@ -1,0 +1,210 @@
+"""`python run.py sensitivity`: global sensitivity of KPIs to parameter ranges with SALib
+(the `sensitivity` extra).
+
+- morris: N trajectories of D+1 points each (elementary effects; mu* ranks the parameters,
+  sigma flags interactions and non-linearity), N*(D+1) points;
+- sobol: Saltelli sampling with base size N (a power of 2), N*(D+2) points; first-order (S1) and
+  total (ST) indices with bootstrap 95% confidence.
+
+Each point runs over the same replicate seeds (common random numbers, `--seeds`, default 1) and
+the KPI is their mean. Sampling and the analysis's resampling use the base seed too, so the same
+command gives the same indices. The output folder (written whole or not at all) holds
+indices.csv, samples.csv, sensitivity.json and sensitivity.png.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import __version__
+from ..atomic import atomic_dir
+from ..errors import InputError
+from .params import Assignment, Range, Source, build_scenario, range_assignment
+from .runner import Job, cell, key_kpis, replicate_seeds
+
+METHODS = ("morris", "sobol")
+DEFAULT_SAMPLES = {"morris": 10, "sobol": 32}
+NUM_LEVELS = 4  # Morris grid levels
+INDEX_COLUMNS = {"morris": ["kpi", "param", "mu", "mu_star", "mu_star_conf", "sigma"],
+                 "sobol": ["kpi", "param", "S1", "S1_conf", "ST", "ST_conf"]}
+
+
+def _salib():
+    try:
+        from SALib.analyze import morris as morris_analyze
+        from SALib.analyze import sobol as sobol_analyze
+        from SALib.sample import morris as morris_sample
+        from SALib.sample import sobol as sobol_sample
+    except ImportError:
+        raise InputError("sensitivity needs SALib: pip install 'summit-sim[sensitivity]' "
+                         "(or SALib)") from None
+    return morris_sample, morris_analyze, sobol_sample, sobol_analyze
+
+
+@dataclass
+class Study:
+    source: Source
+    base: list[Assignment]
+    ranges: list[Range]
+    method: str
+    samples: int
+    seeds: int
+    base_seed: int
+
+    def __post_init__(self):
+        if self.method not in METHODS:
+            raise InputError(f"--method {self.method!r}: choose one of {', '.join(METHODS)}")
+        if not self.ranges:
+            raise InputError("sensitivity: give at least one --param PATH=LOW:HIGH")
+        paths = [r.path for r in self.ranges]
+        for p in paths:
+            if paths.count(p) > 1:
+                raise InputError(f"--param: parameter {p!r} is given twice")
+        if self.seeds < 1:
+            raise InputError(f"--seeds {self.seeds}: must be 1 or more")
+        if self.samples < 2:
+            raise InputError(f"--samples {self.samples}: must be 2 or more")
+        if self.method == "sobol" and self.samples & (self.samples - 1):
+            raise InputError(f"--samples {self.samples}: Sobol sampling needs a power of 2 "
+                             "(8, 16, 32, 64, ...)")
+
+    @property
+    def problem(self) -> dict:
+        return {"num_vars": len(self.ranges), "names": [r.path for r in self.ranges],
+                "bounds": [[r.low, r.high] for r in self.ranges]}
+
+    def sample(self):
+        morris_sample, _, sobol_sample, _ = _salib()
+        if self.method == "morris":
+            return morris_sample.sample(self.problem, self.samples, num_levels=NUM_LEVELS,
+                                        seed=self.base_seed)
+        return sobol_sample.sample(self.problem, self.samples, calc_second_order=False,
+                                   seed=self.base_seed)
+
+    def analyze(self, x, y) -> dict:
+        _, morris_analyze, _, sobol_analyze = _salib()
+        if self.method == "morris":
+            return morris_analyze.analyze(self.problem, x, y, num_levels=NUM_LEVELS,
+                                          seed=self.base_seed)
+        return sobol_analyze.analyze(self.problem, y, calc_second_order=False,
+                                     seed=self.base_seed)
+
+
+@dataclass
+class StudyResult:
+    study: Study
+    points: list[list[Assignment]]
+    x: object  # numpy array of the sampled points
+    means: dict[str, list[float]]  # KPI -> mean over replicates, per point
+    kpis: list[str]
+    rows: list[dict]
+    seeds: list[int]
+
+
+def run_study(study: Study, backend, *, kpis: Sequence[str] = (),
+              progress: bool = True) -> StudyResult:
+    from tqdm import tqdm
+
+    x = study.sample()
+    points = [[range_assignment(r, v) for r, v in zip(study.ranges, row, strict=True)]
+              for row in x.tolist()]
+    scenarios = []
+    for pt in points:
+        try:
+            scenarios.append(build_scenario(study.source, [*study.base, *pt]))
+        except InputError as exc:
+            raise InputError(f"sample point {', '.join(map(str, pt))}: {exc}") from None
+    seeds = replicate_seeds(study.base_seed, study.seeds)
+    jobs = [Job((i, r), sc, seeds[r]) for i, sc in enumerate(scenarios)
+            for r in range(study.seeds)]
+    runs: list[list] = [[None] * study.seeds for _ in points]
+    chosen: list[str] | None = None
+    with tqdm(total=len(jobs), unit="run", desc=f"sensitivity ({study.method})",
+              disable=not progress, dynamic_ncols=True) as bar:
+        for job, kpi in backend.run(jobs):
+            if chosen is None:  # a KPI name that does not exist stops after the first run
+                chosen = key_kpis(kpi, kpis)
+                if not chosen:
+                    raise InputError("sensitivity: these runs have none of the key KPIs; name "
+                                     "one with --kpi")
+            i, r = job.key
+            runs[i][r] = kpi
+            bar.update(1)
+    chosen = chosen or []
+    means: dict[str, list[float]] = {}
+    for k in chosen:
+        col = []
+        for i, per in enumerate(runs):
+            xs = [r[k] for r in per if k in r]
+            if not xs:
+                raise InputError(f"--kpi {k}: sample point {i} ({', '.join(map(str, points[i]))})"
+                                 " has no value for it; choose a KPI every run reports")
+            col.append(math.fsum(xs) / len(xs))
+        means[k] = col
+    rows = indices(study, x, means)
+    return StudyResult(study, points, x, means, chosen, rows, seeds)
+
+
+def indices(study: Study, x, means: dict[str, list[float]]) -> list[dict]:
+    import numpy as np
+
+    rows = []
+    for kpi, ys in means.items():
+        res = study.analyze(x, np.asarray(ys, dtype=float))
+        for j, name in enumerate(study.problem["names"]):
+            row = {"kpi": kpi, "param": name}
+            for col in INDEX_COLUMNS[study.method][2:]:
+                row[col] = float(np.asarray(res[col], dtype=float)[j])
+            rows.append(row)
+    return rows
+
+
+def format_indices(result: StudyResult) -> str:
+    cols = INDEX_COLUMNS[result.study.method]
+    lines = [cols] + [[r["kpi"], r["param"], *(_g(r[c]) for c in cols[2:])] for r in result.rows]
+    widths = [max(len(line[c]) for line in lines) for c in range(len(cols))]
+    head = (f"{result.study.method}: {len(result.points)} points x {len(result.seeds)} seed(s) "
+            f"= {len(result.points) * len(result.seeds)} runs")
+    return head + "\n" + "\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths,
+                                                                          strict=True)).rstrip()
+                                   for line in lines) + "\n"
+
+
+def write_study(result: StudyResult, out: Path) -> Path:
+    study = result.study
+    with atomic_dir(out) as tmp:
+        with open(tmp / "indices.csv", "w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh, lineterminator="\n")
+            cols = INDEX_COLUMNS[study.method]
+            w.writerow(cols)
+            w.writerows([r["kpi"], r["param"], *(_g(r[c]) for c in cols[2:])]
+                        for r in result.rows)
+        with open(tmp / "samples.csv", "w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh, lineterminator="\n")
+            w.writerow(["point", *(f"param:{r.path}" for r in study.ranges),
+                        *(f"mean:{k}" for k in result.kpis)])
+            for i, pt in enumerate(result.points):
+                w.writerow([i, *(a.label for a in pt),
+                            *(cell(result.means[k][i]) for k in result.kpis)])
+        spec = {"scenario": study.source.ref, "set": [str(a) for a in study.base],
+                "method": study.method, "samples": study.samples,
+                "params": {r.path: [r.low, r.high] for r in study.ranges},
+                "kpis": result.kpis, "base_seed": study.base_seed,
+                "replicate_seeds": result.seeds, "summit_sim": __version__}
+        (tmp / "sensitivity.json").write_text(json.dumps(spec, indent=2) + "\n",
+                                              encoding="utf-8")
+        (tmp / "indices.txt").write_text(format_indices(result), encoding="utf-8")
+        from .plots import draw_indices
+
+        draw_indices(result.rows, study.method, tmp / "sensitivity.png",
+                     title=f"{study.source.label}: {study.method} indices")
+    return Path(out)
+
+
+def _g(x: float) -> str:
+    return "" if x is None or math.isnan(x) else f"{x:.4g}"
