@@ -180,14 +180,20 @@ class GridAxis:
     values: tuple[Assignment, ...]
 
 
+def _split(text: str, flag: str, usage: str) -> tuple[str, str]:
+    """`PATH=REST` -> (PATH, REST), or an error naming the option and the text."""
+    if "=" not in text:
+        raise InputError(f"{flag} {text!r}: no '=': {usage}")
+    path, rest = (s.strip() for s in text.split("=", 1))
+    if not path:
+        raise InputError(f"{flag} {text!r}: the parameter before '=' is missing: {usage}")
+    return path, rest
+
+
 def parse_grid(text: str) -> GridAxis:
     """`PATH=V1,V2,...` (TOML scalars, no commas inside a value) -> one axis of a sweep."""
     usage = "expected PATH=V1,V2,..., e.g. shuttles.fleet=150,200,250"
-    if "=" not in text:
-        raise InputError(f"--grid {text!r}: no '=': {usage}")
-    path, rest = (s.strip() for s in text.split("=", 1))
-    if not path:
-        raise InputError(f"--grid {text!r}: the parameter before '=' is missing: {usage}")
+    path, rest = _split(text, "--grid", usage)
     items = [s.strip() for s in rest.split(",")]
     for i, item in enumerate(items, 1):
         if not item:
@@ -237,11 +243,7 @@ class Range:
 def parse_range(text: str) -> Range:
     """`PATH=LOW:HIGH` -> a parameter range for sensitivity analysis (numbers only)."""
     usage = "expected PATH=LOW:HIGH, e.g. shuttles.fleet=150:350"
-    if "=" not in text:
-        raise InputError(f"--param {text!r}: no '=': {usage}")
-    path, rest = (s.strip() for s in text.split("=", 1))
-    if not path:
-        raise InputError(f"--param {text!r}: the parameter before '=' is missing: {usage}")
+    path, rest = _split(text, "--param", usage)
     parts = [s.strip() for s in rest.split(":")]
     if len(parts) != 2:
         raise InputError(f"--param {text!r}: the range needs exactly one ':': {usage}")
