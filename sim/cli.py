@@ -135,7 +135,11 @@ def cmd_validate(args) -> int:
 def cmd_drill(args) -> int:
     from .emergency.drill import review
 
-    review(args.scenario, args.observed, seeds=args.seeds, out=args.out, overrides=args.set)
+    out = review(args.scenario, args.observed, seeds=args.seeds, out=args.out,
+                 overrides=args.set)
+    from .report_html import write_report
+
+    print(f"report: {write_report(out)}")
     return 0
 
 
@@ -156,6 +160,7 @@ def cmd_run(args) -> int:
     wall = time.perf_counter() - t0
     metrics = write_run(model, out, wall_s=wall)
     print_summary(model, metrics, out, wall)
+    print(f"report: {out / 'report.html'}")
     return 0
 
 
@@ -194,6 +199,12 @@ def cmd_viz(args) -> int:
     if importlib.util.find_spec("solara") is None:
         raise InputError("the live view needs the `ui` extra: pip install -e '.[ui]'")
     load_scenario(args.scenario, args.set)  # a bad scenario fails here, with its message
+    from .viz.assets import ensure_assets
+
+    try:
+        ensure_assets(quiet=False)  # the page's browser files, kept locally (works offline)
+    except RuntimeError as exc:
+        print(f"warning: {exc}", file=sys.stderr)
     env = dict(os.environ, SUMMIT_VIZ_SCENARIO=args.scenario,
                SUMMIT_VIZ_SET=json.dumps(args.set), SUMMIT_VIZ_START=args.start or "")
     cmd = [sys.executable, "-m", "solara", "run", "sim.viz.app", "--host", args.host,

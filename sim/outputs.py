@@ -86,7 +86,14 @@ def write_run(model, out: str | Path, *, wall_s: float | None = None) -> dict:
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n",
                                            encoding="utf-8")
+        if model.spec.outputs.positions:  # vehicle positions for `run.py animate`
+            from .animate import write_positions
+
+            write_positions(engine, tmp)
         wait()
+        from .report_html import write_report
+
+        write_report(tmp, metrics, manifest)  # after wait(): every picture is there to embed
     return metrics
 
 

@@ -372,6 +372,7 @@ class ShuttlesSpec(Strict):
 
 class OutputSpec(Strict):
     congestion_map: bool = True
+    positions: bool = False  # positions.csv.gz: every link traversal, for `run.py animate`
 
 
 class Scenario(Strict):

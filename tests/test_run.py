@@ -34,7 +34,7 @@ def weekday_run(tmp_path_factory):
 def test_outputs_and_their_columns(weekday_run):
     names = sorted(p.name for p in weekday_run.iterdir())
     assert names == ["congestion_map.png", "link_stats.csv", "manifest.json", "metrics.json",
-                     "timeseries.csv", "trips.csv"]
+                     "report.html", "timeseries.csv", "trips.csv"]
     for name, cols in (("trips.csv", TRIP_COLUMNS), ("link_stats.csv", LINK_COLUMNS),
                        ("timeseries.csv", TIMESERIES_COLUMNS)):
         with open(weekday_run / name, newline="") as fh:
