@@ -71,9 +71,6 @@ class SummitModel(Model):
     def run(self, *, progress: bool = False) -> None:
         """Run to the scenario's end, with a progress bar over simulated time if asked."""
         chunk = 900.0
-        # no tqdm monitor thread: the outputs are drawn in a forked child (sim.forked), and a
-        # process with threads does not fork safely
-        tqdm.monitor_interval = 0
         if self.time < self.start_s:
             self.run_until(self.start_s)
         with tqdm(total=round((self.end_s - self.time) / 60), unit="sim-min",

@@ -12,7 +12,7 @@ from pathlib import Path
 import mesa
 import numpy as np
 
-from . import __version__, forked
+from . import __version__
 from .atomic import atomic_dir
 from .clock import format_clock
 from .metrics import (
@@ -57,9 +57,12 @@ def write_run(model, out: str | Path, *, wall_s: float | None = None) -> dict:
         _write_trips(engine, tmp / "trips.csv")
         _write_links(engine, tmp / "link_stats.csv")
         _write_timeseries(engine, tmp / "timeseries.csv")
-        wait = forked.start(_pictures(model, tmp, title))
         if model.summit is not None:
             _write_delegates(model.summit, tmp / "delegates.csv")
+            if model.summit.delegates:
+                from .plots import draw_summit_plots
+
+                draw_summit_plots(model.summit, tmp, title=model.spec.name)
         if getattr(model, "emergency", None) is not None:
             from .emergency.metrics import INCIDENT_COLUMNS, incident_rows
 
@@ -90,34 +93,15 @@ def write_run(model, out: str | Path, *, wall_s: float | None = None) -> dict:
             from .animate import write_positions
 
             write_positions(engine, tmp)
-        wait()
+        if model.spec.outputs.congestion_map:
+            from .plots import draw_congestion_map
+
+            draw_congestion_map(model.network, link_peak_ratios(engine),
+                                tmp / "congestion_map.png", title=title)
         from .report_html import write_report
 
-        write_report(tmp, metrics, manifest)  # after wait(): every picture is there to embed
+        write_report(tmp, metrics, manifest)  # last: every picture is there to embed
     return metrics
-
-
-def _pictures(model, tmp: Path, title: str) -> list:
-    """The drawing jobs of a run (done beside the tables: see sim.forked; matplotlib is
-    imported where the drawing happens)."""
-
-    def summit():
-        from .plots import draw_summit_plots
-
-        draw_summit_plots(model.summit, tmp, title=model.spec.name)
-
-    def congestion():
-        from .plots import draw_congestion_map
-
-        draw_congestion_map(model.network, link_peak_ratios(model.engine),
-                            tmp / "congestion_map.png", title=title)
-
-    jobs = []
-    if model.summit is not None and model.summit.delegates:
-        jobs.append(summit)
-    if model.spec.outputs.congestion_map:
-        jobs.append(congestion)
-    return jobs
 
 
 def _write_trips(engine, path: Path) -> None:
