@@ -972,8 +972,10 @@ class TrafficEngine:
     # ---- accounting --------------------------------------------------------------------------
     def traversals_log(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Every completed traversal: sim link id, vehicle, entry time, exit time."""
-        flat = np.frombuffer(self.log[:], dtype=float).reshape(-1, 4)  # a copy (see above)
-        return flat[:, 0].astype(np.int64), flat[:, 1].astype(np.int64), flat[:, 2], flat[:, 3]
+        flat = np.frombuffer(self.log, dtype=float).reshape(-1, 4)
+        # copies only: no view of the log outlives this call (see update_signal_delay)
+        return (flat[:, 0].astype(np.int64), flat[:, 1].astype(np.int64), flat[:, 2].copy(),
+                flat[:, 3].copy())
 
     def _on_link_now(self) -> tuple[np.ndarray, np.ndarray]:
         """Vehicles inside a link now (entered, not yet left) and the sim link each is on."""
