@@ -358,7 +358,8 @@ class DrtSpecModel(Strict):
 
 
 class ShuttlesSpec(Strict):
-    fleet_scale: float = Field(default=1.0, gt=0)  # scales every line's vehicles (what-if)
+    # scales every line's buses and its frequency together (what-if on the fleet)
+    fleet_scale: float = Field(default=1.0, gt=0)
     dwell_base_s: float = Field(default=10, ge=0)
     dwell_per_boarding_s: float = Field(default=3, ge=0)
     dwell_per_alighting_s: float = Field(default=2, ge=0)

@@ -113,16 +113,19 @@ class SummitLayer:
 
     # ---- building -----------------------------------------------------------------------------
     def _build_lines(self, scenario) -> None:
-        """Shuttle lines (fleet_scale scales every line; a line keeps at least one bus)."""
+        """Shuttle lines. `fleet_scale` scales every line's buses and its frequency together:
+        n buses every h minutes become k x n buses every h / k minutes (the same round trip per
+        bus), so a bigger fleet carries more and a smaller one less; a line keeps one bus."""
         net = self.model.network
         sh = scenario.shuttles
         self.lines: list[ShuttleLine] = []
         for i, ln in enumerate(sh.lines):
             where = f"shuttles.lines[{i}] ({ln.name})"
+            buses = max(1, round(ln.vehicles * sh.fleet_scale))
             self.lines.append(ShuttleLine(self.model, LineSpec(
                 name=ln.name, stops=tuple(resolve_node(net, s, where) for s in ln.stops),
-                headway_s=ln.headway_min * 60, start_s=ln.start, end_s=ln.end,
-                vehicles=max(1, round(ln.vehicles * sh.fleet_scale)), seats=ln.seats,
+                headway_s=ln.headway_min * 60 * ln.vehicles / buses, start_s=ln.start,
+                end_s=ln.end, vehicles=buses, seats=ln.seats,
                 wheelchair_places=ln.wheelchair_places, dwell_base_s=sh.dwell_base_s,
                 dwell_per_boarding_s=sh.dwell_per_boarding_s,
                 dwell_per_alighting_s=sh.dwell_per_alighting_s, layover_s=ln.layover_min * 60,
