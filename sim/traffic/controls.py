@@ -145,19 +145,31 @@ def apply_controls(engine, scenario) -> list[dict]:
     return log
 
 
+MOTORCADE_STRETCH_S = 60.0
+
+
 def add_motorcade(engine, m, where: str, listener=None) -> dict:
-    """The convoy as one priority vehicle on a fixed route; each link on it closes `lead_s`
+    """The convoy as one priority vehicle on a fixed route; each stretch of it closes `lead_s`
     before the convoy is due and reopens `trail_s` after it has left (free-flow schedule)."""
     net = engine.net
     links = path_links(net, m.route, where)
     fft = engine.net_free_flow("motorcade")
     t = m.depart
-    for lk in links:
-        t_in, t_out = t, t + fft[lk] / engine.weather_speed
-        w = _Window(engine, [lk], NON_PRIORITY)
-        engine.at(max(engine.now, t_in - m.lead_s), w.close)
-        engine.at(t_out + m.trail_s, w.reopen)
-        t = t_out
+    # Police close the route a stretch at a time: consecutive links the convoy covers within
+    # MOTORCADE_STRETCH_S close and reopen together (a few closure changes per trip instead of
+    # two per link; each change makes the guidance forget its routes).
+    stretch: list[int] = []
+    t_first = t
+    for i, lk in enumerate(links):
+        if not stretch:
+            t_first = t
+        stretch.append(lk)
+        t += fft[lk] / engine.weather_speed
+        if t - t_first >= MOTORCADE_STRETCH_S or i == len(links) - 1:
+            w = _Window(engine, stretch, NON_PRIORITY)
+            engine.at(max(engine.now, t_first - m.lead_s), w.close)
+            engine.at(t + m.trail_s, w.reopen)
+            stretch = []
     first = net.node_index[net.links[links[0]].from_node]
     last = net.node_index[net.links[links[-1]].to_node]
     engine.add_vehicle(m.depart, first, last, kind="motorcade", route=links,
