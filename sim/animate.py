@@ -107,7 +107,7 @@ class Animator:
         from matplotlib.lines import Line2D
         from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
 
-        from .netmap import LAND, city_bounds, draw_water, map_projection
+        from .netmap import city_bounds, map_axes, map_projection
         from .network import STORAGE_M_PER_VEHICLE
         from .viz.mapview import FILL_BOUNDS, FILL_COLOURS, FILL_LABELS, _polyline_km
 
@@ -145,14 +145,7 @@ class Animator:
         fig = self.fig = Figure(figsize=(width_in, height_in), dpi=dpi)
         FigureCanvasAgg(fig)
         fig.patch.set_facecolor("white")
-        ax = fig.add_axes((0.01, 0.02, 0.78, 0.92))
-        ax.set_facecolor(LAND)
-        ax.set_xlim(b[0], b[1])
-        ax.set_ylim(b[2], b[3])
-        ax.set_aspect("equal", adjustable="box")
-        ax.set_xticks([])
-        ax.set_yticks([])
-        draw_water(ax, net, proj, scale=0.8)
+        ax = map_axes(fig, (0.01, 0.02, 0.78, 0.92), net, proj, b)
         # every road faint underneath; the used ones coloured by fill on top
         from .netmap import _road_lines
 

@@ -145,6 +145,20 @@ def draw_water(ax, net, proj, *, scale: float = 1.0) -> None:
                     solid_capstyle="round", zorder=1)
 
 
+def map_axes(fig, rect, net, proj, bounds, *, scale: float = 0.8):
+    """An axes on `fig` framed on `bounds` (projected x0, x1, y0, y1): land, water, no ticks -
+    the ground a live or animated map draws its roads and vehicles on."""
+    ax = fig.add_axes(rect)
+    ax.set_facecolor(LAND)
+    ax.set_xlim(bounds[0], bounds[1])
+    ax.set_ylim(bounds[2], bounds[3])
+    ax.set_aspect("equal", adjustable="box")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    draw_water(ax, net, proj, scale=scale)
+    return ax
+
+
 def _draw_base(ax, net, proj, lines, *, scale: float = 1.0, classes=None):
     ax.set_facecolor(LAND)
     draw_water(ax, net, proj, scale=scale)

@@ -27,7 +27,7 @@ from matplotlib.lines import Line2D
 from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
 
 from ..clock import format_clock
-from ..netmap import LAND, ROAD_STYLE, city_bounds, draw_water, map_projection
+from ..netmap import ROAD_STYLE, city_bounds, map_axes, map_projection
 
 # Congestion classes: vehicles on the link over its storage (PCE), the worse direction shown.
 FILL_BOUNDS = (0.05, 0.25, 0.5, 0.75, 0.9)
@@ -134,14 +134,7 @@ class MapView:
         height_in = max(6.0, 0.72 * width_in * (b[3] - b[2]) / (b[1] - b[0]) / 0.93)
         fig = self.figure = Figure(figsize=(width_in, height_in), dpi=dpi)
         fig.patch.set_facecolor("white")
-        ax = self.ax = fig.add_axes((0.01, 0.01, 0.72, 0.93))
-        ax.set_facecolor(LAND)
-        ax.set_xlim(b[0], b[1])
-        ax.set_ylim(b[2], b[3])
-        ax.set_aspect("equal", adjustable="box")
-        ax.set_xticks([])
-        ax.set_yticks([])
-        draw_water(ax, net, proj, scale=0.8)
+        ax = self.ax = map_axes(fig, (0.01, 0.01, 0.72, 0.93), net, proj, b)
         order = np.argsort(widths)
         self.order = order
         self.roads = LineCollection([segs[i] for i in order], linewidths=widths[order],
