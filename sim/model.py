@@ -8,6 +8,8 @@ own events between advances. Engine callbacks carry the exact event time.
 
 from __future__ import annotations
 
+import gc
+
 import numpy as np
 from mesa import Model
 from tqdm import tqdm
@@ -71,16 +73,26 @@ class SummitModel(Model):
     def run(self, *, progress: bool = False) -> None:
         """Run to the scenario's end, with a progress bar over simulated time if asked."""
         chunk = 900.0
-        if self.time < self.start_s:
-            self.run_until(self.start_s)
-        with tqdm(total=round((self.end_s - self.time) / 60), unit="sim-min",
-                  disable=not progress, desc=self.spec.name, leave=False) as bar:
-            while self.time < self.end_s:
-                t = min(self.end_s, self.time + chunk)
-                before = self.time
-                self.run_until(t)
-                bar.update(round((t - before) / 60))
-        self.engine.run_until(self.end_s)
+        # A day allocates millions of short-lived event tuples and almost no reference cycles
+        # (a Leaders' day frees about 30 objects by collection): keep the collector off the
+        # model built so far and let it run rarely (about 7% of the run time otherwise).
+        thresholds = gc.get_threshold()
+        gc.freeze()
+        gc.set_threshold(100_000, 50, 100)
+        try:
+            if self.time < self.start_s:
+                self.run_until(self.start_s)
+            with tqdm(total=round((self.end_s - self.time) / 60), unit="sim-min",
+                      disable=not progress, desc=self.spec.name, leave=False) as bar:
+                while self.time < self.end_s:
+                    t = min(self.end_s, self.time + chunk)
+                    before = self.time
+                    self.run_until(t)
+                    bar.update(round((t - before) / 60))
+            self.engine.run_until(self.end_s)
+        finally:
+            gc.set_threshold(*thresholds)
+            gc.unfreeze()
 
 
 def keep_nodes(net: RoadNetwork, scenario: Scenario) -> set[int]:
