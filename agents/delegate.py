@@ -101,7 +101,7 @@ class Delegate(Agent):
 
     def __init__(self, model, guest, hotel: str, hotel_node: str, agenda, wheelchair: bool, *,
                  arrival: Travel | None = None, departure: Travel | None = None,
-                 car_parks: tuple[str, ...] = ()):
+                 car_parks: tuple[str, ...] = (), ride_from_car_park: bool = True):
         super().__init__(model)
         self.guest = guest
         self.rider_id = self.unique_id
@@ -111,7 +111,7 @@ class Delegate(Agent):
         self.arrival, self.departure = arrival, departure
         self.car_parks = car_parks  # day visitors: park-and-ride car parks they may use
         self.car_at: str | None = None  # where a day visitor's car is parked
-        self.ride_from_car_park = True  # or walk on from it when the venue is close
+        self.ride_from_car_park = ride_from_car_park  # or walk on when the venue is close
         self.state = "arriving" if arrival else "at_hotel"
         self.here = arrival.hub if arrival else hotel_node
         self.destination: str | None = None  # the stop this delegate is riding to
@@ -132,7 +132,6 @@ class Delegate(Agent):
 
     def _arrive_in_city(self) -> None:
         """Off the train or plane: to the hotel first (check in), then the agenda."""
-        self.state = "at_venue"  # at the hub, on foot, about to set off
         self._trip(self.hotel_node, "hotel")
 
     def _plan_next(self) -> None:

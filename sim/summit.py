@@ -100,9 +100,8 @@ class SummitLayer:
                                            arrival=arrival, departure=departure))
         for (g, home, name, cps, ride), w in zip(visitors, wheel[len(guests):].tolist(),
                                                  strict=True):
-            d = Delegate(model, g, name, home, agendas[g.id], w, car_parks=cps)
-            d.ride_from_car_park = ride
-            self.delegates.append(d)
+            self.delegates.append(Delegate(model, g, name, home, agendas[g.id], w,
+                                           car_parks=cps, ride_from_car_park=ride))
         self._legs: dict[tuple, Leg] = {}
         self._transfers = self._transfer_points()
 
