@@ -68,6 +68,11 @@ class Router:
         idx = self._indices(targets)
         return np.atleast_2d(csgraph.dijkstra(self._csr_t, directed=True, indices=idx))
 
+    def times_from_nearest(self, sources) -> np.ndarray:
+        """Seconds to every node from whichever source is closest (one multi-source sweep)."""
+        return csgraph.dijkstra(self._csr, directed=True, indices=self._indices(sources),
+                                min_only=True)
+
     def nearest(self, candidates, target) -> tuple[str, float]:
         """The candidate node with the least travel time to `target` (e.g. the closest station)."""
         cand = self._indices(candidates)

@@ -64,6 +64,11 @@ def test_route_is_a_consistent_chain_of_links(net, router, data):
     assert route.seconds == pytest.approx(router.times_from(s)[0, t])
 
 
+def test_nearest_source_times_are_the_least_of_each_source(net, router):
+    sources = [net.nodes[i].id for i in (0, 100, 300, 500)]
+    assert np.allclose(router.times_from_nearest(sources), router.times_from(sources).min(axis=0))
+
+
 def test_triangle_inequality_through_any_midpoint(net, router):
     rng = np.random.default_rng(3)
     a, b, c = rng.choice(net.n_nodes, size=3, replace=False)

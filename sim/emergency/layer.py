@@ -25,7 +25,6 @@ from pathlib import Path
 
 import numpy as np
 from mesa.time import Schedule
-from scipy.sparse import csgraph
 
 from agents.hospitals import Helicopter, Hospital, choose_hospital
 from agents.incidents import (
@@ -40,6 +39,7 @@ from agents.incidents import (
 from agents.responders import STATUSES, Station, Unit
 
 from ..errors import InputError
+from ..routing import Router
 from .spec import HelicopterSpec, HospitalSpec, StationSpec
 
 DATA_FILE = Path(__file__).resolve().parent.parent / "data" / "gyeongju_emergency.json"
@@ -309,8 +309,7 @@ class EmergencyLayer:
             queue = np.where(excess > 0, np.minimum(excess * hw, 7200.0), 0.0)
         sim_t = np.asarray(e.exit_base[ci]) + (1.0 - e.emergency_queue_skip) * queue
         self.link_times = sim_t[self._of] * self._share  # per network link
-        self._csr = self.net.adjacency(self.link_times)
-        self._csr_t = self._csr.T.tocsr()
+        self._router = Router(self.net, self.link_times)
         self._w_t = t
         self._sweeps.clear()
 
@@ -319,14 +318,14 @@ class EmergencyLayer:
         self._refresh()
         key = (node_idx, True)
         if key not in self._sweeps:
-            self._sweeps[key] = csgraph.dijkstra(self._csr_t, directed=True, indices=node_idx)
+            self._sweeps[key] = self._router.times_to(node_idx)[0]
         return self._sweeps[key]
 
     def times_from(self, node_idx: int) -> np.ndarray:
         self._refresh()
         key = (node_idx, False)
         if key not in self._sweeps:
-            self._sweeps[key] = csgraph.dijkstra(self._csr, directed=True, indices=node_idx)
+            self._sweeps[key] = self._router.times_from(node_idx)[0]
         return self._sweeps[key]
 
     # ---- dispatch ---------------------------------------------------------------------------
@@ -576,7 +575,7 @@ class EmergencyLayer:
                 continue
             turnout = spec.turnout_ems_s if utype == "ambulance" else spec.turnout_fire_s
             budget = spec.coverage_target_min * 60.0 - spec.call_handling_s - turnout
-            dist = csgraph.dijkstra(self._csr, directed=True, indices=sources, min_only=True)
+            dist = self._router.times_from_nearest(sources)
             shares[utype] = float(w[dist[self.demand.nodes] <= budget].sum() / total)
         self.coverage.append((t, shares))
 
