@@ -148,6 +148,7 @@ def cmd_run(args) -> int:
 
     from .model import SummitModel
     from .outputs import write_run
+    from .painter import BackgroundPainter
     from .report import print_summary
     from .scenario import load_scenario
 
@@ -155,10 +156,12 @@ def cmd_run(args) -> int:
     seed = scenario.seed if args.seed is None else args.seed
     out = Path(args.out) if args.out else Path("outputs") / f"{_slug(scenario.name)}-seed{seed}"
     t0 = time.perf_counter()
-    model = SummitModel(scenario, seed=seed)
-    model.run(progress=not args.quiet)
-    wall = time.perf_counter() - t0
-    metrics = write_run(model, out, wall_s=wall)
+    # the pictures' worker gets ready on the other core while the model runs here
+    with BackgroundPainter() as painter:
+        model = SummitModel(scenario, seed=seed)
+        model.run(progress=not args.quiet)
+        wall = time.perf_counter() - t0
+        metrics = write_run(model, out, wall_s=wall, painter=painter)
     print_summary(model, metrics, out, wall)
     print(f"report: {out / 'report.html'}")
     return 0

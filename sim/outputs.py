@@ -22,6 +22,8 @@ from .metrics import (
     traffic_metrics,
     trip_table,
 )
+from .painter import Painter
+from .picture_data import summit_picture_data
 
 TRIP_COLUMNS = ["trip_id", "kind", "origin", "destination", "depart_s", "arrive_s", "km",
                 "free_flow_s", "delay_s", "status"]
@@ -47,22 +49,29 @@ def collect_metrics(model) -> dict:
     return out
 
 
-def write_run(model, out: str | Path, *, wall_s: float | None = None) -> dict:
-    """Write every output of a finished model into `out` atomically; returns the metrics."""
+def write_run(model, out: str | Path, *, wall_s: float | None = None,
+              painter: Painter | None = None) -> dict:
+    """Write every output of a finished model into `out` atomically; returns the metrics.
+    Pictures are asked of `painter` first (a worker process draws them while the tables are
+    written here) and the report, which embeds them, comes last."""
     out = Path(out)
     engine = model.engine
-    metrics = collect_metrics(model)
-    title = f"{model.spec.name}: peak delay ratio by link (seed {model.seed_used})"
+    painter = painter or Painter()
     with atomic_dir(out) as tmp:
+        if model.summit is not None and model.summit.delegates:
+            painter.draw("sim.plots:draw_summit_plots", summit_picture_data(model.summit), tmp,
+                         title=model.spec.name)
+        if model.spec.outputs.congestion_map:
+            painter.draw("sim.plots:draw_congestion_map", model.network,
+                         link_peak_ratios(engine), tmp / "congestion_map.png",
+                         title=f"{model.spec.name}: peak delay ratio by link "
+                               f"(seed {model.seed_used})")
+        metrics = collect_metrics(model)
         _write_trips(engine, tmp / "trips.csv")
         _write_links(engine, tmp / "link_stats.csv")
         _write_timeseries(engine, tmp / "timeseries.csv")
         if model.summit is not None:
             _write_delegates(model.summit, tmp / "delegates.csv")
-            if model.summit.delegates:
-                from .plots import draw_summit_plots
-
-                draw_summit_plots(model.summit, tmp, title=model.spec.name)
         if getattr(model, "emergency", None) is not None:
             from .emergency.metrics import INCIDENT_COLUMNS, incident_rows
 
@@ -70,7 +79,8 @@ def write_run(model, out: str | Path, *, wall_s: float | None = None) -> dict:
                 csv.writer(fh).writerows([INCIDENT_COLUMNS, *incident_rows(model.emergency)])
             from .emergency.metrics import write_coverage
 
-            write_coverage(model.emergency, tmp)  # coverage.csv, coverage_gaps.csv, its chart
+            # coverage.csv, coverage_gaps.csv, and its chart
+            write_coverage(model.emergency, tmp, painter)
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n",
                                           encoding="utf-8")
         manifest = {
@@ -93,11 +103,7 @@ def write_run(model, out: str | Path, *, wall_s: float | None = None) -> dict:
             from .animate import write_positions
 
             write_positions(engine, tmp)
-        if model.spec.outputs.congestion_map:
-            from .plots import draw_congestion_map
-
-            draw_congestion_map(model.network, link_peak_ratios(engine),
-                                tmp / "congestion_map.png", title=title)
+        painter.wait()
         from .report_html import write_report
 
         write_report(tmp, metrics, manifest)  # last: every picture is there to embed

@@ -96,14 +96,14 @@ def _segments(net, proj, peak_ratio):
     return segs, np.asarray(ratios), np.asarray(widths)
 
 
-def draw_summit_plots(layer, out_dir: str | Path, *, title: str = "", dpi: int = 120) -> list[Path]:
-    """Three pictures of the summit day: punctuality per session, waits at the stops, and how
-    full the shuttles ran through the day. Returns the files written."""
+def draw_summit_plots(data: dict, out_dir: str | Path, *, title: str = "",
+                      dpi: int = 120) -> list[Path]:
+    """Three pictures of the summit day from `picture_data.summit_picture_data`: punctuality
+    per session, waits at the stops, and how full the shuttles ran through the day."""
     out_dir = Path(out_dir)
-    written = [_on_time_by_session(layer, out_dir / "on_time_by_session.png", title, dpi),
-               _stop_waits(layer, out_dir / "stop_waits.png", title, dpi),
-               _shuttle_occupancy(layer, out_dir / "shuttle_occupancy.png", title, dpi)]
-    return written
+    return [_on_time_by_session(data, out_dir / "on_time_by_session.png", title, dpi),
+            _stop_waits(data, out_dir / "stop_waits.png", title, dpi),
+            _shuttle_occupancy(data, out_dir / "shuttle_occupancy.png", title, dpi)]
 
 
 def _save(fig: Figure, path: Path, dpi: int) -> Path:
@@ -112,23 +112,18 @@ def _save(fig: Figure, path: Path, dpi: int) -> Path:
     return path
 
 
-def _on_time_by_session(layer, path: Path, title: str, dpi: int) -> Path:
-    sessions: dict[tuple[str, float], list] = {}
-    for d in layer.delegates:
-        for r in d.records:
-            sessions.setdefault((r.session, r.start_s), []).append(r)
-    keys = sorted(sessions, key=lambda k: (k[1], k[0]))
-    fig = Figure(figsize=(11, 0.55 * len(keys) + 2.2))
+def _on_time_by_session(data: dict, path: Path, title: str, dpi: int) -> Path:
+    rows = data["sessions"]
+    fig = Figure(figsize=(11, 0.55 * len(rows) + 2.2))
     ax = fig.add_axes((0.34, 0.16, 0.62, 0.72))
-    y = np.arange(len(keys))[::-1]
-    on_time = [np.mean([r.late_min == 0 for r in sessions[k]]) for k in keys]
-    late_5 = [np.mean([0 < r.late_min <= 5 for r in sessions[k]]) for k in keys]
+    y = np.arange(len(rows))[::-1]
+    on_time = [r[3] for r in rows]
+    late_5 = [r[4] for r in rows]
     later = [1 - a - b for a, b in zip(on_time, late_5, strict=True)]
     ax.barh(y, on_time, color="#1a9850", label="on time")
     ax.barh(y, late_5, left=on_time, color="#fee08b", label="up to 5 min late")
     ax.barh(y, later, left=np.add(on_time, late_5), color="#d73027", label="more than 5 min late")
-    labels = [f"{name} ({format_clock(start)[:5]}), n={len(sessions[(name, start)])}"
-              for name, start in keys]
+    labels = [f"{name} ({format_clock(start)[:5]}), n={n}" for name, start, n, _, _ in rows]
     ax.set_yticks(y, labels, fontsize=9)
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
@@ -141,13 +136,10 @@ def _on_time_by_session(layer, path: Path, title: str, dpi: int) -> Path:
     return _save(fig, path, dpi)
 
 
-def _stop_waits(layer, path: Path, title: str, dpi: int) -> Path:
-    waits = [r.wait_s / 60 for d in layer.delegates for r in d.records
-             if r.rides or r.mode == "shuttle>car"]
-    gave_up = sum(1 for d in layer.delegates for r in d.records if r.mode == "shuttle>car")
+def _stop_waits(data: dict, path: Path, title: str, dpi: int) -> Path:
+    waits, gave_up, limit = data["waits_min"], data["gave_up"], data["max_wait_min"]
     fig = Figure(figsize=(9, 4.8))
     ax = fig.add_axes((0.1, 0.14, 0.86, 0.74))
-    limit = layer.spec.max_wait_min
     if waits:
         top = max(limit, max(waits))  # hourly hub lines: riders wait longer before giving up
         ax.hist(waits, bins=np.arange(0, top + 2.5, 2.5), color="#4575b4", edgecolor="white")
@@ -164,28 +156,18 @@ def _stop_waits(layer, path: Path, title: str, dpi: int) -> Path:
     return _save(fig, path, dpi)
 
 
-def _shuttle_occupancy(layer, path: Path, title: str, dpi: int) -> Path:
+def _shuttle_occupancy(data: dict, path: Path, title: str, dpi: int) -> Path:
     """One row per line, one cell per half hour: how full its fullest bus left (grey: no bus
     left a stop then). A heat map stays readable with twenty lines, where curves would not."""
-    lines = [ln for ln in layer.lines if ln.stats.occupancy_samples]
-    t_all = [t for ln in lines for t, _, _ in ln.stats.occupancy_samples]
-    first = int(min(t_all) // 1800) if t_all else 0
-    last = int(max(t_all) // 1800) if t_all else 1
-    grid = np.full((len(lines), last - first + 1), np.nan)
-    for r, ln in enumerate(lines):
-        for t, load, seats in ln.stats.occupancy_samples:
-            c = int(t // 1800) - first
-            share = load / seats
-            if not share <= grid[r, c]:  # NaN or lower: keep the fullest
-                grid[r, c] = share
-    fig = Figure(figsize=(12, 0.38 * len(lines) + 2.0))
+    grid, labels, first = data["occupancy"], data["line_labels"], data["first_half_hour"]
+    last = first + grid.shape[1] - 1
+    fig = Figure(figsize=(12, 0.38 * len(labels) + 2.0))
     ax = fig.add_axes((0.25, 0.2, 0.64, 0.68))
     cmap = colormaps["YlOrRd"].with_extremes(bad="#e6e6e6")
     im = ax.imshow(np.ma.masked_invalid(grid), aspect="auto", cmap=cmap, vmin=0, vmax=1,
-                   extent=(first / 2, (last + 1) / 2, len(lines) - 0.5, -0.5),
+                   extent=(first / 2, (last + 1) / 2, len(labels) - 0.5, -0.5),
                    interpolation="nearest")
-    ax.set_yticks(range(len(lines)), [f"{ln.spec.name} ({len(ln.buses)} buses)" for ln in lines],
-                  fontsize=8)
+    ax.set_yticks(range(len(labels)), labels, fontsize=8)
     ax.set_xticks(range(int(np.ceil(first / 2)), int((last + 1) / 2) + 1, 2))
     ax.set_xlabel("hour of the day")
     cax = fig.add_axes((0.91, 0.2, 0.015, 0.68))

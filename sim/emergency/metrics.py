@@ -206,14 +206,14 @@ def evacuation_metrics(layer) -> list[dict]:
 
 
 # ---- coverage over time -------------------------------------------------------------------------
-def write_coverage(layer, folder) -> None:
+def write_coverage(layer, folder, painter=None) -> None:
     """coverage.csv (time, share by unit type), coverage_gaps.csv (type, start, end, minimum
-    share) and the coverage chart, coverage.png."""
+    share) and the coverage chart, coverage.png (drawn by `painter`, at once if none)."""
     import csv
     from pathlib import Path
 
     from ..clock import format_clock
-    from .plots import draw_coverage
+    from ..painter import Painter
 
     folder = Path(folder)
     types = list(layer.spec.coverage_types)
@@ -225,11 +225,13 @@ def write_coverage(layer, folder) -> None:
     with open(folder / "coverage_gaps.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(["type", "start_s", "end_s", "start", "end", "min_share"])
-        for ep in layer.coverage_episodes():
+        episodes = layer.coverage_episodes()
+        for ep in episodes:
             w.writerow([ep["type"], f"{ep['start_s']:.0f}", f"{ep['end_s']:.0f}",
                         format_clock(ep["start_s"]), format_clock(ep["end_s"]),
                         f"{ep['min_share']:.4f}"])
     if layer.coverage:
-        draw_coverage(layer, folder / "coverage.png",
-                      title=f"{layer.model.spec.name}: emergency coverage "
-                            f"(seed {layer.model.seed_used})")
+        (painter or Painter()).draw(
+            "sim.emergency.plots:draw_coverage", layer.spec, layer.coverage, episodes,
+            folder / "coverage.png",
+            title=f"{layer.model.spec.name}: emergency coverage (seed {layer.model.seed_used})")

@@ -101,10 +101,11 @@ def draw_drill_timeline(comparisons, out: str | Path, *, title: str, subtitle: s
     return out
 
 
-def draw_coverage(layer, out: str | Path, *, title: str = "", dpi: int = 120) -> Path:
-    """Coverage by unit type over the run, the target share, and the gap episodes shaded."""
+def draw_coverage(spec, coverage: list, episodes: list[dict], out: str | Path, *,
+                  title: str = "", dpi: int = 120) -> Path:
+    """Coverage by unit type over the run (`coverage`: (time, share by type) samples), the
+    target share, and the gap `episodes` shaded."""
     out = Path(out)
-    spec = layer.spec
     fig = Figure(figsize=(12, 5))
     ax = fig.add_axes((0.07, 0.14, 0.72, 0.74))
     fig.suptitle(title or "Emergency coverage over the day", x=0.02, ha="left", fontsize=13,
@@ -112,14 +113,13 @@ def draw_coverage(layer, out: str | Path, *, title: str = "", dpi: int = 120) ->
     fig.text(0.02, 0.905, f"share of residents and attendees a free unit could reach within "
              f"{spec.coverage_target_min:g} min of the call (handling and turnout included), "
              f"every {spec.coverage_interval_min:g} min", fontsize=9.5, color="#444444")
-    times = np.array([t for t, _ in layer.coverage]) / 3600.0
+    times = np.array([t for t, _ in coverage]) / 3600.0
     for utype in spec.coverage_types:
-        share = np.array([sh[utype] for _, sh in layer.coverage]) * 100
+        share = np.array([sh[utype] for _, sh in coverage]) * 100
         ax.step(times, share, where="post", linewidth=1.8,
                 color=TYPE_COLOURS.get(utype), label=utype.replace("_", " "))
     ax.axhline(spec.coverage_target_share * 100, color="black", linestyle="--", linewidth=1,
                label=f"target {spec.coverage_target_share * 100:.0f}%")
-    episodes = layer.coverage_episodes()
     for ep in episodes:
         ax.axvspan(ep["start_s"] / 3600, ep["end_s"] / 3600,
                    color=TYPE_COLOURS.get(ep["type"], "#999999"), alpha=0.12, linewidth=0)

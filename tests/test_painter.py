@@ -1,0 +1,64 @@
+"""Pictures drawn by a worker process: the same bytes as drawn in place, errors surface in the
+main process, and the main process of a run never imports matplotlib."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sim.model import SummitModel
+from sim.outputs import write_run
+from sim.painter import BackgroundPainter, Painter
+from sim.scenario import load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+WINDOW = ["start=\"07:00\"", "end=\"08:00\""]
+
+
+def test_worker_draws_the_same_pictures_as_the_main_process(tmp_path):
+    model = SummitModel(load_scenario("som1_day", WINDOW))
+    model.run()
+    here = write_run(model, tmp_path / "here")
+    with BackgroundPainter() as painter:
+        there = write_run(model, tmp_path / "there", painter=painter)
+    assert here == there
+    pictures = sorted(p.name for p in (tmp_path / "here").glob("*.png"))
+    assert pictures == ["congestion_map.png", "on_time_by_session.png",
+                        "shuttle_occupancy.png", "stop_waits.png"]
+    for name in pictures:
+        assert (tmp_path / "here" / name).read_bytes() == (tmp_path / "there" / name).read_bytes()
+
+
+def test_an_error_in_the_worker_is_raised_by_wait(tmp_path):
+    with BackgroundPainter() as painter:
+        painter.draw("sim.plots:draw_congestion_map", None, [], tmp_path / "map.png")
+        with pytest.raises(AttributeError):
+            painter.wait()
+    assert not (tmp_path / "map.png").exists()
+
+
+class FailingPainter(Painter):
+    def wait(self):
+        raise RuntimeError("the worker failed")
+
+
+def test_a_failed_picture_leaves_no_run_folder(tmp_path):
+    model = SummitModel(load_scenario("normal_weekday", WINDOW))
+    model.run()
+    with pytest.raises(RuntimeError, match="the worker failed"):
+        write_run(model, tmp_path / "run", painter=FailingPainter())
+    assert not (tmp_path / "run").exists() and not list(tmp_path.iterdir())
+
+
+def test_the_main_process_of_a_run_never_imports_matplotlib(tmp_path):
+    code = ("import sys; from sim.cli import main; "
+            f"main(['run', 'normal_weekday', '--quiet', '--out', {str(tmp_path / 'run')!r}, "
+            "'--set', 'start=\"07:00\"', '--set', 'end=\"07:30\"']); "
+            "print('matplotlib' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "False"
+    assert (tmp_path / "run" / "congestion_map.png").stat().st_size > 10_000
