@@ -206,8 +206,8 @@ def shuttle_metrics(layer, engine) -> dict:
     samples = [(load, seats) for line in layer.lines
                for _, load, seats in line.stats.occupancy_samples]
     hours = 0.0
-    for veh, kind in enumerate(engine.v_kind):
-        if kind == "shuttle" and engine.v_state[veh] != 0:
+    for veh in [v for v, kind in enumerate(engine.v_kind) if kind == "shuttle"]:
+        if engine.v_state[veh] != 0:
             end = engine.v_arrive[veh] if engine.v_arrive[veh] is not None else engine.now
             hours += (end - engine.v_depart[veh]) / 3600.0
     return {

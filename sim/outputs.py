@@ -110,18 +110,22 @@ def write_run(model, out: str | Path, *, wall_s: float | None = None,
     return metrics
 
 
+TRIP_ROW = "%d,%s,%s,%s,%.1f,%s,%.3f,%.1f,%.1f,%s\n"
+
+
 def _write_trips(engine, path: Path) -> None:
     t = trip_table(engine)
     arrive = ["" if a != a else f"{a:.1f}" for a in t["arrive_s"].tolist()]  # NaN: en route
-    rows = zip(t["trip_id"].tolist(), t["kind"], t["origin"], t["destination"],
-               t["depart_s"].tolist(), arrive, t["km"].tolist(), t["free_flow_s"].tolist(),
-               t["delay_s"].tolist(), t["status"], strict=True)
+    # names are node ids and place names, a few hundred in all: quote once any that would
+    # break the CSV
+    quoted = {name: _csv_text(name) for name in {*t["origin"], *t["destination"]}}
+    rows = zip(t["trip_id"].tolist(), t["kind"], map(quoted.__getitem__, t["origin"]),
+               map(quoted.__getitem__, t["destination"]), t["depart_s"].tolist(), arrive,
+               t["km"].tolist(), t["free_flow_s"].tolist(), t["delay_s"].tolist(), t["status"],
+               strict=True)
     with open(path, "w", newline="", encoding="utf-8") as fh:
         fh.write(",".join(TRIP_COLUMNS) + "\n")
-        # names are node ids and place names: quote any that would break the CSV
-        fh.writelines(f"{tid},{kind},{_csv_text(o)},{_csv_text(d)},{dep:.1f},{arr},{km:.3f},"
-                      f"{ff:.1f},{delay:.1f},{st}\n"
-                      for tid, kind, o, d, dep, arr, km, ff, delay, st in rows)
+        fh.writelines(map(TRIP_ROW.__mod__, rows))
 
 
 def _csv_text(text: str) -> str:

@@ -42,7 +42,9 @@ def _warm_up() -> None:
 
 
 class BackgroundPainter(Painter):
-    """Draws in one worker process started now, so its imports overlap the simulation."""
+    """Draws in one worker process started now, so its imports overlap the simulation. The
+    worker is a fresh interpreter (spawn: safe whatever threads run here, on every OS), which
+    re-imports the main module: a script using this must guard its entry point, as run.py does."""
 
     def __init__(self):
         # spawn: a fresh interpreter, safe whatever threads this process runs, on every OS
