@@ -47,7 +47,6 @@ class BackgroundPainter(Painter):
     re-imports the main module: a script using this must guard its entry point, as run.py does."""
 
     def __init__(self):
-        # spawn: a fresh interpreter, safe whatever threads this process runs, on every OS
         self._pool = ProcessPoolExecutor(max_workers=1,
                                          mp_context=multiprocessing.get_context("spawn"))
         self._jobs: list[Future] = [self._pool.submit(_warm_up)]
