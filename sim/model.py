@@ -9,6 +9,7 @@ own events between advances. Engine callbacks carry the exact event time.
 from __future__ import annotations
 
 import gc
+from functools import partial
 
 import numpy as np
 from mesa import Model
@@ -19,6 +20,26 @@ from .scenario import Scenario
 from .traffic.controls import apply_controls
 from .traffic.demand import demand_destinations, generate_trips, zone_nodes
 from .traffic.engine import TrafficEngine
+
+
+class event_method:
+    """Decorates a method that is scheduled as a Mesa event: `obj.method` is then one callable
+    made per object and kept on it. Mesa holds event callbacks weakly and wraps a bound method,
+    new at every access, in two WeakMethod objects per event; a callable that lives as long as
+    its object needs a plain weak reference only (about 3.5 us less per event)."""
+
+    def __init__(self, func):
+        self.func = func
+        self.__doc__ = func.__doc__
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self.func
+        bound = obj.__dict__[self.name] = partial(self.func, obj)  # shadows this from now on
+        return bound
 
 
 class SummitModel(Model):
@@ -61,6 +82,7 @@ class SummitModel(Model):
             self.emergency = EmergencyLayer(self, scenario)
         self.schedule_event(self.advance_traffic, at=self.start_s)
 
+    @event_method
     def advance_traffic(self) -> None:
         """Move traffic up to now, then wake again when the engine next has work."""
         self.engine.run_until(self.time)
