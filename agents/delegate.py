@@ -338,8 +338,10 @@ class Delegate(Agent):
     def _enter_session(self) -> None:
         session = self.agenda[self._session_index]
         self.state = "in_session"
-        self._session_end = self.model.schedule_event(self._session_over,
-                                                      at=max(self.model.time, session.end))
+        # everyone in the session leaves at its end: one Mesa event for all (as far as that
+        # keeps the order of events)
+        self._session_end = self.model.schedule_together(self._session_over,
+                                                         at=max(self.model.time, session.end))
 
     @event_method
     def _session_over(self) -> None:
