@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass, field
+from itertools import islice
 
 from mesa import Agent
 
@@ -332,12 +333,17 @@ class Shuttle(Agent):
         if not last and queue.waiting:
             ahead = line._ahead[self.outbound][self.at]
             seats, places = spec.seats, spec.wheelchair_places
+            waiting = queue.waiting
             denied = 0
-            left = []  # the queue without those who board, in order
-            for rider in queue.waiting:
+            left = []  # those looked at who stay, in order
+            seen = 0
+            for rider in waiting:
+                if len(riders) >= seats:
+                    break
+                seen += 1
                 if rider.destination not in ahead:
                     left.append(rider)  # waits for a bus going its way
-                elif len(riders) >= seats or (rider.wheelchair and self.wheelchairs >= places):
+                elif rider.wheelchair and self.wheelchairs >= places:
                     denied += 1
                     rider.on_denied(self, time)
                     left.append(rider)
@@ -347,10 +353,16 @@ class Shuttle(Agent):
                     boarded += 1
                     queue.leave(rider)
                     rider.on_board(self, time)
+            if seen < len(waiting):  # the bus is full: the rest going its way are denied
+                for rider in [r for r in islice(waiting, seen, None) if r.destination in ahead]:
+                    denied += 1
+                    rider.on_denied(self, time)
             stats.denied += denied
             if boarded:
-                queue.waiting.clear()
-                queue.waiting.extend(left)
+                rest = list(islice(waiting, seen, None))
+                waiting.clear()
+                waiting.extend(left)
+                waiting.extend(rest)
         stats.boardings += boarded
         if len(riders) > self.max_load:
             self.max_load = len(riders)
