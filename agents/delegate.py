@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 from mesa import Agent
 
+from sim.model import event_method
+
 STATES = ("arriving", "at_hotel", "walking", "waiting", "riding", "driving", "screening",
           "in_session", "at_venue", "back", "departed")
 
@@ -130,6 +132,7 @@ class Delegate(Agent):
         else:
             self._plan_next()
 
+    @event_method
     def _arrive_in_city(self) -> None:
         """Off the train or plane: to the hotel first (check in), then the agenda."""
         self._trip(self.hotel_node, "hotel")
@@ -173,6 +176,7 @@ class Delegate(Agent):
             self._leave()
 
     # ---- the trip ---------------------------------------------------------------------------
+    @event_method
     def _leave(self) -> None:
         if self.current is not None:
             self.current.left_s = self.model.time
@@ -217,6 +221,7 @@ class Delegate(Agent):
                     self.current.mode = "car"
                 self._drive(step.a, step.b, t, 0.0)
 
+    @event_method
     def _walked(self) -> None:
         self.here = self._walk_to
         self._step(self.model.time)
@@ -329,12 +334,16 @@ class Delegate(Agent):
         rec.cleared_s = cleared
         self.model.schedule_event(self._enter_session, at=max(self.model.time, cleared))
 
+    @event_method
     def _enter_session(self) -> None:
         session = self.agenda[self._session_index]
         self.state = "in_session"
-        self._session_end = self.model.schedule_event(self._session_over,
-                                                      at=max(self.model.time, session.end))
+        # everyone in the session leaves at its end: one Mesa event for all (as far as that
+        # keeps the order of events)
+        self._session_end = self.model.schedule_together(self._session_over,
+                                                         at=max(self.model.time, session.end))
 
+    @event_method
     def _session_over(self) -> None:
         self.state = "at_venue"
         self._plan_next()

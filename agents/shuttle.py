@@ -19,10 +19,12 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass, field
+from itertools import islice
 
 from mesa import Agent
 
 from sim.errors import InputError
+from sim.model import event_method
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,7 @@ class StopQueue:
             self.model.schedule_event(self._expire,
                                       at=max(self.model.time, self._deadlines[0][0]))
 
+    @event_method
     def _expire(self) -> None:
         self._timer = False
         now = self.model.time
@@ -148,6 +151,13 @@ class ShuttleLine:
         self.queues = {s: StopQueue(spec.name, s, model) for s in spec.stops}
         self._free_flow: dict[tuple[str, str], float] = {}
         self._router = None
+        # per run direction: the stops in order, and at each stop the stops still ahead
+        # (asked at every stop a bus serves)
+        self._runs = {out: tuple(self.run_stops(out)) for out in (True, False)}
+        self._ahead = {out: [frozenset(stops[i + 1:]) for i in range(len(stops))]
+                       for out, stops in self._runs.items()}
+        self._legs: dict[tuple[str, str], tuple] = {}  # (a, b) -> (label, breakdown chance)
+        self._metres: dict[tuple[int, ...], float] = {}  # sim route -> its length
         self.stats = LineStats()
         n_runs = int((spec.end_s - spec.start_s) // spec.headway_s) + 1
         self.departures = [spec.start_s + i * spec.headway_s for i in range(n_runs)]
@@ -168,6 +178,26 @@ class ShuttleLine:
                 self._router = Router(self.model.network)
             self._free_flow[key] = self._router.route(a, b).seconds
         return self._free_flow[key]
+
+    def leg(self, a: str, b: str) -> tuple[tuple[str, str], float]:
+        """The engine label of a leg from stop a to stop b, and the chance that a bus breaks
+        down before it (a leg of its free-flow length); cached: asked before every leg."""
+        leg = self._legs.get((a, b))
+        if leg is None:
+            hours = self.free_flow(a, b) / 3600.0 if self.spec.breakdowns_per_hour > 0 else 0.0
+            leg = self._legs[a, b] = ((f"{self.spec.name}:{a}", b),
+                                      1.0 - math.exp(-self.spec.breakdowns_per_hour * hours))
+        return leg
+
+    def route_metres(self, vehicle: int) -> float:
+        """Metres of the route a leg's engine vehicle took (cached per route: buses of a line
+        drive the same few routes all day)."""
+        engine = self.model.engine
+        key = tuple(engine.v_route[vehicle] or ())
+        metres = self._metres.get(key)
+        if metres is None:
+            metres = self._metres[key] = engine.route_metres(vehicle)
+        return metres
 
     def run_stops(self, outbound: bool) -> list[str]:
         """The stops one run serves, in order: out from the first stop, or back to it."""
@@ -209,17 +239,15 @@ class Shuttle(Agent):
             self.model.schedule_event(self._begin_run, at=max(self.model.time, self.runs[0]))
 
     def _drive(self, a: str, b: str, when: float) -> None:
-        spec = self.line.spec
-        if self.status == "in_service" and spec.breakdowns_per_hour > 0:
-            # a breakdown before this leg, with the chance a leg of its free-flow length has
-            hours = self.line.free_flow(a, b) / 3600.0
-            if self.model.rng.random() < 1.0 - math.exp(-spec.breakdowns_per_hour * hours):
-                self._break_down(a, b, when)
-                return
-        net = self.model.network
-        self.model.engine.add_vehicle(when, net.node_index[a], net.node_index[b],
-                                      kind="shuttle", listener=self,
-                                      label=(f"{spec.name}:{a}", b))
+        label, breakdown = self.line.leg(a, b)
+        # a breakdown before this leg, with the chance a leg of its free-flow length has
+        if self.status == "in_service" and self.line.spec.breakdowns_per_hour > 0 \
+                and self.model.rng.random() < breakdown:
+            self._break_down(a, b, when)
+            return
+        node_index = self.model.network.node_index
+        self.model.engine.add_vehicle(when, node_index[a], node_index[b], kind="shuttle",
+                                      listener=self, label=label)
         self.leg_from, self.leg_to = a, b
 
     def _break_down(self, a: str, b: str, when: float) -> None:
@@ -238,6 +266,7 @@ class Shuttle(Agent):
             self.model.schedule_event(self._repaired,
                                       at=max(self.model.time, when + spec.repair_min * 60))
 
+    @event_method
     def _repaired(self) -> None:
         self._resume_run(self.model.time)
 
@@ -249,10 +278,11 @@ class Shuttle(Agent):
                                       net.node_index[b], kind="shuttle", listener=self,
                                       label=(f"{self.line.spec.name}:{a}", b))
 
+    @event_method
     def _begin_run(self) -> None:
         if self.retasked_by is not None:  # taken off the line (see retask)
             return
-        self.stops = self.line.run_stops(self.outbound)
+        self.stops = self.line._runs[self.outbound]
         self.at = 0
         self.status = "in_service"
         self.line.stats.runs += 1
@@ -265,7 +295,7 @@ class Shuttle(Agent):
         pass  # legs are stop to stop: nothing happens at junctions between
 
     def on_arrive(self, vehicle: int, time: float) -> None:
-        self.line.stats.km += self.model.engine.route_metres(vehicle) / 1000.0
+        self.line.stats.km += self.line.route_metres(vehicle) / 1000.0
         if self.status == "pull_out":
             self.status = "layover"
             self.model.schedule_event(self._begin_run, at=max(self.model.time, self.runs[0]))
@@ -282,45 +312,61 @@ class Shuttle(Agent):
     # ---- stops ------------------------------------------------------------------------------
     def _serve_stop(self, time: float) -> None:
         stop = self.stops[self.at]
-        spec = self.line.spec
-        staying = []
+        line = self.line
+        spec, stats = line.spec, line.stats
         alighted = 0
-        for rider in self.riders:
-            if rider.destination == stop:
-                alighted += 1
-                self.wheelchairs -= bool(rider.wheelchair)
-                rider.on_alight(self, stop, time)
-            else:
-                staying.append(rider)
-        self.riders = staying
-        self.line.stats.alightings += alighted
+        if self.riders:
+            staying = []
+            for rider in self.riders:
+                if rider.destination == stop:
+                    alighted += 1
+                    self.wheelchairs -= bool(rider.wheelchair)
+                    rider.on_alight(self, stop, time)
+                else:
+                    staying.append(rider)
+            self.riders = staying
+            stats.alightings += alighted
         boarded = 0
+        riders = self.riders
         last = self.at == len(self.stops) - 1
-        if not last:
-            ahead = set(self.stops[self.at + 1:])
-            queue = self.line.queues[stop].waiting
-            left: deque = deque()
-            while queue:
-                rider = queue.popleft()
+        queue = line.queues[stop]
+        if not last and queue.waiting:
+            ahead = line._ahead[self.outbound][self.at]
+            seats, places = spec.seats, spec.wheelchair_places
+            waiting = queue.waiting
+            denied = 0
+            left = []  # those looked at who stay, in order
+            seen = 0
+            for rider in waiting:
+                if len(riders) >= seats:
+                    break
+                seen += 1
                 if rider.destination not in ahead:
                     left.append(rider)  # waits for a bus going its way
-                    continue
-                full = len(self.riders) >= spec.seats or (
-                    rider.wheelchair and self.wheelchairs >= spec.wheelchair_places)
-                if full:
-                    self.line.stats.denied += 1
+                elif rider.wheelchair and self.wheelchairs >= places:
+                    denied += 1
                     rider.on_denied(self, time)
                     left.append(rider)
-                    continue
-                self.riders.append(rider)
-                self.wheelchairs += bool(rider.wheelchair)
-                boarded += 1
-                self.line.queues[stop].leave(rider)
-                rider.on_board(self, time)
-            queue.extend(left)
-        self.line.stats.boardings += boarded
-        self.max_load = max(self.max_load, len(self.riders))
-        self.line.stats.occupancy_samples.append((time, len(self.riders), spec.seats))
+                else:
+                    riders.append(rider)
+                    self.wheelchairs += bool(rider.wheelchair)
+                    boarded += 1
+                    queue.leave(rider)
+                    rider.on_board(self, time)
+            if seen < len(waiting):  # the bus is full: the rest going its way are denied
+                for rider in [r for r in islice(waiting, seen, None) if r.destination in ahead]:
+                    denied += 1
+                    rider.on_denied(self, time)
+            stats.denied += denied
+            if boarded:
+                rest = list(islice(waiting, seen, None))
+                waiting.clear()
+                waiting.extend(left)
+                waiting.extend(rest)
+        stats.boardings += boarded
+        if len(riders) > self.max_load:
+            self.max_load = len(riders)
+        stats.occupancy_samples.append((time, len(riders), spec.seats))
         dwell = spec.dwell_base_s + spec.dwell_per_boarding_s * boarded \
             + spec.dwell_per_alighting_s * alighted
         if last:

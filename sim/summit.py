@@ -3,6 +3,8 @@ lines, and the delegates with their agendas, all built from the scenario."""
 
 from __future__ import annotations
 
+from bisect import bisect_left
+
 import numpy as np
 
 from agents.delegate import STATES, Delegate, DemandRide, Drive, Leg, Motorcade, Ride, Travel, Walk
@@ -67,6 +69,10 @@ class SummitLayer:
             self.venues[v.name] = ScreeningGates(v.name, v.gates, v.throughput_per_gate_per_hour,
                                                  opens_s=v.opens, closes_s=v.closes)
         self._build_lines(scenario)
+        # the lines running change only at these times (see running_lines)
+        self._line_edges = sorted({t for line in self.lines
+                                   for t in (line.spec.start_s - 3600, line.spec.end_s)})
+        self._running: dict[int, frozenset] = {}
         self.drt = self._build_drt(scenario)
         # lodging and the hotel plan
         extra = [Lodging(lg.name, lg.zone, resolve_node(net, lg.node, f"lodging ({lg.name})"),
@@ -328,8 +334,7 @@ class SummitLayer:
         """On foot when close (and allowed); else the best of one shuttle line or two with a
         change among the lines running at `at`; a demand-responsive vehicle when no line
         serves the trip well; else by car. Cached per set of running lines."""
-        running = frozenset(line for line in self.lines
-                            if line.spec.start_s - 3600 <= at <= line.spec.end_s)
+        running = self.running_lines(at)
         key = (a, b, walk, running)
         leg = self._legs.get(key)
         if leg is not None:
@@ -351,6 +356,21 @@ class SummitLayer:
                 leg = Leg("car", (Drive(a, b, 300.0),), drive)
         self._legs[key] = leg
         return leg
+
+    def running_lines(self, at: float) -> frozenset:
+        """The lines running around time `at`: from an hour before their first departure to
+        their last. One set per span between the lines' start and end times, so the legs
+        cached per set look it up without building and hashing a new one."""
+        edges = self._line_edges
+        i = bisect_left(edges, at)
+        on_edge = i < len(edges) and edges[i] == at  # the spans either side may differ
+        running = None if on_edge else self._running.get(i)
+        if running is None:
+            running = frozenset(line for line in self.lines
+                                if line.spec.start_s - 3600 <= at <= line.spec.end_s)
+            if not on_edge:
+                self._running[i] = running
+        return running
 
     def _best_by_line(self, a: str, b: str, at: float, running: frozenset) -> Leg | None:
         spec = self.spec

@@ -9,6 +9,7 @@ and at once whenever a closure starts or ends.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -37,8 +38,17 @@ class Guidance:
         # (from node, to node) -> sim link: a dense matrix where it fits, else binary search
         self._dense = None
         if self.n <= 4000:
-            self._dense = np.full((self.n, self.n), NO_PATH, dtype=np.int32)
-            self._dense[self.frm, self.to] = np.arange(len(self.frm), dtype=np.int32)
+            # one extra column, NO_PATH, is where a node without a next node (pred < 0) looks
+            dense = np.full((self.n, self.n + 1), NO_PATH, dtype=np.int32)
+            dense[self.frm, self.to] = np.arange(len(self.frm), dtype=np.int32)
+            self._dense = dense.ravel()
+            self._row_start = np.arange(self.n, dtype=np.int64) * (self.n + 1)
+        # (from node, to node) -> the first link between them, for fixed routes (as the binary
+        # search finds it); a dict is cheaper than numpy calls on a route's few nodes
+        self._link_of: dict[tuple[int, int], int] = {}
+        for lk, pair in enumerate(zip(self.frm.tolist(), self.to.tolist(), strict=True)):
+            self._link_of.setdefault(pair, lk)
+        self._last_table: tuple[np.ndarray, list[list[int]]] | None = None
         self._built_weights: dict[int, np.ndarray] = {}
         self._routes: dict[tuple, list[int] | None] = {}
         # per rebuild: each class's routing matrix and the shortest-path trees grown from it,
@@ -95,14 +105,23 @@ class Guidance:
         _, pred = csgraph.dijkstra(rev, directed=True, indices=self.dest,
                                    return_predecessors=True)
         valid = pred >= 0
-        nxt = np.where(valid, pred, 0)
         if self._dense is not None:
-            table = np.where(valid, self._dense[np.arange(n)[None, :], nxt], NO_PATH)
+            table = self._dense[np.where(valid, pred, n) + self._row_start]
         else:
-            keys = np.arange(n)[None, :] * n + nxt
+            keys = np.arange(n)[None, :] * n + np.where(valid, pred, 0)
             pos = np.clip(np.searchsorted(self._keys, keys), 0, len(self._keys) - 1)
             table = np.where(valid, self._ids[pos], NO_PATH)
-        return table.tolist()
+        # Most rebuilds move a few next links: rows as before keep their lists (nothing
+        # writes into a row), which spares most of the conversion to Python lists.
+        last = self._last_table
+        if last is None or last[0].shape != table.shape:
+            rows = table.tolist()
+        else:
+            changed = (table != last[0]).any(axis=1).tolist()
+            rows = [table[i].tolist() if moved else row
+                    for i, (moved, row) in enumerate(zip(changed, last[1], strict=True))]
+        self._last_table = (table, rows)
+        return rows
 
     def forget_routes(self) -> None:
         """Closures changed: fixed routes, matrices and trees must be grown afresh."""
@@ -137,11 +156,14 @@ class Guidance:
             tree = self._trees[(class_index, origin)] = csgraph.dijkstra(
                 csr, directed=True, indices=origin, return_predecessors=True)
         dist, pred = tree
-        if not np.isfinite(dist[destination]):
+        if not math.isfinite(dist[destination]):
             return None
-        nodes = [destination]
-        while nodes[-1] != origin:
-            nodes.append(int(pred[nodes[-1]]))
-        nodes.reverse()
-        keys = np.asarray(nodes[:-1]) * self.n + np.asarray(nodes[1:])
-        return self._ids[np.searchsorted(self._keys, keys)].tolist()
+        link_of = self._link_of
+        links = []
+        node = destination
+        while node != origin:
+            prev = int(pred[node])
+            links.append(link_of[prev, node])
+            node = prev
+        links.reverse()
+        return links
