@@ -1094,12 +1094,13 @@ class TrafficEngine:
 
     def counts(self) -> dict[str, int]:
         """Conservation: entered = arrived + en_route + stuck; planned have not departed yet."""
-        out = {"registered": len(self.v_kind), "entered": 0, "arrived": 0, "en_route": 0,
-               "stuck": 0, "planned": 0}
-        for veh, state in enumerate(self.v_state):
-            if state == PLANNED:
-                out["planned"] += 1
-            else:
-                out["entered"] += 1
-                out[self.vehicle_status(veh)] += 1
-        return out
+        # as vehicle_status per vehicle, over arrays
+        planned = np.asarray(self.v_state, dtype=np.int64) == PLANNED
+        stuck = np.asarray(self.v_stuck, dtype=bool) & ~planned
+        arrived = ~np.isnan(np.array(self.v_arrive, dtype=float)) & ~planned & ~stuck
+        n_planned, n_stuck, n_arrived = (int(np.count_nonzero(a))
+                                         for a in (planned, stuck, arrived))
+        entered = len(self.v_state) - n_planned
+        return {"registered": len(self.v_kind), "entered": entered, "arrived": n_arrived,
+                "en_route": entered - n_arrived - n_stuck, "stuck": n_stuck,
+                "planned": n_planned}
