@@ -8,11 +8,14 @@ starves. A link blocked longer than `stuck_after_s` pushes its head vehicle on r
 trip is reported as stuck. Priority vehicles (emergency, motorcade) skip a share of the queue
 delay and pass closures.
 
-Events: one per vehicle per link (the link's head release) plus departures; vehicles are light
-records held in parallel lists, not objects. Agents that own a vehicle pass a listener with
-`on_node(vehicle, node_id, time)` and `on_arrive(vehicle, time)`; a listener whose class sets
-`listens_to_nodes = False` (a bus going stop to stop) is told only of arrival, which keeps its
-vehicle on the fast path.
+Events: one per vehicle per link (the link's head release) plus departures, in one heap ordered
+by (time, sequence number); a link's event is replaced in place by the link's next one. Vehicles
+are light records held in parallel lists, not objects. Every traversal goes into a log (two flat
+arrays, filled through plain lists) from which link and trip statistics are computed.
+
+Agents that own a vehicle pass a listener with `on_node(vehicle, node_id, time)` and
+`on_arrive(vehicle, time)`; a listener whose class sets `listens_to_nodes = False` (a bus going
+stop to stop) is told only of arrival, which keeps its vehicle on the fast path.
 """
 
 from __future__ import annotations
@@ -143,7 +146,13 @@ class TrafficEngine:
         self.last_out = [-1.0] * L  # last release while queued; -1 when no queue stands
         self.queue_gap = [0.0] * L
         self.at_capacity = [0.0] * L
-        self.log = array("d")  # (sim link, vehicle, entry time, exit time) per traversal, flat
+        # the log of every traversal in two flat arrays: (sim link, vehicle) pairs and (entry
+        # time, exit time) pairs. The event loop appends to plain lists, which is cheaper than
+        # converting each value into an array; _flush_log moves them into the arrays.
+        self._log_ids = array("q")
+        self._log_times = array("d")
+        self._new_ids: list[int] = []
+        self._new_times: list[float] = []
         self.bin_s = float(bin_s)
         # vehicles (struct of lists)
         self.v_kind: list[str] = []
@@ -234,7 +243,8 @@ class TrafficEngine:
         """Signal delay per link from the flow it carried since the last update."""
         # numpy reads a copy of the log, never a view: a view left alive anywhere (a profiler
         # holding this frame, say) would stop the log from growing (BufferError)
-        links = np.frombuffer(self.log[self._log_mark::4], dtype=float).astype(np.int64)
+        self._flush_log()
+        links = np.frombuffer(self._log_ids[2 * self._log_mark::2], dtype=np.int64)
         span = t - self._log_mark_t
         flow = np.bincount(links, minlength=self.graph.n_links) * (3600.0 / span) if span > 0 \
             else np.zeros(self.graph.n_links)
@@ -242,7 +252,7 @@ class TrafficEngine:
         x = np.where(cap > 0, flow / np.maximum(cap, 1e-9), 0.0)
         self.signal_delay[:] = self.junction_delay(x).tolist()
         self._update_exit_base()
-        self._log_mark = len(self.log)
+        self._log_mark = len(self._log_ids) // 2
         self._log_mark_t = t
 
     def net_free_flow(self, class_name: str = "car") -> np.ndarray:
@@ -488,7 +498,7 @@ class TrafficEngine:
         _enter do; tests run both loops and compare their outputs. Anything else goes through
         the reference methods."""
         heap = self.heap
-        pop, push = heapq.heappop, heapq.heappush
+        pop, push, replace = heapq.heappop, heapq.heappush, heapq.heapreplace
         evt_seq, q_veh, q_ee, q_head = self.evt_seq, self.q_veh, self.q_ee, self.q_head
         link_to, v_dest, v_route, v_rpos = self.link_to, self.v_dest, self.v_route, self.v_rpos
         v_tab, v_tab_t, v_slot, v_cls = self.v_tab, self.v_tab_t, self.v_slot, self.v_cls
@@ -500,7 +510,7 @@ class TrafficEngine:
         hw, next_release = self.hw, self.next_release
         last_out, queue_gap = self.last_out, self.queue_gap
         exit_base = self.exit_base
-        log = self.log.append
+        log_id, log_time = self._new_ids.append, self._new_times.append
         next_seq = self._next_seq
         v_special, v_listener = self.v_special, self.v_listener
         pce_of = [c.pce for c in self.classes]
@@ -510,14 +520,22 @@ class TrafficEngine:
         reroute = self.reroute_interval_s
         n_traversals = n_departed = n_arrived = 0
         v_arrive = self.v_arrive
-        while heap and heap[0][0] <= t_end:
-            t, seq, kind, lk = pop(heap)
+        # A link event stays on top of the heap while it is handled and is then replaced by
+        # the link's next event (one sift instead of a pop and a push). That is safe because
+        # every event pushed meanwhile sorts after it: its time is no earlier (now is set to t
+        # before anything outside the loop runs) and its sequence number is newer.
+        while heap:
+            t, seq, kind, lk = heap[0]
+            if t > t_end:
+                break
             if kind == LINK:
                 if evt_seq[lk] != seq:
+                    pop(heap)
                     continue
                 h = q_head[lk]
                 qv = q_veh[lk]
                 if h >= len(qv):
+                    pop(heap)
                     continue
                 veh = qv[h]
                 ci = v_cls[veh]
@@ -541,12 +559,14 @@ class TrafficEngine:
                     o = occ[nl]
                     if closed[ci][nl] or (o > 0 and (o + pce > storage[nl] + 1e-9
                                                      or (waiters[nl] and not woken[lk]))):
+                        pop(heap)
                         self.now = t
                         self.traversals += n_traversals
                         n_traversals = 0
                         self._link_event(lk, t)
                         continue
                 elif nl == NO_PATH or blocked_on[lk] != -1:
+                    pop(heap)
                     self.now = t
                     self.traversals += n_traversals
                     n_traversals = 0
@@ -570,10 +590,10 @@ class TrafficEngine:
                 if blocked_on[lk] != -1:
                     at_capacity[lk] += t - blocked_since[lk]
                     blocked_on[lk] = -1
-                log(lk)
-                log(veh)
-                log(v_entry[veh])
-                log(t)
+                log_id(lk)
+                log_id(veh)
+                log_time(v_entry[veh])
+                log_time(t)
                 h += 1
                 q_head[lk] = h
                 if h > 256 and h * 2 > len(qv):
@@ -606,6 +626,7 @@ class TrafficEngine:
             elif kind == DEPART and v_state[lk] == PLANNED and not v_special[lk] \
                     and v_slot[lk] >= 0 and v_route[lk] is None:
                 # a background vehicle departs (as _depart); anything unusual: the method
+                pop(heap)
                 veh = lk
                 ci = v_cls[veh]
                 node = v_orig[veh]
@@ -624,6 +645,7 @@ class TrafficEngine:
                 v_tab_t[veh] = t
                 route = None
             else:
+                pop(heap)
                 self.now = t
                 self.traversals += n_traversals
                 n_traversals = 0
@@ -660,7 +682,9 @@ class TrafficEngine:
                     ee = qe[h]
                     s2 = next_seq()
                     evt_seq[lk] = s2
-                    push(heap, (ee if ee > nr else nr, s2, LINK, lk))
+                    replace(heap, (ee if ee > nr else nr, s2, LINK, lk))
+                else:
+                    pop(heap)
                 if waiters[lk]:
                     self.now = t
                     self._wake(lk, t)
@@ -858,10 +882,10 @@ class TrafficEngine:
         self.unrouted.append(veh)
 
     def _record_exit(self, lk: int, veh: int, t: float) -> None:
-        self.log.append(lk)
-        self.log.append(veh)
-        self.log.append(self.v_entry[veh])
-        self.log.append(t)
+        self._new_ids.append(lk)
+        self._new_ids.append(veh)
+        self._new_times.append(self.v_entry[veh])
+        self._new_times.append(t)
 
     def _wake(self, lk: int, t: float) -> None:
         """Space freed on lk: hand it to the first waiter (an upstream link or the departures)."""
@@ -970,12 +994,38 @@ class TrafficEngine:
             self._push(t + 60.0, SAMPLE, 0)
 
     # ---- accounting --------------------------------------------------------------------------
+    def _flush_log(self) -> None:
+        """Move the traversals logged since the last flush into the log's arrays."""
+        if self._new_ids:
+            self._log_ids.fromlist(self._new_ids)
+            self._log_times.fromlist(self._new_times)
+            self._new_ids.clear()
+            self._new_times.clear()
+
+    @property
+    def log(self) -> array:
+        """Entry and exit time of every completed traversal, flat pairs; its length grows with
+        each traversal (readers key caches on it). traversals_log() gives the whole record."""
+        self._flush_log()
+        return self._log_times
+
     def traversals_log(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Every completed traversal: sim link id, vehicle, entry time, exit time."""
-        flat = np.frombuffer(self.log, dtype=float).reshape(-1, 4)
+        """Every completed traversal: sim link id, vehicle, entry time, exit time (read-only
+        arrays, computed once per log length: several readers ask for them after a run)."""
+        self._flush_log()
+        n = len(self._log_times)
+        cached = getattr(self, "_traversals", None)
+        if cached is not None and cached[0] == n:
+            return cached[1]
         # copies only: no view of the log outlives this call (see update_signal_delay)
-        return (flat[:, 0].astype(np.int64), flat[:, 1].astype(np.int64), flat[:, 2].copy(),
-                flat[:, 3].copy())
+        ids = np.frombuffer(self._log_ids, dtype=np.int64).reshape(-1, 2)
+        times = np.frombuffer(self._log_times, dtype=float).reshape(-1, 2)
+        out = (ids[:, 0].copy(), ids[:, 1].copy(), times[:, 0].copy(), times[:, 1].copy())
+        del ids, times
+        for a in out:
+            a.flags.writeable = False
+        self._traversals = (n, out)
+        return out
 
     def _on_link_now(self) -> tuple[np.ndarray, np.ndarray]:
         """Vehicles inside a link now (entered, not yet left) and the sim link each is on."""
@@ -1044,12 +1094,13 @@ class TrafficEngine:
 
     def counts(self) -> dict[str, int]:
         """Conservation: entered = arrived + en_route + stuck; planned have not departed yet."""
-        out = {"registered": len(self.v_kind), "entered": 0, "arrived": 0, "en_route": 0,
-               "stuck": 0, "planned": 0}
-        for veh, state in enumerate(self.v_state):
-            if state == PLANNED:
-                out["planned"] += 1
-            else:
-                out["entered"] += 1
-                out[self.vehicle_status(veh)] += 1
-        return out
+        # as vehicle_status per vehicle, over arrays
+        planned = np.asarray(self.v_state, dtype=np.int64) == PLANNED
+        stuck = np.asarray(self.v_stuck, dtype=bool) & ~planned
+        arrived = ~np.isnan(np.array(self.v_arrive, dtype=float)) & ~planned & ~stuck
+        n_planned, n_stuck, n_arrived = (int(np.count_nonzero(a))
+                                         for a in (planned, stuck, arrived))
+        entered = len(self.v_state) - n_planned
+        return {"registered": len(self.v_kind), "entered": entered, "arrived": n_arrived,
+                "en_route": entered - n_arrived - n_stuck, "stuck": n_stuck,
+                "planned": n_planned}

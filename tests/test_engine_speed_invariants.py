@@ -1,0 +1,60 @@
+"""The engine's faster paths keep every record the plain methods give: the traversal log of the
+inlined loop equals the reference loop's entry for entry, and the array-based read side (counts,
+the cached traversal log) equals its per-vehicle definition."""
+
+from __future__ import annotations
+
+import numpy as np
+from traffic_helpers import line_network, run, scenario
+
+BOTTLENECK = [
+    {"length_km": 1.0},
+    {"length_km": 1.0},
+    {"length_km": 1.0, "lanes": 1, "capacity_vph_per_lane": 1800},
+    {"length_km": 1.0},
+]
+
+
+def _od(vph, start="00:00", end="01:00", **kw):
+    return {"origin": "n0", "destination": "n4", "vph": vph, "start": start, "end": end, **kw}
+
+
+def _congested(tmp_path):
+    net = line_network(tmp_path, BOTTLENECK)
+    return scenario(net, od=[_od(2400), _od(300, kind="truck"),
+                             _od(6, start="00:30", end="00:50", kind="emergency")],
+                    motorcades=[{"name": "M", "route": ["n0", "n4"], "depart": "00:45"}],
+                    end="01:00")
+
+
+def test_fast_loop_logs_every_traversal_as_the_reference_loop(tmp_path):
+    from sim.traffic.engine import TrafficEngine
+
+    sc = _congested(tmp_path)
+    fast = run(sc)
+    try:
+        TrafficEngine.fast_path = False
+        ref = run(sc)
+    finally:
+        TrafficEngine.fast_path = True
+    for a, b in zip(fast.engine.traversals_log(), ref.engine.traversals_log(), strict=True):
+        assert np.array_equal(a, b)
+    assert fast.engine.traversals == ref.engine.traversals
+    assert fast.engine.timeseries == ref.engine.timeseries
+
+
+def test_counts_and_cached_log_match_their_definitions(tmp_path):
+    e = run(_congested(tmp_path)).engine
+    expected = {"registered": len(e.v_kind), "entered": 0, "arrived": 0, "en_route": 0,
+                "stuck": 0, "planned": 0}
+    for veh, state in enumerate(e.v_state):
+        if state == 0:  # planned
+            expected["planned"] += 1
+        else:
+            expected["entered"] += 1
+            expected[e.vehicle_status(veh)] += 1
+    assert e.counts() == expected
+    first = e.traversals_log()
+    assert first is e.traversals_log()  # computed once per log length
+    assert len(first[0]) * 2 == len(e.log) > 0
+    assert not first[0].flags.writeable  # shared between readers: read-only
