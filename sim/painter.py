@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import importlib
 import multiprocessing
-from concurrent.futures import Future, ProcessPoolExecutor
+import queue
+import threading
 
 
 def paint(target: str, /, *args, **kwargs):
@@ -35,32 +36,73 @@ class Painter:
         """Release the worker, if any."""
 
 
-def _warm_up() -> None:
-    """Import the drawing code (matplotlib) in the worker while the main process simulates."""
-    from . import plots  # noqa: F401
+def _serve(conn) -> None:
+    """The worker: import the drawing code while the main process simulates, then draw each
+    picture asked for and answer None or the error. It ends when the main process closes its
+    end of the pipe, or ends itself, however it does (os._exit, a kill)."""
+    from . import plots  # noqa: F401  (matplotlib)
     from .emergency import plots as emergency_plots  # noqa: F401
+
+    while True:
+        try:
+            target, args, kwargs = conn.recv()
+        except EOFError:
+            return
+        try:
+            paint(target, *args, **kwargs)
+            conn.send(None)
+        except Exception as exc:  # raised again in the main process
+            try:
+                conn.send(exc)
+            except Exception:  # an error that does not pickle
+                conn.send(RuntimeError(f"{target}: {exc!r}"))
 
 
 class BackgroundPainter(Painter):
     """Draws in one worker process started now, so its imports overlap the simulation. The
     worker is a fresh interpreter (spawn: safe whatever threads run here, on every OS), which
-    re-imports the main module: a script using this must guard its entry point, as run.py does."""
+    re-imports the main module: a script using this must guard its entry point, as run.py does.
+    Requests go through a sending thread, so asking never waits for the worker to read."""
 
     def __init__(self):
-        self._pool = ProcessPoolExecutor(max_workers=1,
-                                         mp_context=multiprocessing.get_context("spawn"))
-        self._jobs: list[Future] = [self._pool.submit(_warm_up)]
+        ctx = multiprocessing.get_context("spawn")
+        self._conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=_serve, args=(child,), daemon=True, name="painter")
+        self.process.start()
+        child.close()  # the worker holds the only other end: it sees EOF when this one closes
+        self._outbox: queue.Queue = queue.Queue()
+        self._asked = 0
+        threading.Thread(target=self._send, daemon=True).start()
+
+    def _send(self) -> None:
+        while (job := self._outbox.get()) is not None:
+            self._conn.send(job)
+            self._outbox.task_done()
+        self._outbox.task_done()
 
     def draw(self, target: str, /, *args, **kwargs) -> None:
-        self._jobs.append(self._pool.submit(paint, target, *args, **kwargs))
+        self._outbox.put((target, args, kwargs))
+        self._asked += 1
 
     def wait(self) -> None:
-        jobs, self._jobs = self._jobs, []
-        for job in jobs:
-            job.result()  # the worker's exception, if any, is raised here
+        errors = []
+        while self._asked:
+            try:
+                answer = self._conn.recv()
+            except EOFError:
+                raise RuntimeError("the process drawing the pictures ended early") from None
+            self._asked -= 1
+            if answer is not None:
+                errors.append(answer)
+        if errors:
+            raise errors[0]
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        """Let the worker go: it ends on reading the end of the pipe (not waited for: its
+        interpreter's teardown would only delay the command's exit)."""
+        self._outbox.put(None)
+        self._outbox.join()
+        self._conn.close()
 
     def __enter__(self) -> BackgroundPainter:
         return self

@@ -3,8 +3,10 @@ main process, and the main process of a run never imports matplotlib."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -62,3 +64,23 @@ def test_the_main_process_of_a_run_never_imports_matplotlib(tmp_path):
                           text=True, check=True)
     assert done.stdout.strip().splitlines()[-1] == "False"
     assert (tmp_path / "run" / "congestion_map.png").stat().st_size > 10_000
+
+
+def test_the_worker_ends_when_the_main_process_leaves_abruptly():
+    code = ("import os\n"
+            "from sim.painter import BackgroundPainter\n"
+            "if __name__ == '__main__':\n"
+            "    painter = BackgroundPainter()\n"
+            "    print(painter.process.pid, flush=True)\n"
+            "    os._exit(0)\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, check=True, timeout=60)
+    pid = int(done.stdout.split()[0])
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    pytest.fail(f"the worker {pid} outlived the main process")

@@ -151,6 +151,7 @@ class TrafficEngine:
         # converting each value into an array; _flush_log moves them into the arrays.
         self._log_ids = array("q")
         self._log_times = array("d")
+        self._log_shared = False  # numpy views of the two buffers exist (traversals_log)
         self._new_ids: list[int] = []
         self._new_times: list[float] = []
         self.bin_s = float(bin_s)
@@ -997,6 +998,10 @@ class TrafficEngine:
     def _flush_log(self) -> None:
         """Move the traversals logged since the last flush into the log's arrays."""
         if self._new_ids:
+            if self._log_shared:  # numpy reads the buffers in place: grow fresh copies instead
+                self._log_ids, self._log_times = array("q", self._log_ids), array(
+                    "d", self._log_times)
+                self._log_shared = False
             self._log_ids.fromlist(self._new_ids)
             self._log_times.fromlist(self._new_times)
             self._new_ids.clear()
@@ -1017,11 +1022,13 @@ class TrafficEngine:
         cached = getattr(self, "_traversals", None)
         if cached is not None and cached[0] == n:
             return cached[1]
-        # copies only: no view of the log outlives this call (see update_signal_delay)
+        # Views of the log's buffers, not copies (a day's log is some 70 MB): the buffers are
+        # marked shared, and the next traversal logged goes into fresh copies (_flush_log), as
+        # a buffer numpy has seen cannot grow.
         ids = np.frombuffer(self._log_ids, dtype=np.int64).reshape(-1, 2)
         times = np.frombuffer(self._log_times, dtype=float).reshape(-1, 2)
-        out = (ids[:, 0].copy(), ids[:, 1].copy(), times[:, 0].copy(), times[:, 1].copy())
-        del ids, times
+        self._log_shared = True
+        out = (ids[:, 0], ids[:, 1], times[:, 0], times[:, 1])
         for a in out:
             a.flags.writeable = False
         self._traversals = (n, out)
@@ -1061,10 +1068,16 @@ class TrafficEngine:
         lk, _, t_in, t_out = self.traversals_log()
         tt = t_out - t_in
         n_bins = int(np.ceil((self.end_s - self.start_s) / self.bin_s)) + 1
-        b = np.clip(((t_in - self.start_s) // self.bin_s).astype(np.int64), 0, n_bins - 1)
+        # in place where it can be: each fresh temporary of a day's log is tens of MB of
+        # memory the system must hand over page by page
+        b = t_in - self.start_s
+        np.floor_divide(b, self.bin_s, out=b)
+        cell = b.astype(np.int64)
+        del b
+        np.clip(cell, 0, n_bins - 1, out=cell)
         tt_max = np.zeros(S)
         np.maximum.at(tt_max, lk, tt)
-        cell = lk * n_bins + b
+        cell += lk * n_bins
         share = self.net_free_flow() / np.asarray(self.fft_base[0])[g.of_link]
         of = g.of_link
         on_bottleneck = np.zeros(self.net.n_links, dtype=bool)
