@@ -20,6 +20,17 @@ def _load_network(args):
     return RoadNetwork.embedded()
 
 
+def _positive_int(text: str) -> int:
+    """argparse type: a whole number of at least 1 (the message names the value)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return value
+
+
 def _print_json(obj) -> None:
     print(json.dumps(obj, indent=2, ensure_ascii=False))
 
@@ -174,7 +185,7 @@ def cmd_bench(args) -> int:
         if not args.json:
             print(f"running {name} ...", file=sys.stderr, flush=True)
 
-    rows = run_bench(progress=note)
+    rows = run_bench(progress=note, repeats=args.repeat)
     if args.json:
         out = rows
         if args.routing:
@@ -300,6 +311,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a list of objects with workload, wall_s, peak_rss_mb, trips, "
                         "link_traversals, traversals_per_s")
     p.add_argument("--routing", action="store_true", help="add the routing micro-benchmarks")
+    p.add_argument("--repeat", type=_positive_int, default=3, metavar="N",
+                   help="runs per workload; the median wall time is reported (default 3)")
     p.set_defaults(func=cmd_bench)
     add_whatif_commands(sub)
 
