@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import multiprocessing
 import queue
+import signal
 import threading
 
 
@@ -40,6 +41,9 @@ def _serve(conn) -> None:
     """The worker: import the drawing code while the main process simulates, then draw each
     picture asked for and answer None or the error. It ends when the main process closes its
     end of the pipe, or ends itself, however it does (os._exit, a kill)."""
+    # Ctrl-C reaches the whole process group: the main process handles it, and its end ends
+    # this one (ignored from the start where the worker was started from the main thread)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     from . import plots  # noqa: F401  (matplotlib)
     from .emergency import plots as emergency_plots  # noqa: F401
 
@@ -68,7 +72,15 @@ class BackgroundPainter(Painter):
         ctx = multiprocessing.get_context("spawn")
         self._conn, child = ctx.Pipe()
         self.process = ctx.Process(target=_serve, args=(child,), daemon=True, name="painter")
-        self.process.start()
+        # started with Ctrl-C ignored, which the new interpreter keeps: the main process
+        # handles it (a worker interrupted while still importing would print a traceback)
+        main_thread = threading.current_thread() is threading.main_thread()
+        before = signal.signal(signal.SIGINT, signal.SIG_IGN) if main_thread else None
+        try:
+            self.process.start()
+        finally:
+            if main_thread:
+                signal.signal(signal.SIGINT, before)
         child.close()  # the worker holds the only other end: it sees EOF when this one closes
         self._outbox: queue.Queue = queue.Queue()
         self._asked = 0

@@ -4,6 +4,7 @@ main process, and the main process of a run never imports matplotlib."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -84,3 +85,17 @@ def test_the_worker_ends_when_the_main_process_leaves_abruptly():
             return
         time.sleep(0.1)
     pytest.fail(f"the worker {pid} outlived the main process")
+
+
+def test_ctrl_c_stops_a_run_cleanly_with_the_worker_silent(tmp_path):
+    out = tmp_path / "run"
+    run = subprocess.Popen(
+        [sys.executable, "run.py", "run", "normal_weekday", "--quiet", "--out", str(out)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: (signal.signal(signal.SIGINT, signal.SIG_DFL), os.setpgrp()))
+    time.sleep(1.5)  # the worker may still be importing
+    os.killpg(run.pid, signal.SIGINT)
+    _, err = run.communicate(timeout=60)
+    assert run.returncode == 130
+    assert "Traceback" not in err and "interrupted; nothing partial was written" in err
+    assert not out.exists()
