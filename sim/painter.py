@@ -9,6 +9,7 @@ the tables. `wait()` returns once every picture is on disk, or raises the worker
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import multiprocessing
 import queue
@@ -65,8 +66,9 @@ def _serve(conn) -> None:
 class BackgroundPainter(Painter):
     """Draws in one worker process started now, so its imports overlap the simulation. The
     worker is a fresh interpreter (spawn: safe whatever threads run here, on every OS), which
-    re-imports the main module: a script using this must guard its entry point, as run.py does.
-    Requests go through a sending thread, so asking never waits for the worker to read."""
+    re-imports the main module: a script using this should guard its entry point, as run.py
+    does; if the worker cannot start or dies, the pictures it did not answer for are drawn
+    here. Requests go through a sending thread, so asking never waits for the worker to read."""
 
     def __init__(self):
         ctx = multiprocessing.get_context("spawn")
@@ -83,27 +85,33 @@ class BackgroundPainter(Painter):
                 signal.signal(signal.SIGINT, before)
         child.close()  # the worker holds the only other end: it sees EOF when this one closes
         self._outbox: queue.Queue = queue.Queue()
-        self._asked = 0
+        self._waiting: list[tuple] = []  # asked for, not answered yet, in order
         threading.Thread(target=self._send, daemon=True).start()
 
     def _send(self) -> None:
         while (job := self._outbox.get()) is not None:
-            self._conn.send(job)
+            # a worker gone (OSError): wait() draws what it did not answer for
+            with contextlib.suppress(OSError):
+                self._conn.send(job)
             self._outbox.task_done()
         self._outbox.task_done()
 
     def draw(self, target: str, /, *args, **kwargs) -> None:
-        self._outbox.put((target, args, kwargs))
-        self._asked += 1
+        job = (target, args, kwargs)
+        self._waiting.append(job)
+        self._outbox.put(job)
 
     def wait(self) -> None:
         errors = []
-        while self._asked:
+        while self._waiting:
             try:
                 answer = self._conn.recv()
-            except EOFError:
-                raise RuntimeError("the process drawing the pictures ended early") from None
-            self._asked -= 1
+            except (EOFError, OSError):  # the worker died: draw the rest here
+                for target, args, kwargs in self._waiting:
+                    paint(target, *args, **kwargs)
+                self._waiting.clear()
+                break
+            self._waiting.pop(0)
             if answer is not None:
                 errors.append(answer)
         if errors:

@@ -99,3 +99,19 @@ def test_ctrl_c_stops_a_run_cleanly_with_the_worker_silent(tmp_path):
     assert run.returncode == 130
     assert "Traceback" not in err and "interrupted; nothing partial was written" in err
     assert not out.exists()
+
+
+def test_a_script_without_an_entry_guard_still_gets_its_pictures(tmp_path):
+    """The worker re-imports an unguarded main script and cannot start: the pictures are then
+    drawn in the main process."""
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import sys\n"
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
+        "from sim.cli import main\n"
+        f"main(['run', 'normal_weekday', '--quiet', '--out', {str(tmp_path / 'run')!r},\n"
+        "      '--set', 'start=\"07:00\"', '--set', 'end=\"07:20\"'])\n")
+    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "run" / "congestion_map.png").stat().st_size > 10_000
