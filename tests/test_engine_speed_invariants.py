@@ -5,18 +5,8 @@ the cached traversal log) equals its per-vehicle definition."""
 from __future__ import annotations
 
 import numpy as np
-from traffic_helpers import line_network, run, scenario
-
-BOTTLENECK = [
-    {"length_km": 1.0},
-    {"length_km": 1.0},
-    {"length_km": 1.0, "lanes": 1, "capacity_vph_per_lane": 1800},
-    {"length_km": 1.0},
-]
-
-
-def _od(vph, start="00:00", end="01:00", **kw):
-    return {"origin": "n0", "destination": "n4", "vph": vph, "start": start, "end": end, **kw}
+from traffic_helpers import BOTTLENECK, line_network, run, scenario
+from traffic_helpers import od as _od
 
 
 def _congested(tmp_path):

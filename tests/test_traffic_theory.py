@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from traffic_helpers import conserved, exits, line_network, run, scenario, trips, write_network
-
-# A 1.8 km approach on a 3-lane expressway feeds a 1-lane link of capacity 1,800 veh/h.
-BOTTLENECK = [
-    {"length_km": 1.0},
-    {"length_km": 1.0},
-    {"length_km": 1.0, "lanes": 1, "capacity_vph_per_lane": 1800},
-    {"length_km": 1.0},
-]
-
-
-def _od(vph, start="00:00", end="01:00", **kw):
-    return {"origin": "n0", "destination": "n4", "vph": vph, "start": start, "end": end, **kw}
+from traffic_helpers import (
+    BOTTLENECK,
+    conserved,
+    exits,
+    line_network,
+    run,
+    scenario,
+    trips,
+    write_network,
+)
+from traffic_helpers import od as _od
 
 
 @pytest.mark.parametrize("contract", [False, True])

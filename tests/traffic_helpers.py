@@ -75,3 +75,17 @@ def trips(model):
 def conserved(model) -> bool:
     c = model.engine.counts()
     return c["entered"] == c["arrived"] + c["en_route"] + c["stuck"]
+
+
+# A 1.8 km approach on a 3-lane expressway feeds a 1-lane link of capacity 1,800 veh/h.
+BOTTLENECK = [
+    {"length_km": 1.0},
+    {"length_km": 1.0},
+    {"length_km": 1.0, "lanes": 1, "capacity_vph_per_lane": 1800},
+    {"length_km": 1.0},
+]
+
+
+def od(vph, start="00:00", end="01:00", **kw):
+    """A steady flow from one end of a 4-link line network (n0) to the other (n4)."""
+    return {"origin": "n0", "destination": "n4", "vph": vph, "start": start, "end": end, **kw}
