@@ -153,9 +153,9 @@ class ShuttleLine:
         self._router = None
         # per run direction: the stops in order, and at each stop the stops still ahead
         # (asked at every stop a bus serves)
-        self._runs = {out: tuple(self.run_stops(out)) for out in (True, False)}
+        self.run_stops_of = {out: tuple(self.run_stops(out)) for out in (True, False)}
         self._ahead = {out: [frozenset(stops[i + 1:]) for i in range(len(stops))]
-                       for out, stops in self._runs.items()}
+                       for out, stops in self.run_stops_of.items()}
         self._legs: dict[tuple[str, str], tuple] = {}  # (a, b) -> (label, breakdown chance)
         self._metres: dict[tuple[int, ...], float] = {}  # sim route -> its length
         self.stats = LineStats()
@@ -282,7 +282,7 @@ class Shuttle(Agent):
     def _begin_run(self) -> None:
         if self.retasked_by is not None:  # taken off the line (see retask)
             return
-        self.stops = self.line._runs[self.outbound]
+        self.stops = self.line.run_stops_of[self.outbound]
         self.at = 0
         self.status = "in_service"
         self.line.stats.runs += 1
