@@ -269,3 +269,8 @@ def test_fast_and_reference_loops_agree(tmp_path):
         TrafficEngine.fast_path = True
     assert trips(fast) == trips(ref)
     assert fast.engine.max_queue == ref.engine.max_queue
+    # and the traversal log, entry for entry, which every link and trip statistic comes from
+    for a, b in zip(fast.engine.traversals_log(), ref.engine.traversals_log(), strict=True):
+        assert np.array_equal(a, b)
+    assert fast.engine.traversals == ref.engine.traversals
+    assert fast.engine.timeseries == ref.engine.timeseries
