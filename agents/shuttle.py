@@ -154,7 +154,7 @@ class ShuttleLine:
         # per run direction: the stops in order, and at each stop the stops still ahead
         # (asked at every stop a bus serves)
         self.run_stops_of = {out: tuple(self.run_stops(out)) for out in (True, False)}
-        self._ahead = {out: [frozenset(stops[i + 1:]) for i in range(len(stops))]
+        self.stops_ahead = {out: [frozenset(stops[i + 1:]) for i in range(len(stops))]
                        for out, stops in self.run_stops_of.items()}
         self._legs: dict[tuple[str, str], tuple] = {}  # (a, b) -> (label, breakdown chance)
         self._metres: dict[tuple[int, ...], float] = {}  # sim route -> its length
@@ -331,7 +331,7 @@ class Shuttle(Agent):
         last = self.at == len(self.stops) - 1
         queue = line.queues[stop]
         if not last and queue.waiting:
-            ahead = line._ahead[self.outbound][self.at]
+            ahead = line.stops_ahead[self.outbound][self.at]
             seats, places = spec.seats, spec.wheelchair_places
             waiting = queue.waiting
             denied = 0
