@@ -23,6 +23,7 @@ import numpy as np
 
 from .clock import format_clock, parse_clock
 from .errors import InputError
+from .ownership import STAMP, check_output_file
 
 POSITIONS = "positions.csv.gz"
 POSITION_LINKS = "positions_links.csv"
@@ -242,7 +243,8 @@ def frame_times(start_s: float, end_s: float, step_s: float) -> np.ndarray:
 
 
 def animate_run(run_dir: str | Path, out: str | Path, *, start: str | None = None,
-                end: str | None = None, fps: int = 8, step_s: float = 60.0) -> Path:
+                end: str | None = None, fps: int = 8, step_s: float = 60.0,
+                force: bool = False) -> Path:
     """Write the animation of a run folder's recorded positions; returns the file written."""
     run_dir, out = Path(run_dir), Path(out)
     suffix = out.suffix.lower()
@@ -255,6 +257,7 @@ def animate_run(run_dir: str | Path, out: str | Path, *, start: str | None = Non
         raise InputError(f"{run_dir}: no such run folder")
     if step_s <= 0 or fps <= 0:
         raise InputError("--step and --fps must be positive")
+    check_output_file(out, force=force)
     anim = Animator(run_dir)
     sc = anim.scenario
     t0 = sc.start if start is None else _clock(start, "--from")
@@ -269,7 +272,8 @@ def animate_run(run_dir: str | Path, out: str | Path, *, start: str | None = Non
 
     movie = FuncAnimation(anim.fig, lambda i: anim.draw(float(times[i])), frames=len(times),
                           blit=False, repeat=False, cache_frame_data=False)
-    writer = PillowWriter(fps=fps) if suffix == ".gif" else FFMpegWriter(fps=fps)
+    writer = _stamped_gif_writer(PillowWriter)(fps=fps) if suffix == ".gif" else \
+        FFMpegWriter(fps=fps, metadata={"comment": STAMP.decode()})
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp_dir = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
@@ -279,6 +283,19 @@ def animate_run(run_dir: str | Path, out: str | Path, *, start: str | None = Non
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)
     return out
+
+
+def _stamped_gif_writer(base):
+    """Pillow's GIF writer with the project's stamp as the GIF comment, so that a later
+    `--force` knows the file for one of ours."""
+
+    class StampedGif(base):
+        def finish(self):
+            if self._frames:
+                self._frames[0].info["comment"] = STAMP
+            super().finish()
+
+    return StampedGif
 
 
 def _clock(text: str, flag: str) -> float:

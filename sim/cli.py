@@ -88,9 +88,11 @@ def cmd_network_route(args) -> int:
 
 def cmd_network_map(args) -> int:
     from .netmap import draw_network_map
+    from .ownership import check_output_file
 
-    net = _load_network(args)
     out = Path(args.out)
+    check_output_file(out, force=args.force, default=args.out == MAP_DEFAULT)
+    net = _load_network(args)
     draw_network_map(net, out)
     print(f"map written to {out}")
     return 0
@@ -100,7 +102,9 @@ def cmd_network_export(args) -> int:
     from .atomic import atomic_file
     from .formats.geojson import write_geojson
     from .formats.graphml import write_graphml
+    from .ownership import check_output_file
 
+    check_output_file(args.out, force=args.force)
     net = _load_network(args)
     writer = {"graphml": write_graphml, "geojson": write_geojson}[args.format]
     with atomic_file(args.out) as tmp:
@@ -147,7 +151,7 @@ def cmd_drill(args) -> int:
     from .emergency.drill import review
 
     out = review(args.scenario, args.observed, seeds=args.seeds, out=args.out,
-                 overrides=args.set)
+                 overrides=args.set, force=args.force)
     from .report_html import write_report
 
     print(f"report: {write_report(out)}")
@@ -159,20 +163,26 @@ def cmd_run(args) -> int:
 
     from .model import SummitModel
     from .outputs import write_run
+    from .ownership import check_output_folder, run_key, variant_suffix
     from .painter import BackgroundPainter
     from .report import print_summary
     from .scenario import load_scenario
 
     scenario = load_scenario(args.scenario, args.set)
     seed = scenario.seed if args.seed is None else args.seed
-    out = Path(args.out) if args.out else Path("outputs") / f"{_slug(scenario.name)}-seed{seed}"
+    # variants of one scenario get folders of their own: the overrides name them
+    out = Path(args.out) if args.out else Path("outputs") / (
+        f"{_slug(scenario.name)}-seed{seed}{variant_suffix(args.set)}")
+    key = run_key("run", scenario.source_path, args.set, seed)
+    replace = check_output_folder(out, force=args.force, key=key, default=not args.out)
     t0 = time.perf_counter()
     # the pictures' worker gets ready on the other core while the model runs here
     with BackgroundPainter() as painter:
         model = SummitModel(scenario, seed=seed)
         model.run(progress=not args.quiet)
         wall = time.perf_counter() - t0
-        metrics = write_run(model, out, wall_s=wall, painter=painter)
+        metrics = write_run(model, out, wall_s=wall, painter=painter, replace=replace, key=key,
+                            overrides=args.set)
     print_summary(model, metrics, out, wall)
     print(f"report: {out / 'report.html'}")
     return 0
@@ -233,7 +243,7 @@ def cmd_animate(args) -> int:
     from .animate import animate_run
 
     out = animate_run(args.run_dir, args.out, start=args.start, end=args.end, fps=args.fps,
-                      step_s=args.step)
+                      step_s=args.step, force=args.force)
     print(f"animation written to {out}")
     return 0
 
@@ -247,6 +257,11 @@ def cmd_default(args) -> int:
     return cmd_run(args)
 
 
+FORCE_HELP = ("replace an earlier output of summit-sim at --out (never anything else: a folder "
+              "holding other files is refused)")
+MAP_DEFAULT = "outputs/network_map.png"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python run.py",
@@ -254,6 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", default=None, metavar="DIR",
                         help="where the main job (the Leaders' peak day) writes its outputs "
                              "(default: outputs/leaders_peak_day-seed1)")
+    parser.add_argument("--force", action="store_true", help=FORCE_HELP)
     sub = parser.add_subparsers(dest="command", metavar="command")
 
     net = sub.add_parser("network", help="inspect, route on, draw and export the road network")
@@ -274,12 +290,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_network_route)
 
     p = net_sub.add_parser("map", parents=[common], help="draw the network to a PNG")
-    p.add_argument("--out", default="outputs/network_map.png", metavar="FILE.png")
+    p.add_argument("--out", default=MAP_DEFAULT, metavar="FILE.png")
+    p.add_argument("--force", action="store_true", help="replace an earlier map at --out")
     p.set_defaults(func=cmd_network_map)
 
     p = net_sub.add_parser("export", parents=[common], help="write GraphML or GeoJSON")
     p.add_argument("--format", required=True, choices=("graphml", "geojson"))
     p.add_argument("--out", required=True, metavar="FILE")
+    p.add_argument("--force", action="store_true",
+                   help="replace an earlier export of summit-sim at --out")
     p.set_defaults(func=cmd_network_export)
 
     p = sub.add_parser("run", help="run a scenario and write its outputs")
@@ -287,7 +306,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="random seed (default: the scenario's)")
     p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
                    help="override a scenario value, e.g. traffic.demand_scale=0.8 (repeatable)")
-    p.add_argument("--out", metavar="DIR", help="output folder (default: outputs/NAME-seedN)")
+    p.add_argument("--out", metavar="DIR",
+                   help="output folder (default: outputs/NAME-seedN, plus the overrides)")
+    p.add_argument("--force", action="store_true", help=FORCE_HELP)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_run)
 
@@ -304,6 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="runs: the scenario's seed and the N-1 after it (default 5)")
     p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE")
     p.add_argument("--out", metavar="DIR", help="output folder (default: outputs/NAME-drill)")
+    p.add_argument("--force", action="store_true", help=FORCE_HELP)
     p.set_defaults(func=cmd_drill)
 
     p = sub.add_parser("bench", help="time whole runs (and optionally routing) on this machine")
@@ -336,6 +358,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="last frame (default: the run's end)")
     p.add_argument("--out", required=True, metavar="FILE.gif|FILE.mp4",
                    help="GIF (Pillow) or MP4 (needs ffmpeg)")
+    p.add_argument("--force", action="store_true",
+                   help="replace an earlier animation of summit-sim at --out")
     p.add_argument("--step", type=float, default=60.0, metavar="SECONDS",
                    help="simulated seconds per frame (default 60)")
     p.add_argument("--fps", type=int, default=8, help="frames per second (default 8)")

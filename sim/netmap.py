@@ -12,10 +12,12 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Polygon, Rectangle
 from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
 
+from . import __version__
 from .atomic import atomic_file
 from .errors import InputError
 from .geo import LocalProjection
 from .network import RoadNetwork
+from .ownership import STAMP
 
 # (colour, width, z-order) per class, minor first so major roads sit on top.
 ROAD_STYLE = {
@@ -283,7 +285,8 @@ def draw_network_map(net: RoadNetwork, out: str | Path, *, dpi: int = 150) -> Pa
     fig.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.035, 0.01), ncols=4,
                fontsize=8.5, title="Road class and places", title_fontsize=9.5, frameon=True)
     with atomic_file(out) as tmp:
-        fig.savefig(tmp, dpi=dpi, format="png", facecolor="white")
+        fig.savefig(tmp, dpi=dpi, format="png", facecolor="white",
+                    metadata={"Software": f"{STAMP.decode()} {__version__} (matplotlib)"})
     return out
 
 

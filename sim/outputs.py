@@ -50,14 +50,16 @@ def collect_metrics(model) -> dict:
 
 
 def write_run(model, out: str | Path, *, wall_s: float | None = None,
-              painter: Painter | None = None) -> dict:
+              painter: Painter | None = None, replace: bool = False, key: str | None = None,
+              overrides: list[str] | None = None) -> dict:
     """Write every output of a finished model into `out` atomically; returns the metrics.
     Pictures are asked of `painter` first (a worker process draws them while the tables are
-    written here) and the report, which embeds them, comes last."""
+    written here) and the report, which embeds them, comes last. An earlier run at `out` is
+    replaced only with `replace` (see `ownership`)."""
     out = Path(out)
     engine = model.engine
     painter = painter or Painter()
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, replace=replace, command="run", key=key) as tmp:
         if model.summit is not None and model.summit.delegates:
             painter.draw("sim.plots:draw_summit_plots", summit_picture_data(model.summit), tmp,
                          title=model.spec.name)
@@ -86,6 +88,7 @@ def write_run(model, out: str | Path, *, wall_s: float | None = None,
         manifest = {
             "scenario": model.spec.model_dump(mode="json"),
             "scenario_file": model.spec.source_path,
+            "overrides": list(overrides or []),
             "seed": model.seed_used,
             "versions": {"summit_sim": __version__, "mesa": mesa.__version__,
                          "numpy": np.__version__, "python": platform.python_version()},

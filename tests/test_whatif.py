@@ -227,7 +227,7 @@ def test_compare_cli_writes_a_folder_and_takes_run_folders(tiny, tmp_path, capsy
     printed = capsys.readouterr().out
     assert "C - A [95% CI]" in printed and "traffic.delay_mean_min" in printed
     assert sorted(p.name for p in out.iterdir()) == [
-        "compare.csv", "compare.json", "compare.png", "runs.csv", "table.txt"]
+        "compare.csv", "compare.json", "compare.png", "manifest.json", "runs.csv", "table.txt"]
     with open(out / "compare.csv", newline="", encoding="utf-8") as fh:
         rows = {(r["kpi"], r["scenario"]): r for r in csv.DictReader(fh)}
     assert rows["traffic.delay_mean_min", "B"]["significant"] == "yes"

@@ -273,10 +273,12 @@ def slug(text: str) -> str:
 
 
 def review(scenario_ref: str, log: str | Path, *, seeds: int = 5, out: str | Path | None = None,
-           overrides: list[str] | None = None, workers: int = MAX_WORKERS) -> Path:
+           overrides: list[str] | None = None, workers: int = MAX_WORKERS,
+           force: bool = False) -> Path:
     """Read and check the log, run the seeds, write the table and the charts into `out`
     (atomically: complete or absent), print the table; returns the output folder."""
     from ..atomic import atomic_dir
+    from ..ownership import check_output_folder, run_key, variant_suffix
     from ..scenario import load_scenario
     from .plots import draw_drill_timeline
 
@@ -294,14 +296,18 @@ def review(scenario_ref: str, log: str | Path, *, seeds: int = 5, out: str | Pat
             raise InputError(f"incident {s.name!r} is called at {format_clock(s.at)}, outside "
                              f"the run ({format_clock(scenario.start)}-"
                              f"{format_clock(scenario.end)})")
-    out = Path(out) if out else Path("outputs") / f"{slug(scenario.name)}-drill"
+    key = run_key("drill", scenario.source_path, str(log), overrides, seeds)
+    default = out is None
+    out = Path(out) if out else Path("outputs") / (
+        f"{slug(scenario.name)}-drill{variant_suffix(overrides)}")
+    replace = check_output_folder(out, force=force, key=key, default=default)
     wanted = sorted({(o.incident, o.unit, o.stage) for o in observations if o.stage != "call"})
     seed_list = seeds_for(scenario, seeds)
     runs = simulate(scenario_ref, overrides, seed_list, wanted, workers)
     comparisons = compare(observations, scenario, runs)
     seeds_text = f"seed {seed_list[0]}" if len(seed_list) == 1 else \
         f"seeds {seed_list[0]}-{seed_list[-1]}"
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, replace=replace, command="drill", key=key) as tmp:
         with open(tmp / "drill_table.csv", "w", newline="", encoding="utf-8") as fh:
             csv.writer(fh).writerows([TABLE_COLUMNS, *table_rows(comparisons)])
         units = sorted({c.unit for c in comparisons})

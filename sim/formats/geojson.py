@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .. import __version__
 from ..network import RoadNetwork
 
 
@@ -41,4 +42,7 @@ def to_geojson(net: RoadNetwork) -> dict:
 
 
 def write_geojson(net: RoadNetwork, path: str | Path) -> None:
-    Path(path).write_text(json.dumps(to_geojson(net), ensure_ascii=False), encoding="utf-8")
+    from ..ownership import STAMP
+
+    doc = {**to_geojson(net), "generator": f"{STAMP.decode()} {__version__}"}
+    Path(path).write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")

@@ -16,8 +16,10 @@ from xml.etree.ElementTree import ParseError
 
 import networkx as nx
 
+from .. import __version__
 from ..errors import NetworkError
 from ..network import CLASS_DEFAULTS, ROAD_CLASSES, Node, RoadNetwork
+from ..ownership import STAMP
 from .assemble import PlaceRecord, Segment, assemble
 
 # OSM highway tag -> road class. Korean national roads are mostly tagged trunk.
@@ -178,7 +180,7 @@ def write_graphml(net: RoadNetwork, path: str | Path) -> None:
                         "collector": "secondary", "local": "residential", "ramp": "motorway_link"}
     g = nx.MultiDiGraph()
     g.graph.update(
-        name=net.name, crs="epsg:4326",
+        name=net.name, crs="epsg:4326", generator=f"{STAMP.decode()} {__version__}",
         summit_sim_places=json.dumps([
             {"name": p.name, "kind": p.kind, "lat": p.lat, "lon": p.lon, "node": p.node,
              "source": p.source, "approx": p.approx, "attrs": p.attrs} for p in net.places],

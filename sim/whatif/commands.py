@@ -24,6 +24,9 @@ def _common(p: argparse.ArgumentParser, *, seeds: int) -> None:
                    help="a flattened KPI, e.g. delegates.on_time_rate (repeatable; default: "
                         "the key KPIs)")
     p.add_argument("--out", metavar="DIR", help="output folder (default: under outputs/)")
+    p.add_argument("--force", action="store_true",
+                   help="replace an earlier output of summit-sim at --out (never anything "
+                        "else: a folder holding other files is refused)")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="local worker processes (default: one per CPU)")
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
@@ -86,18 +89,21 @@ def _progress(args) -> bool:
 
 
 def cmd_compare(args) -> int:
+    from ..ownership import check_output_folder, run_key
     from .compare import default_out, format_table, parse_subjects, run_compare, write_compare
     from .runner import key_kpis
 
     subjects = parse_subjects(args.items, args.set)
-    backend = _backend(args)
     out = Path(args.out) if args.out else default_out(subjects)
+    key = run_key("compare", [s.label for s in subjects], args.seeds, args.seed)
+    replace = check_output_folder(out, force=args.force, key=key, default=not args.out)
+    backend = _backend(args)
     if not args.quiet:
         print(f"compare: {len(subjects)} scenarios x {args.seeds} seeds on "
               f"{backend.describe()}", file=sys.stderr)
     result = run_compare(subjects, seeds=args.seeds, base_seed=args.seed, backend=backend,
                          progress=_progress(args))
-    write_compare(result, out, chart_kpis=args.kpi)
+    write_compare(result, out, chart_kpis=args.kpi, replace=replace, key=key)
     shown = key_kpis(result.kpis, args.kpi) if args.kpi else None
     print(format_table(result, shown), end="")
     print(f"\ncompare written to {out}/ (compare.csv has every KPI)")
@@ -106,23 +112,24 @@ def cmd_compare(args) -> int:
 
 def cmd_sweep(args) -> int:
     from .params import build_scenario, parse_assignment, parse_grids, source
-    from .sweep import RESULTS, Sweep, run_sweep
+    from .sweep import RESULTS, Sweep, run_sweep, sweep_folder
 
     src = source(args.scenario)
     base = [parse_assignment(t) for t in args.set]
     axes = parse_grids(args.grid)
     base_seed = args.seed if args.seed is not None else build_scenario(src, base).seed
     sweep = Sweep(src, base, axes, args.seeds, base_seed)
-    backend = _backend(args)
     out = Path(args.out) if args.out else Path("outputs") / (
         f"sweep-{_slug(src.label)}-" + "-".join(_slug(a.path) for a in axes))[:120]
+    sweep_folder(out, resume=args.resume, force=args.force)  # before any worker starts
+    backend = _backend(args)
     total = len(sweep.combos) * args.seeds
     if not args.quiet:
         print(f"sweep: {len(sweep.combos)} combinations x {args.seeds} seeds = {total} runs on "
               f"{backend.describe()} -> {out}/", file=sys.stderr)
     try:
-        result = run_sweep(sweep, out, backend, resume=args.resume, progress=_progress(args),
-                           kpis=args.kpi)
+        result = run_sweep(sweep, out, backend, resume=args.resume, force=args.force,
+                           progress=_progress(args), kpis=args.kpi)
     except KeyboardInterrupt:
         print(f"interrupted: the finished runs are in {out / RESULTS}; run the same command "
               "with --resume to finish the sweep", file=sys.stderr)
@@ -153,6 +160,7 @@ def _print_sweep(sweep, result) -> None:
 
 
 def cmd_sensitivity(args) -> int:
+    from ..ownership import check_output_folder, run_key, variant_suffix
     from .params import build_scenario, parse_assignment, parse_range, source
     from .sensitivity import DEFAULT_SAMPLES, Study, format_indices, run_study, write_study
 
@@ -162,14 +170,17 @@ def cmd_sensitivity(args) -> int:
     base_seed = args.seed if args.seed is not None else build_scenario(src, base).seed
     samples = args.samples or DEFAULT_SAMPLES.get(args.method, 10)
     study = Study(src, base, ranges, args.method, samples, args.seeds, base_seed)
-    backend = _backend(args)
     out = Path(args.out) if args.out else Path("outputs") / (
-        f"sensitivity-{_slug(src.label)}-{args.method}")
+        f"sensitivity-{_slug(src.label)}-{args.method}{variant_suffix(args.set)}")
+    key = run_key("sensitivity", src.ref, args.set, args.param, args.method, samples,
+                  args.seeds, base_seed)
+    replace = check_output_folder(out, force=args.force, key=key, default=not args.out)
+    backend = _backend(args)
     if not args.quiet:
         print(f"sensitivity: {args.method} over {', '.join(r.path for r in ranges)} on "
               f"{backend.describe()}", file=sys.stderr)
     result = run_study(study, backend, kpis=args.kpi, progress=_progress(args))
-    write_study(result, out)
+    write_study(result, out, replace=replace, key=key)
     print(format_indices(result), end="")
     print(f"\nsensitivity written to {out}/ (indices.csv, samples.csv, sensitivity.png)")
     return 0

@@ -20,6 +20,7 @@ from pathlib import Path
 from .. import __version__
 from ..atomic import atomic_dir
 from ..errors import InputError
+from ..ownership import run_key
 from . import stats
 from .params import Assignment, Source, build_scenario, parse_assignment, source
 from .runner import Job, cell, key_kpis, replicate_seeds
@@ -186,13 +187,16 @@ def format_table(result: CompareResult, kpis: Sequence[str] | None = None) -> st
 def default_out(subjects: Sequence[Subject]) -> Path:
     slug = "-vs-".join(re.sub(r"[^a-z0-9]+", "_", s.label.lower()).strip("_") or "run"
                        for s in subjects)
-    return Path("outputs") / f"compare-{slug[:100]}"
+    if len(slug) > 100:  # long lists of overrides: a digest keeps their folders apart
+        slug = slug[:93] + "-" + run_key(*(s.label for s in subjects))[:6]
+    return Path("outputs") / f"compare-{slug}"
 
 
-def write_compare(result: CompareResult, out: Path, *, chart_kpis: Sequence[str] = ()) -> Path:
+def write_compare(result: CompareResult, out: Path, *, chart_kpis: Sequence[str] = (),
+                  replace: bool = False, key: str | None = None) -> Path:
     out = Path(out)
     charted = key_kpis(result.kpis, chart_kpis)
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, replace=replace, command="compare", key=key) as tmp:
         with open(tmp / "compare.csv", "w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh, lineterminator="\n")
             w.writerow(COMPARE_COLUMNS)

@@ -175,9 +175,10 @@ def format_indices(result: StudyResult) -> str:
                                    for line in lines) + "\n"
 
 
-def write_study(result: StudyResult, out: Path) -> Path:
+def write_study(result: StudyResult, out: Path, *, replace: bool = False,
+                key: str | None = None) -> Path:
     study = result.study
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, replace=replace, command="sensitivity", key=key) as tmp:
         with open(tmp / "indices.csv", "w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh, lineterminator="\n")
             cols = INDEX_COLUMNS[study.method]

@@ -24,6 +24,7 @@ from pathlib import Path
 from .. import __version__
 from ..atomic import atomic_file
 from ..errors import InputError
+from ..ownership import MANIFEST, check_location, stamp_folder
 from . import stats
 from .params import Assignment, GridAxis, Source, build_scenario, combinations
 from .runner import Job, cell, key_kpis, replicate_seeds
@@ -158,23 +159,58 @@ class SweepResult:
     charted: list[str]
 
 
-def run_sweep(sweep: Sweep, out: Path, backend, *, resume: bool = False,
+def sweep_folder(out: Path, *, resume: bool = False, force: bool = False) -> bool:
+    """Check that a sweep may write `out` (before any run); True when it holds a sweep to
+    finish. A folder holding anything but a sweep's own files is refused, whatever is asked."""
+    check_location(out)
+    if not out.exists() or not any(out.iterdir()):
+        return False
+    if not _holds_only_a_sweep(out):
+        entries = sorted(p.name for p in out.iterdir())
+        raise InputError(f"--out {str(out)!r} holds files summit-sim did not write "
+                         f"({', '.join(entries[:5])}{' ...' if len(entries) > 5 else ''}); "
+                         "nothing was written or removed: choose another folder")
+    if force:
+        return False
+    if not resume:
+        raise InputError(f"--out {str(out)!r} already holds a sweep: add --resume to finish it, "
+                         "--force to start it again, or choose another --out")
+    return True
+
+
+def _holds_only_a_sweep(out: Path) -> bool:
+    names = {p.name for p in out.iterdir()}
+    ours = {RESULTS, SPEC, SUMMARY, CHART, MANIFEST}
+    # a rewrite interrupted before its rename leaves its temporary file: the sweep's own too
+    names = {n for n in names if not (n.startswith(".") and n.endswith(".part"))}
+    if not names <= ours or SPEC not in names or any(p.is_dir() for p in out.iterdir()):
+        return False
+    try:
+        spec = json.loads((out / SPEC).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(spec, dict) and "grid" in spec and "scenario" in spec
+
+
+def run_sweep(sweep: Sweep, out: Path, backend, *, resume: bool = False, force: bool = False,
               progress: bool = True, kpis: Sequence[str] = (), on_result=None) -> SweepResult:
     """Run what is missing from out/runs.csv, then rewrite it sorted with the summary and the
-    chart. `on_result(n_done)` is called after each run is on disk (tests stop sweeps with it)."""
+    chart. `on_result(n_done)` is called after each run is on disk (tests stop sweeps with it).
+    `force` starts an earlier sweep in `out` again (its files only are removed)."""
     from tqdm import tqdm
 
     out = Path(out)
     jobs = sweep.jobs()  # validates every point before anything is written
+    finishing = sweep_folder(out, resume=resume, force=force)
     results = ResultsFile(out / RESULTS, sweep.param_columns)
     spec_path = out / SPEC
-    if results.path.exists() or spec_path.exists():
-        if not resume:
-            raise InputError(f"{out} already holds a sweep: add --resume to finish it, or "
-                             "choose another --out")
+    if finishing:
         _check_spec(spec_path, sweep.spec())
         if results.path.exists():
             results.load()
+    elif out.exists():  # an empty folder, or an earlier sweep to start again (--force)
+        for name in (RESULTS, SPEC, SUMMARY, CHART, MANIFEST):
+            (out / name).unlink(missing_ok=True)
     out.mkdir(parents=True, exist_ok=True)
     with atomic_file(spec_path) as tmp:
         tmp.write_text(json.dumps(sweep.spec(), indent=2) + "\n", encoding="utf-8")
@@ -204,6 +240,7 @@ def run_sweep(sweep: Sweep, out: Path, backend, *, resume: bool = False,
 
     draw_sweep(sweep_points(sweep, rows, charted), [a.path for a in sweep.axes], charted,
                out / CHART, title=f"{sweep.source.label}: {len(rows)} runs")
+    stamp_folder(out, "sweep")
     return SweepResult(out, len(jobs), len(todo), skipped, rows, charted)
 
 
