@@ -154,6 +154,9 @@ def network_from_nx(g: nx.Graph, *, name: str, where: str, largest_component: bo
             u, v, road="; ".join(dict.fromkeys(names)), road_class=road_class, lanes=lanes,
             speed_kmh=speed, geometry=geom, capacity_vph=cap, length_m=length,
             oneway=_as_bool(d.get("road_oneway")) if "road_oneway" in d else oneway))
+    if not segments:
+        raise NetworkError(f"{where}: no roads: the file has {len(nodes)} node(s) and no edges "
+                           "(ways with a highway tag) between them")
     keep, notes = None, []
     if largest_component:
         keep, notes = _largest_component(g)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import itertools
 import json
+import math
 import types
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -253,6 +254,9 @@ def parse_range(text: str) -> Range:
             bounds.append(float(part))
         except ValueError:
             raise InputError(f"--param {text!r}: {part!r} is not a number: {usage}") from None
+    for part, x in zip(parts, bounds, strict=True):
+        if not math.isfinite(x):
+            raise InputError(f"--param {text!r}: {part!r} is not a finite number: {usage}")
     low, high = bounds
     if not low < high:
         raise InputError(f"--param {text!r}: LOW ({low:g}) must be below HIGH ({high:g})")
