@@ -61,6 +61,21 @@ def positive_number(high: float):
     return parse
 
 
+def clock(text: str) -> str:
+    """A time of day, 'HH:MM' or 'HH:MM:SS' (or seconds), within the week a run may cover; kept
+    as the text given."""
+    from .bounds import MAX_CLOCK_S
+    from .clock import parse_clock
+
+    try:
+        value = parse_clock(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if not 0 <= value <= MAX_CLOCK_S:  # False for nan
+        raise argparse.ArgumentTypeError(f"{text!r} is not a time of day within a week")
+    return text
+
+
 def port(text: str) -> int:
     return whole(1, 65535)(text)
 

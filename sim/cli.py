@@ -338,7 +338,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="allow --host to be an address other machines can reach")
     p.add_argument("--port", type=argtypes.port, default=8765,
                    help="port, 1 to 65535 (default 8765)")
-    p.add_argument("--start", metavar="HH:MM", help="open the view at this time of day")
+    p.add_argument("--start", metavar="HH:MM", type=argtypes.clock,
+                   help="open the view at this time of day")
     p.set_defaults(func=cmd_viz)
 
     p = sub.add_parser("animate", help="animate a run's vehicles over the map (GIF or MP4)")

@@ -429,6 +429,8 @@ OPTIONS = [
     (["viz", "--port", "65536"], ("--port", "65536")),
     (["viz", "--port", "http"], ("--port", "http")),
     (["viz", "som1_day", "--set", "end=inf"], ("end", "inf")),
+    (["viz", "--start", "25:99"], ("--start", "25:99")),
+    (["viz", "--start", "9999:00"], ("--start", "9999:00")),
     (["animate", "run_folder", "--out", "a.gif", "--step", "nan"], ("--step", "nan")),
     (["animate", "run_folder", "--out", "a.gif", "--step", "-60"], ("--step", "-60")),
     (["animate", "run_folder", "--out", "a.gif", "--fps", "0"], ("--fps", "0")),
