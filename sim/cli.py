@@ -8,6 +8,7 @@ import re
 import sys
 from pathlib import Path
 
+from . import argtypes
 from .errors import InputError
 from .whatif import add_whatif_commands
 
@@ -220,6 +221,13 @@ def cmd_viz(args) -> int:
 
     from .scenario import load_scenario
 
+    if not argtypes.is_local(args.host):
+        if not getattr(args, "public", False):
+            raise InputError(f"--host {args.host!r}: the view would be open to other machines; "
+                             "add --public to mean it, or use 127.0.0.1, localhost or ::1")
+        print(f"warning: --host {args.host} --public: the control-centre view (and its "
+              "controls) will be reachable by anyone who can reach this machine",
+              file=sys.stderr, flush=True)
     if importlib.util.find_spec("solara") is None:
         raise InputError("the live view needs the `ui` extra: pip install -e '.[ui]'")
     load_scenario(args.scenario, args.set)  # a bad scenario fails here, with its message
@@ -303,7 +311,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="run a scenario and write its outputs")
     p.add_argument("scenario", metavar="SCENARIO", help="a .toml file or a shipped scenario name")
-    p.add_argument("--seed", type=int, help="random seed (default: the scenario's)")
+    p.add_argument("--seed", type=argtypes.seed,
+                   help="random seed, 0 to 2**63 - 1 (default: the scenario's)")
     p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
                    help="override a scenario value, e.g. traffic.demand_scale=0.8 (repeatable)")
     p.add_argument("--out", metavar="DIR",
@@ -321,7 +330,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("scenario", metavar="SCENARIO")
     p.add_argument("--observed", required=True, metavar="LOG.csv",
                    help="observed log: incident, unit, stage, timestamp (docs/drill-log.md)")
-    p.add_argument("--seeds", type=int, default=5, metavar="N",
+    # judgement: 10,000 runs is beyond any review
+    p.add_argument("--seeds", type=argtypes.whole(1, 10_000), default=5, metavar="N",
                    help="runs: the scenario's seed and the N-1 after it (default 5)")
     p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE")
     p.add_argument("--out", metavar="DIR", help="output folder (default: outputs/NAME-drill)")
@@ -343,10 +353,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a .toml file or a shipped scenario name (default: leaders_day)")
     p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
                    help="override a scenario value (repeatable)")
-    p.add_argument("--host", default="127.0.0.1",
-                   help="address to listen on (default 127.0.0.1: this machine only)")
-    p.add_argument("--port", type=int, default=8765, help="port (default 8765)")
-    p.add_argument("--start", metavar="HH:MM", help="open the view at this time of day")
+    p.add_argument("--host", default="127.0.0.1", type=argtypes.host,
+                   help="address to listen on (default 127.0.0.1: this machine only; any "
+                        "other address needs --public)")
+    p.add_argument("--public", action="store_true",
+                   help="allow --host to be an address other machines can reach")
+    p.add_argument("--port", type=argtypes.port, default=8765,
+                   help="port, 1 to 65535 (default 8765)")
+    p.add_argument("--start", metavar="HH:MM", type=argtypes.clock,
+                   help="open the view at this time of day")
     p.set_defaults(func=cmd_viz)
 
     p = sub.add_parser("animate", help="animate a run's vehicles over the map (GIF or MP4)")
@@ -360,9 +375,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="GIF (Pillow) or MP4 (needs ffmpeg)")
     p.add_argument("--force", action="store_true",
                    help="replace an earlier animation of summit-sim at --out")
-    p.add_argument("--step", type=float, default=60.0, metavar="SECONDS",
+    p.add_argument("--step", type=argtypes.positive_number(86_400), default=60.0,
+                   metavar="SECONDS",
                    help="simulated seconds per frame (default 60)")
-    p.add_argument("--fps", type=int, default=8, help="frames per second (default 8)")
+    p.add_argument("--fps", type=argtypes.whole(1, 120), default=8,
+                   help="frames per second, 1 to 120 (default 8)")
     p.set_defaults(func=cmd_animate)
     return parser
 

@@ -22,6 +22,11 @@ def describe_validation_error(exc, where: str) -> str:
             shown = shown[:57] + "..."
         if err["type"] == "missing":
             lines.append(f"{loc or '(top level)'}: missing; this field is required")
+        elif err["type"] == "value_error" and isinstance(value, dict):
+            # a check across a table's fields: its message names the fields and values, and
+            # the table itself would only bury it
+            msg = err["msg"].removeprefix("Value error, ")
+            lines.append(f"{loc + ': ' if loc else ''}{msg}")
         else:
             lines.append(f"{loc or '(top level)'} = {shown}: {err['msg']}")
     return f"{where}:\n  " + "\n  ".join(lines)

@@ -30,6 +30,13 @@ STORAGE_M_PER_VEHICLE = 7.5  # metres of lane one queued car occupies (KHCM; fac
 
 MAX_SNAP_M = 2_000.0  # a place farther than this from every node is a coordinate error
 
+# Upper bounds of a link's attributes (judgements, far beyond any real road): a network file
+# with more is a unit or typing error, refused with the link named
+MAX_LANES = 20  # lanes per direction
+MAX_SPEED_KMH = 300.0
+MAX_CAPACITY_VPH_PER_LANE = 10_000.0  # the densest expressway lane carries ~2,400 veh/h
+MAX_LINK_LENGTH_M = 1_000_000.0
+
 
 class ClassDefaults(NamedTuple):
     capacity_vph_per_lane: float
@@ -234,20 +241,28 @@ class RoadNetwork:
             raise NetworkError("network has no nodes")
         if not self.links:
             raise NetworkError("network has no links")
-        for label, values, unit in (
-            ("length", self.length_m, "m"),
-            ("speed", self.speed_kmh, "km/h"),
-            ("capacity", self.capacity_vph, "veh/h"),
-            ("lanes", self.lanes, ""),
+        bad_nodes = [n for n in self.nodes
+                     if not (-90 <= n.lat <= 90 and -180 <= n.lon <= 180)]  # False for nan
+        for n in bad_nodes[:10]:
+            problems.append(f"node {n.id}: lat {n.lat!r}, lon {n.lon!r}; must be finite, lat "
+                            "within -90..90 and lon within -180..180")
+        if len(bad_nodes) > 10:
+            problems.append(f"... and {len(bad_nodes) - 10} more nodes with bad coordinates")
+        for label, values, unit, most in (
+            ("length", self.length_m, "m", MAX_LINK_LENGTH_M),
+            ("speed", self.speed_kmh, "km/h", MAX_SPEED_KMH),
+            ("capacity", self.capacity_vph, "veh/h", MAX_CAPACITY_VPH_PER_LANE * MAX_LANES),
+            ("lanes", self.lanes, "", MAX_LANES),
         ):
-            bad = np.flatnonzero(~(values > 0))
+            bad = np.flatnonzero(~((values > 0) & (values <= most)))  # nan fails both
             for i in bad[:10]:
                 lk = self.links[i]
                 problems.append(
                     f"link {lk.id} ({lk.from_node} -> {lk.to_node}, {lk.road or 'unnamed'}): "
-                    f"{label} {values[i]:g}{(' ' + unit) if unit else ''}; must be > 0")
+                    f"{label} {values[i]:g}{(' ' + unit) if unit else ''}; must be > 0 and at "
+                    f"most {most:g}")
             if len(bad) > 10:
-                problems.append(f"... and {len(bad) - 10} more links with {label} <= 0")
+                problems.append(f"... and {len(bad) - 10} more links with {label} out of range")
         comps = self.strong_components()
         if len(comps) > 1:
             outside = [nid for comp in comps[1:] for nid in comp]

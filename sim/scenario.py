@@ -16,7 +16,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -24,19 +23,34 @@ from pydantic import (
     model_validator,
 )
 
-from .clock import parse_clock
+from .bounds import (
+    MAX_DISTANCE_M,
+    MAX_MINUTES,
+    MAX_PEOPLE,
+    MAX_SECONDS,
+    MAX_VEHICLES,
+    Clock,
+    Latitude,
+    Longitude,
+    Minutes,
+    Seconds,
+    Seed,
+)
 from .emergency.spec import EmergencySpec
 from .errors import InputError, describe_validation_error
 from .traffic.vehicles import VEHICLE_CLASSES
 
-Clock = Annotated[float, BeforeValidator(parse_clock)]
 VehicleClassName = Literal["car", "truck", "bus", "shuttle", "event", "emergency", "motorcade"]
 Condition = Literal["clear", "rain", "snow", "fog"]
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # every number must be finite: inf and nan are refused with the field named
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+Share = Annotated[float, Field(ge=0, le=1)]
 
 
 class NetworkSpec(Strict):
@@ -46,23 +60,23 @@ class NetworkSpec(Strict):
 
 class Zone(Strict):
     name: str
-    population: float = Field(ge=0)
-    jobs: float = Field(ge=0)
-    lat: float
-    lon: float
-    radius_m: float = Field(default=1000, gt=0)
+    population: float = Field(ge=0, le=MAX_PEOPLE)
+    jobs: float = Field(ge=0, le=MAX_PEOPLE)
+    lat: Latitude
+    lon: Longitude
+    radius_m: float = Field(default=1000, gt=0, le=MAX_DISTANCE_M)
     nodes: list[str] = Field(default_factory=list)
 
 
 class ExternalZone(Strict):
     name: str
     node: str
-    trips_per_day: float = Field(ge=0)
+    trips_per_day: float = Field(ge=0, le=MAX_PEOPLE)
     note: str = ""
 
 
 class Profile(Strict):
-    hourly: list[float] = Field(min_length=24, max_length=24)
+    hourly: list[Share] = Field(min_length=24, max_length=24)
     to_work: list[float] = Field(default_factory=lambda: [0.5] * 24, min_length=24,
                                  max_length=24)
     source: str = ""
@@ -89,7 +103,7 @@ class ODFlow(Strict):
 
     origin: str
     destination: str
-    vph: float = Field(gt=0)
+    vph: float = Field(gt=0, le=MAX_VEHICLES)
     start: Clock
     end: Clock
     kind: VehicleClassName = "car"
@@ -97,22 +111,25 @@ class ODFlow(Strict):
 
 
 class TrafficSpec(Strict):
-    daily_trips: float = Field(default=0, ge=0)
-    demand_scale: float = Field(default=1.0, ge=0)
-    capacity_scale: float = Field(default=1.0, gt=0)  # every road's capacity times this
+    daily_trips: float = Field(default=0, ge=0, le=MAX_PEOPLE)
+    # judgement: ten times the demand (or the capacity) is far beyond any planning question
+    demand_scale: float = Field(default=1.0, ge=0, le=10)
+    capacity_scale: float = Field(default=1.0, gt=0, le=10)  # every road's capacity times this
     truck_share: float = Field(default=0.0, ge=0, le=1)
-    gravity_beta_per_min: float = Field(default=0.1, gt=0)
-    reroute_interval_s: float = Field(default=900, gt=0)
-    stuck_after_s: float = Field(default=600, gt=0)
+    gravity_beta_per_min: float = Field(default=0.1, gt=0, le=10)
+    # judgement: rerouting at most every second, at least once a week
+    reroute_interval_s: float = Field(default=900, ge=1, le=MAX_SECONDS)
+    stuck_after_s: float = Field(default=600, gt=0, le=MAX_SECONDS)
     emergency_queue_skip: float = Field(default=0.7, ge=0, le=1)
     # fixed-time signals at urban junctions: cycle and effective green share (KHCM practice:
     # 120-160 s cycles, g/C 0.4-0.5 for a main road)
-    signal_cycle_s: float = Field(default=120, gt=0)
+    signal_cycle_s: float = Field(default=120, gt=0, le=600)  # judgement: 10 min at most
     signal_green_ratio: float = Field(default=0.45, gt=0, le=1)
     # unsignalised junctions: a local street giving way to a bigger road, local streets meeting
-    give_way_delay_s: float = Field(default=10, ge=0)
-    local_junction_delay_s: float = Field(default=5, ge=0)
-    engine_tick_s: float = Field(default=5, gt=0)
+    give_way_delay_s: float = Field(default=10, ge=0, le=600)
+    local_junction_delay_s: float = Field(default=5, ge=0, le=600)
+    # judgement: the engine's step between 0.1 s and a minute (5 s by default)
+    engine_tick_s: float = Field(default=5, ge=0.1, le=60)
     contract_chains: bool = True  # simulate chains of links without junctions as one queue
     trip_ends_at_junctions: bool = True  # zone trips join the network where roads meet
     profile: Profile | None = None
@@ -145,7 +162,7 @@ class LinkSelector(Strict):
     path: list[str] | None = None
     links: list[tuple[str, str]] | None = None
     near: str | None = None  # a place or node: links within radius_m of it
-    radius_m: float = Field(default=500, gt=0)
+    radius_m: float = Field(default=500, gt=0, le=MAX_DISTANCE_M)
 
     @model_validator(mode="after")
     def _one_selector(self):
@@ -185,8 +202,8 @@ class Motorcade(Strict):
     name: str
     route: list[str] = Field(min_length=2)  # places or node ids to pass through, in order
     depart: Clock
-    lead_s: float = Field(default=300, ge=0)  # links close this long before the convoy
-    trail_s: float = Field(default=60, ge=0)  # and reopen this long after it has passed
+    lead_s: float = Field(default=300, ge=0, le=MAX_SECONDS)  # links close this long before
+    trail_s: float = Field(default=60, ge=0, le=MAX_SECONDS)  # and reopen this long after
 
 
 class WeatherFactors(Strict):
@@ -227,9 +244,16 @@ class WeatherSpec(Strict):
     @field_validator("factors", mode="before")
     @classmethod
     def _fill_defaults(cls, v):
-        merged = {k: dict(f) for k, f in DEFAULT_WEATHER.items()}
+        if not isinstance(v, dict | None):
+            return v  # not a table: the schema names it
+        merged: dict = {k: dict(f) for k, f in DEFAULT_WEATHER.items()}
         for k, f in (v or {}).items():
-            merged.setdefault(k, {}).update(f if isinstance(f, dict) else f.model_dump())
+            if isinstance(f, WeatherFactors):
+                f = f.model_dump()
+            if isinstance(f, dict) and isinstance(merged.get(k), dict):
+                merged[k].update(f)
+            else:
+                merged[k] = f  # an unknown condition or not a table: the schema names it
         return merged
 
     def factors_at(self, condition: str) -> WeatherFactors:
@@ -247,19 +271,23 @@ RoleName = Literal["leader", "minister", "ceo", "senior_official", "delegate", "
 class DelegatesSpec(Strict):
     """Who comes: how many, in which roles, from which economies, and how they move on foot."""
 
-    total: int = Field(default=0, ge=0)
-    roles: dict[RoleName, float] = Field(default_factory=lambda: {"delegate": 1.0})
+    total: int = Field(default=0, ge=0, le=MAX_PEOPLE)
+    # shares or counts by role (they are normalised)
+    roles: dict[RoleName, Annotated[float, Field(ge=0, le=MAX_PEOPLE)]] = Field(
+        default_factory=lambda: {"delegate": 1.0})
     economies: list[str] = Field(default_factory=lambda: list(APEC_ECONOMIES), min_length=1)
-    party_size: dict[RoleName, int] = Field(default_factory=dict)  # people sharing the rooms
+    # people sharing the rooms (judgement: a party of at most 100)
+    party_size: dict[RoleName, Annotated[int, Field(ge=1, le=100)]] = Field(
+        default_factory=dict)
     wheelchair_share: float = Field(default=0.01, ge=0, le=1)
-    walk_speed_kmh: float = Field(default=4.5, gt=0)
-    max_walk_m: float = Field(default=900, ge=0)  # walk to the venue when it is this close
-    early_min: float = Field(default=20, ge=0)  # aim to clear screening this long before start
-    early_spread_min: float = Field(default=30, ge=0)  # ... plus up to this much more, at random
-    detour_factor: float = Field(default=1.3, ge=1)  # walking distance over straight line
-    max_wait_min: float = Field(default=30, gt=0)  # then a taxi from the stop
-    transfer_walk_m: float = Field(default=300, ge=0)  # longest walk between two lines' stops
-    hub_margin_min: float = Field(default=30, ge=0)  # at the hub this long before departure
+    walk_speed_kmh: float = Field(default=4.5, gt=0, le=20)  # judgement: a fast runner
+    max_walk_m: float = Field(default=900, ge=0, le=MAX_DISTANCE_M)  # walk when this close
+    early_min: Minutes = 20  # aim to clear screening this long before start
+    early_spread_min: Minutes = 30  # ... plus up to this much more, at random
+    detour_factor: float = Field(default=1.3, ge=1, le=10)  # walking over straight line
+    max_wait_min: float = Field(default=30, gt=0, le=MAX_MINUTES)  # then a taxi from the stop
+    transfer_walk_m: float = Field(default=300, ge=0, le=MAX_DISTANCE_M)  # between two lines
+    hub_margin_min: Minutes = 30  # at the hub this long before departure
 
     @field_validator("roles")
     @classmethod
@@ -287,12 +315,12 @@ class DayVisitorSpec(Strict):
 
     name: str
     role: RoleName
-    people: int = Field(ge=0)
+    people: int = Field(ge=0, le=MAX_PEOPLE)
     home: str = "zones"  # "zones", or a place or node id where they all start
     car_parks: list[str] = Field(default_factory=list)  # drive there, then the shuttle
     # inside the security perimeter nobody walks from the car park: the shuttle takes them
     ride_from_car_park: bool = True
-    park_min: float = Field(default=5, ge=0)  # park and walk to the stop
+    park_min: Minutes = 5  # park and walk to the stop
 
 
 class LodgingSpec(Strict):
@@ -301,16 +329,16 @@ class LodgingSpec(Strict):
     name: str
     zone: Literal["bomun", "city", "bulguksa", "overflow"]
     node: str  # a place name or node id where its guests come and go
-    rooms: int = Field(gt=0)
-    suites: int = Field(default=0, ge=0)
-    distance_km: float = Field(default=0, ge=0)
+    rooms: int = Field(gt=0, le=MAX_PEOPLE)
+    suites: int = Field(default=0, ge=0, le=MAX_PEOPLE)
+    distance_km: float = Field(default=0, ge=0, le=MAX_DISTANCE_M / 1000)
     city: str = "Gyeongju"
 
 
 class VenueSpec(Strict):
     name: str  # a place of the network
-    gates: int = Field(ge=1)
-    throughput_per_gate_per_hour: float = Field(gt=0)
+    gates: int = Field(ge=1, le=10_000)
+    throughput_per_gate_per_hour: float = Field(gt=0, le=100_000)
     opens: Clock = 0.0
     closes: Clock = 86_400.0
 
@@ -327,13 +355,14 @@ class SessionSpec(Strict):
 class LineSpecModel(Strict):
     name: str
     stops: list[str] = Field(min_length=2)  # places or node ids
-    headway_min: float = Field(gt=0)
+    # judgement: a departure at most every 0.1 min (6 s)
+    headway_min: float = Field(ge=0.1, le=MAX_MINUTES)
     start: Clock
     end: Clock
-    vehicles: int = Field(ge=1)
-    seats: int = Field(ge=1)
-    wheelchair_places: int = Field(default=1, ge=0)
-    layover_min: float = Field(default=5, ge=0)
+    vehicles: int = Field(ge=1, le=MAX_VEHICLES)
+    seats: int = Field(ge=1, le=1_000)
+    wheelchair_places: int = Field(default=1, ge=0, le=1_000)
+    layover_min: Minutes = 5
     depot: str | None = None
     loop: bool = False
 
@@ -341,32 +370,33 @@ class LineSpecModel(Strict):
 class DrtSpecModel(Strict):
     """Demand-responsive vehicles for trips no line serves well."""
 
-    vehicles: int = Field(ge=1)
-    seats: int = Field(default=8, ge=1)
-    wheelchair_places: int = Field(default=1, ge=0)
+    vehicles: int = Field(ge=1, le=MAX_VEHICLES)
+    seats: int = Field(default=8, ge=1, le=1_000)
+    wheelchair_places: int = Field(default=1, ge=0, le=1_000)
     depot: str
     start: Clock
     end: Clock
-    max_wait_min: float = Field(default=20, gt=0)
-    max_detour: float = Field(default=1.5, ge=1)
-    detour_slack_min: float = Field(default=5, ge=0)
-    dwell_s: float = Field(default=30, ge=0)
-    speed_factor: float = Field(default=1.2, gt=0)  # planning on free-flow times x this
+    max_wait_min: float = Field(default=20, gt=0, le=MAX_MINUTES)
+    max_detour: float = Field(default=1.5, ge=1, le=100)
+    detour_slack_min: Minutes = 5
+    dwell_s: Seconds = 30
+    speed_factor: float = Field(default=1.2, gt=0, le=100)  # planning on free-flow times x this
     # a trip goes by demand-responsive vehicle when no line serves it, or when the best line
     # takes this many times as long as driving
-    when_slower_than_car: float = Field(default=2.0, ge=1)
+    when_slower_than_car: float = Field(default=2.0, ge=1, le=1_000)
 
 
 class ShuttlesSpec(Strict):
     # scales every line's buses and its frequency together (what-if on the fleet)
-    fleet_scale: float = Field(default=1.0, gt=0)
-    dwell_base_s: float = Field(default=10, ge=0)
-    dwell_per_boarding_s: float = Field(default=3, ge=0)
-    dwell_per_alighting_s: float = Field(default=2, ge=0)
+    # judgement: at most ten times the planned fleet (the Leaders' day: 253 buses)
+    fleet_scale: float = Field(default=1.0, gt=0, le=10)
+    dwell_base_s: float = Field(default=10, ge=0, le=3_600)
+    dwell_per_boarding_s: float = Field(default=3, ge=0, le=600)
+    dwell_per_alighting_s: float = Field(default=2, ge=0, le=600)
     # breakdowns per bus-hour in service (a spare comes from the line's depot; without a depot
     # the bus is repaired in place after repair_min)
-    breakdowns_per_hour: float = Field(default=0.0, ge=0)
-    repair_min: float = Field(default=30, ge=0)
+    breakdowns_per_hour: float = Field(default=0.0, ge=0, le=100)
+    repair_min: Minutes = 30
     lines: list[LineSpecModel] = Field(default_factory=list)
     drt: DrtSpecModel | None = None
 
@@ -383,7 +413,7 @@ class Scenario(Strict):
     base: str | None = None
     start: Clock = 0.0
     end: Clock = 86_400.0
-    seed: int = 1
+    seed: Seed = 1  # 0 <= seed < 2**63
     network: NetworkSpec = Field(default_factory=NetworkSpec)
     traffic: TrafficSpec = Field(default_factory=TrafficSpec)
     weather: WeatherSpec = Field(default_factory=WeatherSpec)
@@ -454,14 +484,26 @@ TrafficSpec.model_rebuild()
 
 
 # ---- loading ---------------------------------------------------------------------------------
-def _read_toml(path: Path) -> dict:
+def _read_toml(path: Path, what: str = "") -> dict:
+    """A TOML file as a dict; `what` (e.g. "scenario 'a.toml': base = 'b.toml'") prefixes the
+    message when the file comes from another file's `base`."""
+    what = f"{what}: " if what else ""
     try:
         with open(path, "rb") as fh:
             return tomllib.load(fh)
     except FileNotFoundError:
-        raise InputError(f"scenario file {str(path)!r} does not exist") from None
+        raise InputError(f"{what}scenario file {str(path)!r} does not exist") from None
+    except IsADirectoryError:
+        raise InputError(f"{what}scenario file {str(path)!r} is a folder, not a TOML "
+                         "file") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{what}scenario file {str(path)!r} is not UTF-8 text "
+                         f"({exc.reason} at byte {exc.start}); save it as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"scenario file {str(path)!r} is not valid TOML: {exc}") from None
+        raise InputError(f"{what}scenario file {str(path)!r} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise InputError(f"{what}scenario file {str(path)!r} cannot be read: "
+                         f"{exc.strerror or exc}") from None
 
 
 def _merge(base: dict, top: dict) -> dict:
@@ -476,12 +518,16 @@ def _merge(base: dict, top: dict) -> dict:
 
 def _resolve_base(raw: dict, path: Path, seen: tuple[Path, ...] = ()) -> dict:
     base = raw.get("base")
-    if not base:
+    if base is None or base == "":
         return raw
+    if not isinstance(base, str):
+        raise InputError(f"scenario {str(path)!r}: base = {base!r}: must be the path of another "
+                         "scenario file (a string), relative to this one")
     base_path = (path.parent / base).resolve()
-    if base_path in seen:
-        raise InputError(f"scenario {str(path)!r}: base {base!r} makes a cycle")
-    parent = _resolve_base(_read_toml(base_path), base_path, (*seen, path.resolve()))
+    if base_path in seen or base_path == path.resolve():
+        raise InputError(f"scenario {str(path)!r}: base = {base!r} makes a cycle")
+    parent = _resolve_base(_read_toml(base_path, f"scenario {str(path)!r}: base = {base!r}"),
+                           base_path, (*seen, path.resolve()))
     merged = _merge(parent, {k: v for k, v in raw.items() if k != "base"})
     merged["base"] = base
     return merged
@@ -507,13 +553,15 @@ def apply_override(raw: dict, assignment: str) -> None:
     node: Any = raw
     walked = []
     for key in keys[:-1]:
+        if not isinstance(node, dict | list):
+            raise InputError(f"--set {path}: {'.'.join(walked)} = {node!r} is a value, not a "
+                             "table or a list")
         walked.append(key)
-        if isinstance(node, list):
-            node = _list_item(node, key, walked)
-        else:
-            node = node.setdefault(key, {})
-            if not isinstance(node, dict | list):
-                raise InputError(f"--set {path}: {'.'.join(walked)} is a value, not a table")
+        node = _list_item(node, key, walked) if isinstance(node, list) else \
+            node.setdefault(key, {})
+    if not isinstance(node, dict | list):
+        raise InputError(f"--set {path}: {'.'.join(walked)} = {node!r} is a value, not a "
+                         "table or a list")
     last = keys[-1]
     if isinstance(node, list):
         idx = _index(node, last, [*walked, last])

@@ -166,7 +166,32 @@ def read_log(path: str | Path, scenario) -> list[Observation]:
         out.append(Observation(row_no, spec.name, name, key, clock))
     if not out:
         raise InputError(f"{path}: no observations after the header row")
+    _check_causal(out, scenario, path)
     return out
+
+
+def _check_causal(observations: list[Observation], scenario, path: Path) -> None:
+    """Times must follow the stages: no unit is dispatched before its incident's call, sets off
+    before its dispatch, and so on; the message names the row and the earlier one."""
+    order = {s: i for i, s in enumerate(STAGES)}
+    calls = {o.incident: o for o in observations if o.stage == "call"}
+    scripted = {s.name: s.at for s in scenario.emergency.scripted}
+    by_unit: dict[tuple[str, str], list[Observation]] = {}
+    for o in observations:
+        if o.stage != "call":
+            by_unit.setdefault((o.incident, o.unit), []).append(o)
+    for (incident, _unit), group in by_unit.items():
+        group.sort(key=lambda o: order[o.stage])
+        call = calls.get(incident)
+        prev_s, prev_what = (call.clock_s, f"the call at row {call.row}") if call else (
+            scripted.get(incident), "the scenario's scripted call")
+        for o in group:
+            if prev_s is not None and o.clock_s < prev_s:
+                raise InputError(
+                    f"{path}: row {o.row}: stage {o.stage!r} at {format_clock(o.clock_s)} = "
+                    f"{o.clock_s:g} s comes before {prev_what} ({format_clock(prev_s)}); the "
+                    f"stages of a unit must follow in time: {', '.join(STAGES)}")
+            prev_s, prev_what = o.clock_s, f"its {o.stage!r} at row {o.row}"
 
 
 # ---- the runs -----------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 from mesa.time import Schedule
+from pydantic import ValidationError
 
 from agents.hospitals import Helicopter, Hospital, choose_hospital
 from agents.incidents import (
@@ -38,9 +39,9 @@ from agents.incidents import (
 )
 from agents.responders import STATUSES, Station, Unit
 
-from ..errors import InputError
+from ..errors import InputError, describe_validation_error
 from ..routing import Router
-from .spec import HelicopterSpec, HospitalSpec, StationSpec
+from .spec import EmergencyData, HelicopterSpec, HospitalSpec, StationSpec
 
 DATA_FILE = Path(__file__).resolve().parent.parent / "data" / "gyeongju_emergency.json"
 REFRESH_S = 30.0  # travel times are re-read from the engine at most this often
@@ -53,13 +54,26 @@ def load_data(spec, source_path: str | None = None) -> dict:
         path = Path(spec.data)
         if not path.is_absolute() and source_path:
             path = Path(source_path).parent / path
+    where = f"emergency.data = {spec.data!r}"
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        raw = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise InputError(f"emergency.data = {spec.data!r}: file {str(path)!r} does not "
-                         "exist") from None
+        raise InputError(f"{where}: file {str(path)!r} does not exist") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{where}: file {str(path)!r} is not UTF-8 text ({exc.reason})") from None
     except json.JSONDecodeError as exc:
-        raise InputError(f"emergency.data = {spec.data!r}: not valid JSON: {exc}") from None
+        raise InputError(f"{where}: not valid JSON: {exc}") from None
+    except OSError as exc:
+        raise InputError(f"{where}: file {str(path)!r} cannot be read: "
+                         f"{exc.strerror or exc}") from None
+    if not isinstance(raw, dict):
+        raise InputError(f"{where}: file {str(path)!r} holds a JSON {type(raw).__name__}; "
+                         "it must be an object with stations, hospitals and helicopters")
+    try:
+        EmergencyData.model_validate(raw)
+    except ValidationError as exc:
+        raise InputError(describe_validation_error(exc, f"{where} (file {str(path)!r})")) from None
+    return raw
 
 
 def _resolve(net, name: str, where: str) -> tuple[str, object]:

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..clock import parse_clock
+from ..bounds import MAX_DISTANCE_M, MAX_PEOPLE, MAX_SECONDS, MAX_UNITS, Clock, Minutes, Seconds
 
-Clock = Annotated[float, BeforeValidator(parse_clock)]
 UnitType = Literal["pumper", "tanker", "aerial_ladder", "articulating_boom", "rescue", "hazmat",
                    "ambulance", "command"]
 IncidentType = Literal["medical", "building_fire", "vehicle_fire", "traffic_collision", "hazmat",
@@ -23,12 +22,16 @@ IncidentType = Literal["medical", "building_fire", "vehicle_fire", "traffic_coll
 Policy = Literal["nearest", "staging_first", "keep_coverage"]
 Role = Literal["leader", "minister", "ceo", "senior_official", "delegate", "media", "staff",
                "security", "volunteer"]  # the summit layer's roles
-Count = Annotated[int, Field(ge=0)]
+Count = Annotated[int, Field(ge=0, le=MAX_UNITS)]  # units, beds or buses of one kind
 UNIT_TYPES: tuple[str, ...] = UnitType.__args__
 INCIDENT_TYPES: tuple[str, ...] = IncidentType.__args__
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # every number must be finite: inf and nan are refused with the field named
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+Share = Annotated[float, Field(ge=0, le=1)]
 
 
 # Share of each hour's calls, 00 to 23: EMS demand follows daytime activity, lowest at 04-06
@@ -79,11 +82,13 @@ class RatesSpec(Strict):
     """Ordinary calls: a rate per resident, by hour and type; attendees at summit venues count
     `attendee_weight` times a resident while they are there."""
 
-    per_1000_per_day: float = Field(default=0.2, ge=0)
-    attendee_weight: float = Field(default=1.5, ge=0)
-    hourly: list[float] = Field(default_factory=lambda: list(DEFAULT_HOURLY), min_length=24,
+    # judgement: at most one call per resident a day (the shipped rate is 0.2 per 1,000)
+    per_1000_per_day: float = Field(default=0.2, ge=0, le=1_000)
+    attendee_weight: float = Field(default=1.5, ge=0, le=100)
+    hourly: list[Share] = Field(default_factory=lambda: list(DEFAULT_HOURLY), min_length=24,
                                 max_length=24)
-    mix: dict[IncidentType, float] = Field(default_factory=lambda: dict(DEFAULT_MIX))
+    mix: dict[IncidentType, Annotated[float, Field(ge=0, le=1_000)]] = Field(
+        default_factory=lambda: dict(DEFAULT_MIX))
 
     @field_validator("hourly")
     @classmethod
@@ -108,9 +113,9 @@ class ScriptedIncident(Strict):
     place: str
     at: Clock
     units: dict[UnitType, Count] | None = None  # replaces the plan's units
-    patients: int | None = Field(default=None, ge=0)
+    patients: int | None = Field(default=None, ge=0, le=MAX_PEOPLE)
     critical_share: float | None = Field(default=None, ge=0, le=1)  # acuity-1 share
-    on_scene_min: float | None = Field(default=None, gt=0)
+    on_scene_min: float | None = Field(default=None, gt=0, le=7 * 24 * 60)
 
 
 class HospitalSpec(Strict):
@@ -123,14 +128,14 @@ class HospitalSpec(Strict):
 class HelicopterSpec(Strict):
     name: str
     base: str  # a helipad place
-    cruise_kmh: float = Field(default=220, gt=0)
-    ready_min: float = Field(default=10, ge=0)  # from the request to lift-off at its base
+    cruise_kmh: float = Field(default=220, gt=0, le=1_000)  # judgement: no helicopter is faster
+    ready_min: Minutes = 10  # from the request to lift-off at its base
     notes: str = ""
 
 
 class ExitSpec(Strict):
     name: str
-    per_min: float = Field(gt=0)  # people through this exit per minute
+    per_min: float = Field(gt=0, le=100_000)  # people through this exit per minute
 
 
 class EvacuationSpec(Strict):
@@ -143,24 +148,26 @@ class EvacuationSpec(Strict):
     venue: str  # a [[venues]] name or any place
     at: Clock | None = None
     trigger: str | None = None  # a scripted incident's name
-    delay_min: float = Field(default=0, ge=0)  # from the trigger's call to the alarm
+    delay_min: Minutes = 0  # from the trigger's call to the alarm
     delegates: bool = True  # the delegates in session at the venue at that moment leave
     roles: list[Role] | None = None  # ... those of these roles only (None: every role)
-    others: Count = 0  # and this many more people not simulated one by one
+    # and this many more people not simulated one by one
+    others: int = Field(default=0, ge=0, le=MAX_PEOPLE)
     others_to: str | None = None  # a safe place the buses take them to; None: they walk off
-    inside_min: float = Field(default=1, ge=0)  # from the alarm to the exits
+    inside_min: Minutes = 1  # from the alarm to the exits
     exits: list[ExitSpec] = Field(min_length=1)
-    to_assembly_min: float = Field(default=3, ge=0)  # walk from the exits to the assembly point
+    to_assembly_min: Minutes = 3  # walk from the exits to the assembly point
     assembly: str  # a place
-    walk_max_m: float | None = Field(default=None, ge=0)  # None: delegates.max_walk_m
+    # None: delegates.max_walk_m
+    walk_max_m: float | None = Field(default=None, ge=0, le=MAX_DISTANCE_M)
     buses: dict[str, Count] = Field(default_factory=dict)  # by shuttle line name
     reserve_buses: Count = 0
     reserve_depot: str | None = None  # where the reserve stands; needed with reserve_buses
-    reserve_ready_min: float = Field(default=5, ge=0)  # from the alarm to leaving the depot
-    seats: int = Field(default=45, ge=1)  # of a reserve bus
-    max_stops: int = Field(default=3, ge=1)  # destinations a bus serves on one trip
-    fill_wait_s: float = Field(default=120, ge=0)  # a bus waits this long to fill up
-    board_s: float = Field(default=3, ge=0)  # per person boarding or leaving a bus
+    reserve_ready_min: Minutes = 5  # from the alarm to leaving the depot
+    seats: int = Field(default=45, ge=1, le=1_000)  # of a reserve bus
+    max_stops: int = Field(default=3, ge=1, le=1_000)  # destinations a bus serves on one trip
+    fill_wait_s: Seconds = 120  # a bus waits this long to fill up
+    board_s: float = Field(default=3, ge=0, le=600)  # per person boarding or leaving a bus
 
     @model_validator(mode="after")
     def _start(self):
@@ -173,6 +180,19 @@ class EvacuationSpec(Strict):
         return self
 
 
+class EmergencyData(BaseModel):
+    """The data file `emergency.data` names (and the embedded one): checked on load so that a
+    wrong shape is reported with the file, the field and the value."""
+
+    # format, version and notes are kept as they are
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
+    default_crew: dict[UnitType, Annotated[int, Field(ge=0, le=100)]] = Field(
+        default_factory=dict)
+    stations: list[StationSpec] = Field(default_factory=list)
+    hospitals: list[HospitalSpec] = Field(default_factory=list)
+    helicopters: list[HelicopterSpec] = Field(default_factory=list)
+
+
 class EmergencySpec(Strict):
     enabled: bool = False
     data: str | None = None  # stations, hospitals, helicopters; None: the embedded data file
@@ -182,25 +202,27 @@ class EmergencySpec(Strict):
     reinforcements: list[ReinforcementSpec] = Field(default_factory=list)
     hospitals: list[HospitalSpec] | None = None
     helicopters: list[HelicopterSpec] | None = None
-    call_handling_s: float = Field(default=60, ge=0)  # NFPA 1221: 64 s for 90% of calls
-    turnout_fire_s: float = Field(default=80, ge=0)  # NFPA 1710
-    turnout_ems_s: float = Field(default=60, ge=0)  # NFPA 1710
-    turnout_sigma: float = Field(default=0, ge=0)  # lognormal spread of turnouts; 0: fixed
+    # judgement: call handling and turnouts of at most an hour each
+    call_handling_s: float = Field(default=60, ge=0, le=3_600)  # NFPA 1221: 64 s for 90%
+    turnout_fire_s: float = Field(default=80, ge=0, le=3_600)  # NFPA 1710
+    turnout_ems_s: float = Field(default=60, ge=0, le=3_600)  # NFPA 1710
+    turnout_sigma: float = Field(default=0, ge=0, le=5)  # lognormal spread of turnouts; 0: fixed
     dispatch_policy: Policy = "nearest"
-    mutual_aid_threshold_s: float = Field(default=900, gt=0)
-    diversion_gain_s: float = Field(default=60, ge=0)  # divert only when this much sooner
-    keep_coverage_slack_s: float = Field(default=120, ge=0)
-    ems_on_scene_min: float = Field(default=12, gt=0)  # treatment before transport (median)
-    handover_min: float = Field(default=15, ge=0)  # at the ER
+    mutual_aid_threshold_s: float = Field(default=900, gt=0, le=MAX_SECONDS)
+    diversion_gain_s: Seconds = 60  # divert only when this much sooner
+    keep_coverage_slack_s: Seconds = 120
+    ems_on_scene_min: float = Field(default=12, gt=0, le=7 * 24 * 60)  # treatment (median)
+    handover_min: Minutes = 15  # at the ER
     er_baseline_occupancy: float = Field(default=0.5, ge=0, le=1)  # walk-in patients
-    er_stay_hours: dict[Literal[1, 2, 3], float] = Field(
+    er_stay_hours: dict[Literal[1, 2, 3], Annotated[float, Field(gt=0, le=7 * 24)]] = Field(
         default_factory=lambda: {1: 6.0, 2: 4.0, 3: 2.0})
-    heli_min_road_min: float = Field(default=30, ge=0)  # fly when the road takes longer
+    heli_min_road_min: Minutes = 30  # fly when the road takes longer
     rates: RatesSpec = Field(default_factory=RatesSpec)
     scripted: list[ScriptedIncident] = Field(default_factory=list)
     evacuations: list[EvacuationSpec] = Field(default_factory=list)
-    coverage_target_min: float = Field(default=7, gt=0)
-    coverage_interval_min: float = Field(default=5, gt=0)
+    coverage_target_min: float = Field(default=7, gt=0, le=24 * 60)
+    # judgement: coverage sampled at most every 0.5 min (it costs a routing pass each time)
+    coverage_interval_min: float = Field(default=5, ge=0.5, le=24 * 60)
     coverage_target_share: float = Field(default=0.7, ge=0, le=1)
     coverage_types: list[UnitType] = Field(default_factory=lambda: ["pumper", "ambulance"],
                                            min_length=1)

@@ -15,10 +15,12 @@ from pathlib import Path
 from xml.etree.ElementTree import ParseError
 
 import networkx as nx
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .. import __version__
-from ..errors import NetworkError
-from ..network import CLASS_DEFAULTS, ROAD_CLASSES, Node, RoadNetwork
+from ..bounds import Latitude, Longitude
+from ..errors import NetworkError, describe_validation_error
+from ..network import CLASS_DEFAULTS, MAX_LANES, ROAD_CLASSES, Node, RoadNetwork
 from ..ownership import STAMP
 from .assemble import PlaceRecord, Segment, assemble
 
@@ -43,7 +45,7 @@ HIGHWAY_CLASS = {
 DEFAULT_LANES = {"expressway": 2, "national": 2, "arterial": 2, "collector": 1, "local": 1,
                  "ramp": 1}
 _CLASS_RANK = {c: i for i, c in enumerate(ROAD_CLASSES)}
-_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?")
+_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 _FLOAT = r"[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?"
 _COORD_PAIR = re.compile(rf"({_FLOAT})\s+({_FLOAT})")
 
@@ -66,6 +68,9 @@ def _values(value) -> list:
 def _first_number(value, *, mph_ok: bool = False) -> float | None:
     nums = []
     for v in _values(value):
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            nums.append(float(v))  # typed GraphML attributes: as they are (nan and inf too)
+            continue
         text = str(v)
         m = _NUMBER.search(text)
         if m:
@@ -105,6 +110,10 @@ def network_from_nx(g: nx.Graph, *, name: str, where: str, largest_component: bo
             problems.append(f"node {nid}: needs numeric 'x' (lon) and 'y' (lat), got "
                             f"x={d.get('x')!r}, y={d.get('y')!r}")
             continue
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):  # False for nan
+            problems.append(f"node {nid}: y (lat) = {lat!r}, x (lon) = {lon!r}: must be finite, "
+                            "lat within -90..90 and lon within -180..180")
+            continue
         nodes.append(Node(str(nid), len(nodes), lat, lon, str(d.get("name", "") or ""),
                           str(d.get("source", "") or ""), _as_bool(d.get("approx"))))
     if problems:
@@ -120,7 +129,15 @@ def network_from_nx(g: nx.Graph, *, name: str, where: str, largest_component: bo
                                f"of {', '.join(ROAD_CLASSES)}")
         oneway = _as_bool(d.get("oneway"))
         if d.get("lanes_per_direction") is not None:
-            lanes = int(float(d["lanes_per_direction"]))
+            text = d["lanes_per_direction"]
+            try:
+                lanes_f = float(text)
+            except (TypeError, ValueError):
+                lanes_f = float("nan")
+            if not (1 <= lanes_f <= MAX_LANES and lanes_f == int(lanes_f)):
+                raise NetworkError(f"{where}: edge {u} -> {v}: lanes_per_direction = {text!r}: "
+                                   f"must be a whole number from 1 to {MAX_LANES}")
+            lanes = int(lanes_f)
         else:
             total = _first_number(d.get("lanes"))
             if total is None:
@@ -139,6 +156,9 @@ def network_from_nx(g: nx.Graph, *, name: str, where: str, largest_component: bo
             u, v, road="; ".join(dict.fromkeys(names)), road_class=road_class, lanes=lanes,
             speed_kmh=speed, geometry=geom, capacity_vph=cap, length_m=length,
             oneway=_as_bool(d.get("road_oneway")) if "road_oneway" in d else oneway))
+    if not segments:
+        raise NetworkError(f"{where}: no roads: the file has {len(nodes)} node(s) and no edges "
+                           "(ways with a highway tag) between them")
     keep, notes = None, []
     if largest_component:
         keep, notes = _largest_component(g)
@@ -166,11 +186,47 @@ def read_graphml(path: Path, *, largest_component: bool = True) -> RoadNetwork:
         raise NetworkError(f"{where}: the graph is undirected; a road network GraphML (as osmnx "
                            "writes it) must be directed")
     meta = g.graph
-    places = [PlaceRecord(**p) for p in json.loads(meta.get("summit_sim_places", "[]"))]
-    features = json.loads(meta.get("summit_sim_features", "[]"))
+    places = [PlaceRecord(**p.model_dump()) for p in
+              _json_list(meta, "summit_sim_places", where, _GraphmlPlace)]
+    features = _json_list(meta, "summit_sim_features", where)
     return network_from_nx(g, name=str(meta.get("name", path.stem)), where=where,
                            largest_component=largest_component, places=places,
                            features=features)
+
+
+class _GraphmlPlace(BaseModel):
+    """A place as write_graphml records it in the graph's summit_sim_places."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    name: str
+    kind: str
+    lat: Latitude
+    lon: Longitude
+    node: str | None = None
+    source: str = ""
+    approx: bool = False
+    attrs: dict = Field(default_factory=dict)
+
+
+def _json_list(meta: dict, key: str, where: str, model: type[BaseModel] | None = None) -> list:
+    """A graph attribute holding a JSON list of objects (places, features), checked."""
+    text = meta.get(key, "[]")
+    try:
+        items = json.loads(text) if isinstance(text, str) else text
+    except ValueError as exc:
+        shown = repr(text) if len(repr(text)) <= 60 else repr(text)[:57] + "..."
+        raise NetworkError(f"{where}: graph attribute {key} = {shown}: not valid JSON "
+                           f"({exc})") from None
+    if not isinstance(items, list) or not all(isinstance(x, dict) for x in items):
+        raise NetworkError(f"{where}: graph attribute {key}: must be a JSON list of objects, "
+                           f"not {str(text)[:60]!r}")
+    if model is None:
+        return items
+    try:
+        return [model.model_validate(x) for x in items]
+    except ValidationError as exc:
+        raise NetworkError(describe_validation_error(exc, f"{where}: graph attribute {key}")
+                           ) from None
 
 
 def write_graphml(net: RoadNetwork, path: str | Path) -> None:

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import NetworkError, describe_validation_error
-from ..network import Node, RoadNetwork
+from ..network import MAX_CAPACITY_VPH_PER_LANE, MAX_LANES, MAX_SPEED_KMH, Node, RoadNetwork
 from .assemble import PlaceRecord, Segment, assemble
 
 FORMAT_NAME = "summit-sim-network"
@@ -24,7 +24,8 @@ LatLon = tuple[Annotated[float, Field(ge=-90, le=90)], Annotated[float, Field(ge
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    # every number must be finite: inf and nan are refused with the field named
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
 
 class NodeSpec(_Strict):
@@ -39,11 +40,12 @@ class NodeSpec(_Strict):
 class RoadSpec(_Strict):
     name: str
     road_class: RoadClass = Field(alias="class")
-    lanes: int
-    speed_kmh: float
+    lanes: int = Field(le=MAX_LANES)  # at least 1: checked per link, naming the link
+    speed_kmh: float = Field(le=MAX_SPEED_KMH)  # > 0: likewise
     oneway: bool = False
     path: list[str | LatLon] = Field(min_length=2)
-    capacity_vph_per_lane: float | None = None
+    capacity_vph_per_lane: float | None = Field(
+        default=None, le=MAX_CAPACITY_VPH_PER_LANE)  # > 0: likewise
     note: str = ""
 
 

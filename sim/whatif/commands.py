@@ -7,16 +7,19 @@ import re
 import sys
 from pathlib import Path
 
+from .. import argtypes
+
 
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_") or "run"
 
 
 def _common(p: argparse.ArgumentParser, *, seeds: int) -> None:
-    p.add_argument("--seeds", type=int, default=seeds, metavar="N",
+    # judgement: at most 10,000 replicates per point
+    p.add_argument("--seeds", type=argtypes.whole(1, 10_000), default=seeds, metavar="N",
                    help=f"replicates per point (default {seeds}); their seeds derive from the "
                         "base seed")
-    p.add_argument("--seed", type=int, default=None, metavar="BASE",
+    p.add_argument("--seed", type=argtypes.seed, default=None, metavar="BASE",
                    help="base seed of the replicates (default: the (first) scenario's seed)")
     p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
                    help="override a scenario value in every run (repeatable; aliases too)")
@@ -27,7 +30,7 @@ def _common(p: argparse.ArgumentParser, *, seeds: int) -> None:
     p.add_argument("--force", action="store_true",
                    help="replace an earlier output of summit-sim at --out (never anything "
                         "else: a folder holding other files is refused)")
-    p.add_argument("--workers", type=int, default=None, metavar="N",
+    p.add_argument("--workers", type=argtypes.whole(1, 1024), default=None, metavar="N",
                    help="local worker processes (default: one per CPU)")
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                    help="run on this Dask distributed scheduler instead (the dist extra)")
@@ -71,7 +74,7 @@ def add_whatif_commands(sub) -> None:
     p.add_argument("--param", action="append", default=[], required=True,
                    metavar="PATH=LOW:HIGH", help="a parameter and its range (repeatable)")
     p.add_argument("--method", choices=("morris", "sobol"), default="morris")
-    p.add_argument("--samples", type=int, default=None, metavar="N",
+    p.add_argument("--samples", type=argtypes.whole(1, 100_000), default=None, metavar="N",
                    help="Morris trajectories (default 10; N*(D+1) points) or Sobol base size, "
                         "a power of 2 (default 32; N*(D+2) points)")
     _common(p, seeds=1)
@@ -94,6 +97,11 @@ def cmd_compare(args) -> int:
     from .runner import key_kpis
 
     subjects = parse_subjects(args.items, args.set)
+    if args.kpi:
+        from .params import build_scenario, check_kpi_names
+
+        for subj in subjects:
+            check_kpi_names(args.kpi, build_scenario(subj.source, subj.assignments))
     out = Path(args.out) if args.out else default_out(subjects)
     key = run_key("compare", [s.label for s in subjects], args.seeds, args.seed)
     replace = check_output_folder(out, force=args.force, key=key, default=not args.out)
@@ -168,6 +176,9 @@ def cmd_sensitivity(args) -> int:
     base = [parse_assignment(t) for t in args.set]
     ranges = [parse_range(t) for t in args.param]
     base_seed = args.seed if args.seed is not None else build_scenario(src, base).seed
+    from .params import check_kpi_names
+
+    check_kpi_names(args.kpi, build_scenario(src, base))
     samples = args.samples or DEFAULT_SAMPLES.get(args.method, 10)
     study = Study(src, base, ranges, args.method, samples, args.seeds, base_seed)
     out = Path(args.out) if args.out else Path("outputs") / (

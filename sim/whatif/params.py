@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import itertools
 import json
+import math
 import types
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -253,6 +254,9 @@ def parse_range(text: str) -> Range:
             bounds.append(float(part))
         except ValueError:
             raise InputError(f"--param {text!r}: {part!r} is not a number: {usage}") from None
+    for part, x in zip(parts, bounds, strict=True):
+        if not math.isfinite(x):
+            raise InputError(f"--param {text!r}: {part!r} is not a finite number: {usage}")
     low, high = bounds
     if not low < high:
         raise InputError(f"--param {text!r}: LOW ({low:g}) must be below HIGH ({high:g})")
@@ -344,3 +348,32 @@ def _without_defaults(raw: dict, model: type[BaseModel]) -> dict:
             value = _without_defaults(value, sub)
         out[name] = value
     return out
+
+
+# ---- KPI names -------------------------------------------------------------------------------
+def kpi_sections(scenario: Scenario) -> list[str]:
+    """The sections of metrics.json a run of this scenario writes (sim/outputs.py
+    collect_metrics): a flattened KPI name starts with one of them and a dot."""
+    sections = ["traffic"]
+    if scenario.has_summit():
+        sections += ["delegates", "shuttles"]
+    if scenario.emergency.enabled:
+        sections.append("emergency")
+    return sections
+
+
+def check_kpi_names(names: Sequence[str], scenario: Scenario) -> None:
+    """Refuse, before any run, a --kpi no run of this scenario can produce (wrong section)."""
+    sections = kpi_sections(scenario)
+    for name in names:
+        head, dot, rest = name.partition(".")
+        if head not in sections or not dot or not rest:
+            raise InputError(
+                f"--kpi {name!r}: runs of scenario {scenario.name!r} have no such KPI; KPI names "
+                f"are flattened metrics.json paths starting with "
+                f"{', '.join(s + '.' for s in sections)} e.g. {KPI_EXAMPLES[sections[-1]]}")
+
+
+KPI_EXAMPLES = {"traffic": "traffic.delay_mean_min", "delegates": "delegates.on_time_rate",
+                "shuttles": "shuttles.mean_occupancy",
+                "emergency": "emergency.within_7min_rate"}

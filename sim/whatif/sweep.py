@@ -26,7 +26,7 @@ from ..atomic import atomic_file
 from ..errors import InputError
 from ..ownership import MANIFEST, check_location, stamp_folder
 from . import stats
-from .params import Assignment, GridAxis, Source, build_scenario, combinations
+from .params import Assignment, GridAxis, Source, build_scenario, check_kpi_names, combinations
 from .runner import Job, cell, key_kpis, replicate_seeds
 
 RESULTS = "runs.csv"
@@ -197,10 +197,9 @@ def run_sweep(sweep: Sweep, out: Path, backend, *, resume: bool = False, force: 
     """Run what is missing from out/runs.csv, then rewrite it sorted with the summary and the
     chart. `on_result(n_done)` is called after each run is on disk (tests stop sweeps with it).
     `force` starts an earlier sweep in `out` again (its files only are removed)."""
-    from tqdm import tqdm
-
     out = Path(out)
     jobs = sweep.jobs()  # validates every point before anything is written
+    check_kpi_names(kpis, jobs[0].scenario)
     finishing = sweep_folder(out, resume=resume, force=force)
     results = ResultsFile(out / RESULTS, sweep.param_columns)
     spec_path = out / SPEC
@@ -208,29 +207,30 @@ def run_sweep(sweep: Sweep, out: Path, backend, *, resume: bool = False, force: 
         _check_spec(spec_path, sweep.spec())
         if results.path.exists():
             results.load()
-    elif out.exists():  # an empty folder, or an earlier sweep to start again (--force)
+    check_backend(backend)  # an unreachable cluster stops the sweep before anything is written
+    if not finishing and out.exists():  # an empty folder, or an earlier sweep started again
         for name in (RESULTS, SPEC, SUMMARY, CHART, MANIFEST):
             (out / name).unlink(missing_ok=True)
-    out.mkdir(parents=True, exist_ok=True)
-    with atomic_file(spec_path) as tmp:
-        tmp.write_text(json.dumps(sweep.spec(), indent=2) + "\n", encoding="utf-8")
+    created = not out.exists()
+    spec_written = not spec_path.exists()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with atomic_file(spec_path) as tmp:
+            tmp.write_text(json.dumps(sweep.spec(), indent=2) + "\n", encoding="utf-8")
+        done = {sweep.row_key([r[c] for c in sweep.param_columns], r["seed"])
+                for r in results.rows}
+        todo = [j for j in jobs if _job_key(sweep, j) not in done]
+        skipped = len(jobs) - len(todo)
+        _run_jobs(sweep, backend, jobs, todo, skipped, results, kpis, progress, on_result)
+    except InputError:
+        # a failed start (the first run found a --kpi missing, the cluster went away before
+        # any run finished) leaves nothing behind
+        if not results.rows and spec_written:
+            spec_path.unlink(missing_ok=True)
+            if created and not any(out.iterdir()):
+                out.rmdir()
+        raise
 
-    done = {sweep.row_key([r[c] for c in sweep.param_columns], r["seed"])
-            for r in results.rows}
-    todo = [j for j in jobs if _job_key(sweep, j) not in done]
-    skipped = len(jobs) - len(todo)
-    with tqdm(total=len(jobs), initial=skipped, unit="run", desc="sweep", disable=not progress,
-              dynamic_ncols=True) as bar:
-        for n, (job, kpi) in enumerate(backend.run(todo), 1):
-            combo_index, replicate = job.key
-            row = {c: v.label for c, v in zip(sweep.param_columns, sweep.combos[combo_index],
-                                               strict=True)}
-            row.update(replicate=str(replicate), seed=str(job.seed))
-            row.update({k: cell(v) for k, v in kpi.items()})
-            results.append(row)
-            bar.update(1)
-            if on_result is not None:
-                on_result(n)
 
     rows = sorted(results.rows, key=lambda r: _sort_key(sweep, r))
     results.rewrite(rows)
@@ -242,6 +242,40 @@ def run_sweep(sweep: Sweep, out: Path, backend, *, resume: bool = False, force: 
                out / CHART, title=f"{sweep.source.label}: {len(rows)} runs")
     stamp_folder(out, "sweep")
     return SweepResult(out, len(jobs), len(todo), skipped, rows, charted)
+
+
+def check_backend(backend) -> None:
+    """A Dask backend's scheduler must answer before a sweep writes anything."""
+    address = getattr(backend, "address", None)
+    if address is None:
+        return
+    from distributed import Client
+
+    try:
+        Client(address, timeout=f"{getattr(backend, 'connect_timeout_s', 20)}s",
+               set_as_default=False).close()
+    except (OSError, TimeoutError) as exc:
+        raise InputError(f"--scheduler {address!r}: cannot reach the Dask scheduler "
+                         f"({exc})") from None
+
+
+def _run_jobs(sweep, backend, jobs, todo, skipped, results, kpis, progress, on_result) -> None:
+    from tqdm import tqdm
+
+    with tqdm(total=len(jobs), initial=skipped, unit="run", desc="sweep", disable=not progress,
+              dynamic_ncols=True) as bar:
+        for n, (job, kpi) in enumerate(backend.run(todo), 1):
+            if n == 1 and not results.rows:
+                key_kpis([*kpi, *results.kpis], kpis)  # before the first row is written
+            combo_index, replicate = job.key
+            row = {c: v.label for c, v in zip(sweep.param_columns, sweep.combos[combo_index],
+                                               strict=True)}
+            row.update(replicate=str(replicate), seed=str(job.seed))
+            row.update({k: cell(v) for k, v in kpi.items()})
+            results.append(row)
+            bar.update(1)
+            if on_result is not None:
+                on_result(n)
 
 
 def _job_key(sweep: Sweep, job: Job) -> tuple:

@@ -1,0 +1,39 @@
+"""Shared bounds of the input schemas: every number a scenario, an emergency data file or a
+network file gives must be finite and within a physically sensible range. The ranges are
+generous (far beyond any shipped scenario); where a bound is a judgement, it says so."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BeforeValidator, Field
+
+from .clock import parse_clock
+
+DAY_S = 86_400.0
+# judgement: a run, and every time in it, lies within a week of the scenario day's midnight
+MAX_CLOCK_S = 7 * DAY_S
+MAX_MINUTES = 7 * 24 * 60.0  # any duration given in minutes: at most a week
+MAX_SECONDS = MAX_CLOCK_S  # any duration given in seconds: at most a week
+MAX_PEOPLE = 10_000_000  # people, trips or rooms in one scenario (Gyeongju has ~250,000 people)
+MAX_VEHICLES = 100_000  # vehicles of one kind or line (the Leaders' day has 253 buses)
+MAX_UNITS = 1_000  # emergency units of one type at one station, post or incident
+MAX_DISTANCE_M = 1_000_000.0  # 1,000 km: any distance or radius in metres
+MAX_SEED = 2**63  # seeds are whole numbers 0 <= seed < 2**63
+
+Clock = Annotated[float, BeforeValidator(parse_clock), Field(ge=0, le=MAX_CLOCK_S)]
+Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
+Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
+Minutes = Annotated[float, Field(ge=0, le=MAX_MINUTES)]
+Seconds = Annotated[float, Field(ge=0, le=MAX_SECONDS)]
+Seed = Annotated[int, Field(ge=0, lt=MAX_SEED)]
+
+
+def check_seed(value: int, what: str = "--seed") -> int:
+    """A seed from the command line: 0 <= seed < 2**63, else InputError naming the value."""
+    from .errors import InputError
+
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < MAX_SEED:
+        raise InputError(f"{what} = {value!r}: a seed must be a whole number from 0 to "
+                         f"2**63 - 1")
+    return value
