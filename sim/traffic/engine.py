@@ -134,6 +134,7 @@ class TrafficEngine:
         # vehicles whose every way on is closed wait off the road at a node (not in a queue,
         # blocking no one) and set off again when a closure ends
         self.unrouted: list[int] = []
+        self.withdrawn: set[int] = set()  # called off before they set off (withdraw)
         self._opened = False  # a closed link has reopened since the last closure rebuild
         # closures: per class and network link, how many closures hold it; per class and sim
         # link, how many of its member links are closed
@@ -431,6 +432,16 @@ class TrafficEngine:
         else:
             self.v_route[veh] = None
 
+    def withdraw(self, veh: int) -> float | None:
+        """Call off a vehicle that has not set off yet (its trip is no longer needed): it never
+        departs and stays `planned`. Returns the time it was to set off, or None (and nothing
+        changes) when it already has."""
+        if self.v_state[veh] != PLANNED or veh in self.withdrawn:
+            return None
+        self.withdrawn.add(veh)
+        self.v_special[veh] = True  # its departure takes the reference path, which checks
+        return max(self.v_depart[veh], self.now)
+
     def route_metres(self, veh: int) -> float:
         """Length of a routed vehicle's route (a leg of a shuttle line, say)."""
         route = self.v_route[veh]
@@ -714,6 +725,8 @@ class TrafficEngine:
         return row[node]
 
     def _depart(self, veh: int, t: float) -> None:
+        if veh in self.withdrawn:
+            return
         if self.v_state[veh] == PLANNED:
             self.departed += 1
             self.in_network += 1
