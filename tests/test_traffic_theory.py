@@ -256,6 +256,13 @@ def test_gridlock_is_broken_by_moving_stuck_vehicles_on(tmp_path):
     assert sum(r["status"] == "arrived" for r in forced) == c["forced"]
     assert all(r["status"] == "arrived" or r["arrive_s"] is None for r in rows)
     assert model.engine.timeseries[-1][5] == c["stuck"] == model.engine.stuck_now
+    # and the run says it ends in gridlock
+    from sim.metrics import traffic_metrics
+
+    g = traffic_metrics(model.engine)["gridlock"]
+    assert g["jammed"] and g["share_of_links_jammed_at_end"] > 0.5
+    assert g["share_of_trips_arrived"] == round(c["arrived"] / c["entered"], 4) < 0.5
+    assert g["vehicles_held_at_end"] > 0
     # the reference loop forces, counts and reports the same
     from sim.traffic.engine import TrafficEngine
 
