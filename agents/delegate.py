@@ -229,9 +229,16 @@ class Delegate(Agent):
     def _drive(self, a: str, b: str, t: float, park_s: float) -> None:
         self.state = "driving"
         self._drive_to, self._park_s = b, park_s
+        if a == b:  # already there: no vehicle trip, on as if the car had arrived
+            self.model.schedule_event(self._there_already, at=max(self.model.time, t))
+            return
         net = self.model.network
         self.model.engine.add_vehicle(t, net.node_index[a], net.node_index[b], kind="event",
                                       listener=self, label=(a, b))
+
+    @event_method
+    def _there_already(self) -> None:
+        self.on_arrive(-1, self.model.time)
 
     def _reach_stop(self, ride: Ride, t: float) -> None:
         self.state = "waiting"

@@ -50,6 +50,9 @@ class Unit(Agent):
         self.busy_s = 0.0
         self.service_s = 0.0
         self.vehicle: int | None = None
+        # a leg to the node it stands at needs no vehicle: it ends by this event at that time
+        self._here_event = None
+        self._here_t = 0.0
         self.leg = ""  # scene, hospital, home
         self.assignment: Assignment | None = None
         self.incident = None
@@ -104,12 +107,35 @@ class Unit(Agent):
     def _drive(self, t: float, dest_idx: int, leg: str, label: str) -> None:
         engine = self.model.engine
         self.leg = leg
+        self._cancel_here()
+        if dest_idx == self.node_idx:  # there already: no vehicle trip
+            self.vehicle = None
+            self._here_t = max(self.model.time, t)
+            self._here_event = self.model.schedule_event(self._there_already, at=self._here_t)
+            return
         self.vehicle = engine.add_vehicle(t, self.node_idx, dest_idx, kind="emergency",
                                           listener=self, label=(self.name, label))
 
     def _redirect(self, dest_idx: int, leg: str) -> None:
+        if self._here_event is not None:  # not set off: from where it stands, when it would
+            self._drive(self._here_t, dest_idx, leg, self.model.network.nodes[dest_idx].id)
+            return
+        if dest_idx == self.node_idx:  # back to where it stands before it set off: no trip
+            when = self.model.engine.withdraw(self.vehicle)
+            if when is not None:
+                self._drive(when, dest_idx, leg, "")
+                return
         self.leg = leg
         self.model.engine.redirect(self.vehicle, dest_idx)
+
+    def _cancel_here(self) -> None:
+        if self._here_event is not None:
+            self._here_event.cancel()
+            self._here_event = None
+
+    def _there_already(self) -> None:
+        self._here_event = None
+        self._reached(self.model.time)
 
     def on_node(self, vehicle: int, node: str, time: float) -> None:
         if vehicle == self.vehicle:
@@ -119,6 +145,9 @@ class Unit(Agent):
         if vehicle != self.vehicle:
             return
         self.vehicle = None
+        self._reached(time)
+
+    def _reached(self, time: float) -> None:
         net = self.model.network
         if self.leg == "scene":
             inc = self.incident
@@ -148,7 +177,8 @@ class Unit(Agent):
         incident.assignments.append(rec)
         self.assignment, self.incident = rec, incident
         label = incident.place or incident.node
-        if self.status == "returning" and self.vehicle is not None:
+        if self.status == "returning" and (self.vehicle is not None
+                                           or self._here_event is not None):
             rec.en_route_s = t
             self._redirect(incident.node_idx, "scene")
             self.set_status("en_route", t)

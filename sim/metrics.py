@@ -26,8 +26,10 @@ def trip_table(engine) -> dict[str, np.ndarray]:
     arrive = arrive[entered] if len(arrive) else arrive
     t_end = np.where(np.isnan(arrive), engine.now, arrive)
     ff = free[entered]
-    stuck = np.asarray(engine.v_stuck, dtype=bool)[entered]
-    status = np.where(stuck, "stuck", np.where(np.isnan(arrive), "en_route", "arrived"))
+    forced = np.asarray(engine.v_forced, dtype=bool)[entered]
+    # one meaning per status (as engine.vehicle_status): arrived (forced on or not), stuck
+    # (forced on, not arrived), en route (neither)
+    status = np.where(~np.isnan(arrive), "arrived", np.where(forced, "stuck", "en_route"))
     labels = [engine.v_label[v] for v in entered.tolist()]
     table = {
         "trip_id": entered,
@@ -40,6 +42,7 @@ def trip_table(engine) -> dict[str, np.ndarray]:
         "free_flow_s": ff,
         "delay_s": np.maximum(0.0, t_end - depart - ff),
         "status": status.astype(object),
+        "forced": forced.astype(np.int64),
     }
     engine._trip_table = (key, table)
     return table
@@ -134,6 +137,8 @@ def traffic_metrics(engine, corridors=()) -> dict:
         "stuck": counts["stuck"],
         "planned": counts["planned"],
         "stuck_events": engine.stuck_events,
+        "forced": counts["forced"],
+        "gridlock": gridlock_metrics(engine, counts, used),
         "by_kind": _by_kind(trips["kind"]),
         "vehicle_km": _r(veh_km, 1),
         "vehicle_hours": _r(veh_h, 1),
@@ -148,6 +153,27 @@ def traffic_metrics(engine, corridors=()) -> dict:
         "links_delay_over_1_5_share": _r((ratio[used] > 1.5).mean() if used.any() else 0.0, 4),
         "link_traversals": engine.traversals,
         "corridors": corridor_times(engine, corridors),
+    }
+
+
+# traffic.gridlock.jammed: fewer than half the trips that entered the road arrived, or at least a
+# quarter of the links used end with their storage full (a working day ends with well under 1%)
+GRIDLOCK_ARRIVED_BELOW = 0.5
+GRIDLOCK_LINKS_FULL_AT_LEAST = 0.25
+
+
+def gridlock_metrics(engine, counts: dict, used: np.ndarray) -> dict:
+    """Whether the run ends in gridlock: the share of trips arrived, the share of the links
+    used whose storage is full at the end, the vehicles standing at the end, and the verdict."""
+    full, held = engine.jam_state()
+    arrived = counts["arrived"] / counts["entered"] if counts["entered"] else 1.0
+    jammed_links = float(full[used].mean()) if used.any() else 0.0
+    return {
+        "share_of_trips_arrived": _r(arrived, 4),
+        "share_of_links_jammed_at_end": _r(jammed_links, 4),
+        "vehicles_held_at_end": int(held),
+        "jammed": bool(arrived < GRIDLOCK_ARRIVED_BELOW
+                       or jammed_links >= GRIDLOCK_LINKS_FULL_AT_LEAST),
     }
 
 

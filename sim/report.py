@@ -14,7 +14,8 @@ def print_summary(model, metrics: dict, out: Path, wall_s: float) -> None:
           f", {wall_s:.1f} s wall")
     rows = [
         ("trips entered", f"{m['trips']:,}"),
-        ("arrived / en route / stuck", f"{m['arrived']:,} / {m['en_route']:,} / {m['stuck']:,}"),
+        ("arrived (forced on) / en route / stuck",
+         f"{m['arrived']:,} ({m['forced']:,}) / {m['en_route']:,} / {m['stuck']:,}"),
         ("vehicle-km", f"{m['vehicle_km']:,.0f}"),
         ("mean speed", f"{m['mean_speed_kmh']:.1f} km/h"),
         ("delay per trip, mean / p90", f"{m['delay_mean_min']:.1f} / {m['delay_p90_min']:.1f} min"),
@@ -77,4 +78,18 @@ def print_summary(model, metrics: dict, out: Path, wall_s: float) -> None:
     width = max(len(r[0]) for r in rows)
     for name, value in rows:
         print(f"  {name:<{width}}  {value}")
+    warning = gridlock_warning(m)
+    if warning:
+        print(warning)
     print(f"outputs written to {out}/")
+
+
+def gridlock_warning(traffic: dict) -> str | None:
+    """A line saying the run ended in gridlock (metrics traffic.gridlock.jammed), else None."""
+    g = traffic.get("gridlock")
+    if not g or not g["jammed"]:
+        return None
+    return (f"WARNING: the run ends in gridlock: {100 * g['share_of_trips_arrived']:.0f}% of "
+            f"the trips arrived, {100 * g['share_of_links_jammed_at_end']:.0f}% of the links "
+            f"used are full at the end, {g['vehicles_held_at_end']:,} vehicles stand still; "
+            "KPIs describe a jammed network (traffic.gridlock in metrics.json)")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .atomic import atomic_file
 from .clock import format_clock
+from .report import gridlock_warning
 
 # (metrics path, label, comparison, target or scenario key, source)
 TARGETS = [
@@ -263,6 +264,9 @@ def render_report(run_dir: Path, metrics: dict | None, manifest: dict | None) ->
     if manifest:
         parts.append("<h2>Scenario and provenance</h2>" + _provenance(manifest))
     if metrics:
+        warning = gridlock_warning(metrics.get("traffic", {}))
+        if warning:
+            parts.append(f"<p class='note'><strong>{_esc(warning)}</strong></p>")
         parts.append("<h2>Headline</h2>" + _cards(metrics))
         parts.append("<h2>KPIs against their targets</h2>"
                      + _target_table(target_rows(metrics, manifest)))

@@ -86,3 +86,19 @@ def test_bench_workload_row_has_the_contract_columns():
                                           "link_traversals", "traversals_per_s"]
     assert row["trips"] > 1000 and row["link_traversals"] > row["trips"]
     assert 0 < row["peak_rss_mb"] < 2000
+
+
+def test_a_vehicle_called_off_before_it_sets_off_never_departs(tmp_path):
+    net = line_network(tmp_path, [{"length_km": 1.0, "speed_kmh": 60}] * 3)
+    token = {"origin": "n0", "destination": "n3", "vph": 1, "start": "00:59", "end": "01:00"}
+    model = SummitModel(scenario(net, od=[token], end="01:00", contract=True))
+    e, idx = model.engine, model.network.node_index
+    stub = ShuttleStub(model, dwell_s=0)
+    called_off = e.add_vehicle(600.0, idx["n0"], idx["n3"], kind="emergency", listener=stub)
+    kept = e.add_vehicle(600.0, idx["n0"], idx["n3"], kind="emergency")
+    assert e.withdraw(called_off) == 600.0
+    model.run()
+    assert stub.arrived_at is None and e.vehicle_status(kept) == "arrived"
+    c = e.counts()
+    assert c["planned"] == 1 and c["entered"] == c["arrived"] + c["en_route"] + c["stuck"]
+    assert e.withdraw(kept) is None  # set off already: nothing changes

@@ -33,6 +33,21 @@ def test_every_run_writes_the_report_and_prints_its_path(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert f"report: {out / 'report.html'}" in printed
     assert (out / "report.html").stat().st_size > 1000
+    assert "gridlock" not in printed and "WARNING" not in printed
+
+
+def test_a_run_ending_in_gridlock_says_so_in_the_summary_and_the_report(tmp_path):
+    from sim.report import gridlock_warning
+
+    jam = {"share_of_trips_arrived": 0.2552, "share_of_links_jammed_at_end": 0.4459,
+           "vehicles_held_at_end": 461_900, "jammed": True}
+    line = gridlock_warning({"gridlock": jam})
+    assert line.startswith("WARNING: the run ends in gridlock: 26% of the trips arrived, 45% of")
+    assert "461,900 vehicles" in line
+    assert gridlock_warning({"gridlock": {**jam, "jammed": False}}) is None
+    assert gridlock_warning({}) is None  # metrics written before the indicator
+    write_report(tmp_path, {"traffic": {"trips": 10, "gridlock": jam}}, None)
+    assert line in _text((tmp_path / "report.html").read_text(encoding="utf-8"))
 
 
 def test_the_report_holds_every_kpi_and_every_picture(som1_run):

@@ -40,7 +40,7 @@ def test_outputs_and_their_columns(weekday_run):
         with open(weekday_run / name, newline="") as fh:
             assert next(csv.reader(fh)) == cols
     assert TRIP_COLUMNS == ["trip_id", "kind", "origin", "destination", "depart_s", "arrive_s",
-                            "km", "free_flow_s", "delay_s", "status"]
+                            "km", "free_flow_s", "delay_s", "status", "forced"]
     assert LINK_COLUMNS == ["link_id", "from_node", "to_node", "entered", "exited",
                             "max_queue", "mean_tt_s", "max_tt_s", "seconds_at_capacity"]
     manifest = json.loads((weekday_run / "manifest.json").read_text())

@@ -241,14 +241,38 @@ def test_gridlock_is_broken_by_moving_stuck_vehicles_on(tmp_path):
     net = write_network(tmp_path, nodes, roads, name="ring")
     od = [{"origin": o, "destination": d, "vph": 900, "start": "00:00", "end": "00:10"}
           for o, d in (("a", "c"), ("b", "a"), ("c", "b"))]
-    model = run(scenario(net, od=od, end="01:00", traffic={"stuck_after_s": 120}))
+    sc = scenario(net, od=od, end="01:00", traffic={"stuck_after_s": 120})
+    model = run(sc)
     rows = trips(model)
     assert conserved(model)
     c = model.engine.counts()
-    assert c["entered"] == 450 and c["stuck"] > 0
+    assert c["entered"] == 450 and c["stuck"] > 0 and c["forced"] > 0
     # about one forced move per ring link per stuck period once the ring has locked up
     assert 3 * (3600 - 600) / 120 * 0.5 <= model.engine.stuck_events <= 3 * 3600 / 120 + 3
-    assert any(r["status"] == "stuck" for r in rows)
+    # one meaning per status: stuck trips never arrived; a forced trip that arrived is arrived
+    stuck = [r for r in rows if r["status"] == "stuck"]
+    forced = [r for r in rows if r["forced"]]
+    assert len(stuck) == c["stuck"] and all(r["arrive_s"] is None and r["forced"] for r in stuck)
+    assert sum(r["status"] == "arrived" for r in forced) == c["forced"]
+    assert all(r["status"] == "arrived" or r["arrive_s"] is None for r in rows)
+    assert model.engine.timeseries[-1][5] == c["stuck"] == model.engine.stuck_now
+    # and the run says it ends in gridlock
+    from sim.metrics import traffic_metrics
+
+    g = traffic_metrics(model.engine)["gridlock"]
+    assert g["jammed"] and g["share_of_links_jammed_at_end"] > 0.5
+    assert g["share_of_trips_arrived"] == round(c["arrived"] / c["entered"], 4) < 0.5
+    assert g["vehicles_held_at_end"] > 0
+    # the reference loop forces, counts and reports the same
+    from sim.traffic.engine import TrafficEngine
+
+    try:
+        TrafficEngine.fast_path = False
+        ref = run(sc)
+    finally:
+        TrafficEngine.fast_path = True
+    assert trips(ref) == rows
+    assert ref.engine.counts() == c and ref.engine.timeseries == model.engine.timeseries
 
 
 def test_fast_and_reference_loops_agree(tmp_path):

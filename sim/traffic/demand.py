@@ -5,6 +5,15 @@ population_i x jobs_j x exp(-beta x minutes_ij) in the home-to-work direction an
 jobs_i x population_j x exp(...) the other way, mixed by the hour's `to_work` share and scaled by
 the hour's share of the daily total. Intra-zonal trips stay on streets the network does not hold
 and are not generated. Trip ends are spread over each zone's nodes.
+
+No trip starts and ends at the same node (a trip that goes nowhere is no vehicle trip), and none
+is dropped for it, so the totals stay what the scenario asks for. Neighbouring zones can share a
+junction, and a cordon node can also be a zone's trip end: a destination drawn at the origin's
+node is drawn again among the zone's nodes (up to five times), and a trip still at its origin
+then goes to the zone's other nodes in turn (or, when the destination zone is that one node,
+leaves from the origin zone's other nodes in turn); a trip between a cordon and a zone goes to
+the zone's other nodes, uniformly. A zone pair with no two distinct nodes (both zones are the
+same single node; a zone that is only the cordon's node) gets no trips.
 """
 
 from __future__ import annotations
@@ -133,6 +142,9 @@ def _gravity_trips(net, traffic, rng, start_s, end_s) -> TripTable:
     minutes = router.times_from(rep)[:, rep] / 60.0
     deter = np.exp(-traffic.gravity_beta_per_min * minutes)
     np.fill_diagonal(deter, 0.0)
+    # a pair of zones that are one and the same single node has no trip between them
+    for i, j in _same_node_pairs(z_nodes):
+        deter[i, j] = 0.0
     home_work = pop[:, None] * jobs[None, :] * deter
     work_home = jobs[:, None] * pop[None, :] * deter
     home_work /= home_work.sum()
@@ -143,6 +155,10 @@ def _gravity_trips(net, traffic, rng, start_s, end_s) -> TripTable:
     if ext:
         ext_minutes = router.times_from(ext_nodes)[:, rep] / 60.0
         ext_w = attract[None, :] * np.exp(-traffic.gravity_beta_per_min * 0.3 * ext_minutes)
+        for x_i, node in enumerate(ext_nodes):  # a zone that is only this cordon's node
+            for j, nodes in enumerate(z_nodes):
+                if (nodes == node).all():
+                    ext_w[x_i, j] = 0.0
         ext_w /= ext_w.sum(axis=1, keepdims=True)
     profile = traffic.profile
     scale = traffic.demand_scale
@@ -168,12 +184,11 @@ def _gravity_trips(net, traffic, rng, start_s, end_s) -> TripTable:
                 if not same.any():
                     break
                 d[same] = _pick(rng, z_nodes, zj[same])
-            keep = o != d
-            deps.append(rng.uniform(lo, hi, n)[keep])
-            origs.append(o[keep])
-            dests.append(d[keep])
-            kinds.append([k for k, ok in zip(_kinds(rng, n, traffic.truck_share), keep.tolist(),
-                                             strict=True) if ok])
+            _part_ways(z_nodes, zi, zj, o, d)
+            deps.append(rng.uniform(lo, hi, n))
+            origs.append(o)
+            dests.append(d)
+            kinds.append(_kinds(rng, n, traffic.truck_share))
         # external trips: half inbound, half outbound
         for x_i, x in enumerate(ext):
             n_x = rng.poisson(x.trips_per_day * scale * share * frac)
@@ -181,9 +196,9 @@ def _gravity_trips(net, traffic, rng, start_s, end_s) -> TripTable:
                 continue
             inbound = rng.random(n_x) < 0.5
             zj = rng.choice(n_z, size=n_x, p=ext_w[x_i])
-            inner = _pick(rng, z_nodes, zj)
+            # a cordon node can be a trip end of its zone too: the zone's other nodes then
+            inner = _pick(rng, z_nodes, zj, avoid=ext_nodes[x_i])
             outer = np.full(n_x, ext_nodes[x_i])
-            # (a zone node is never a cordon node: cordons sit on the boundary roads)
             deps.append(rng.uniform(lo, hi, n_x))
             origs.append(np.where(inbound, outer, inner))
             dests.append(np.where(inbound, inner, outer))
@@ -194,10 +209,47 @@ def _gravity_trips(net, traffic, rng, start_s, end_s) -> TripTable:
                      np.concatenate(dests).astype(np.int64), [k for ks in kinds for k in ks])
 
 
-def _pick(rng, z_nodes, zone_idx: np.ndarray) -> np.ndarray:
+def _pick(rng, z_nodes, zone_idx: np.ndarray, avoid: int | None = None) -> np.ndarray:
+    """A node of each zone, uniformly; with `avoid`, uniformly among the zone's other nodes
+    (one random number per trip either way: a draw that falls on `avoid` is spread over the
+    others by where in its share it fell)."""
     sizes = np.array([len(n) for n in z_nodes])
-    offs = np.floor(rng.random(len(zone_idx)) * sizes[zone_idx]).astype(np.int64)
-    return np.array([z_nodes[z][o] for z, o in zip(zone_idx, offs, strict=True)], dtype=np.int64)
+    u = rng.random(len(zone_idx)) * sizes[zone_idx]
+    offs = np.floor(u).astype(np.int64)
+    out = np.array([z_nodes[z][o] for z, o in zip(zone_idx, offs, strict=True)], dtype=np.int64)
+    if avoid is not None:
+        for k in np.flatnonzero(out == avoid).tolist():
+            nodes = z_nodes[zone_idx[k]]
+            others = nodes[nodes != avoid]
+            if len(others):  # (a zone that is only `avoid` gets no such trip: see ext_w)
+                out[k] = others[min(int((u[k] - offs[k]) * len(others)), len(others) - 1)]
+    return out
+
+
+def _same_node_pairs(z_nodes) -> list[tuple[int, int]]:
+    """Pairs of distinct zones that are one and the same single node."""
+    single = [int(n[0]) if len(n) == 1 else None for n in z_nodes]
+    return [(i, j) for i, a in enumerate(single) for j, b in enumerate(single)
+            if i != j and a is not None and a == b]
+
+
+def _part_ways(z_nodes, zi, zj, o, d) -> None:
+    """Trips still at their origin's node after the redraws: to the destination zone's other
+    nodes in turn, or, when that zone is the origin's node alone, from the origin zone's other
+    nodes in turn (in place). No trip is dropped."""
+    turn = {}
+    for k in np.flatnonzero(o == d).tolist():
+        i, j = int(zi[k]), int(zj[k])
+        dest_others = z_nodes[j][z_nodes[j] != o[k]]
+        if len(dest_others):
+            n = turn.get(("d", j, int(o[k])), 0)
+            d[k] = dest_others[n % len(dest_others)]
+            turn[("d", j, int(o[k]))] = n + 1
+        else:  # zone j is o's node alone; zone i has others (same-node pairs get no trips)
+            orig_others = z_nodes[i][z_nodes[i] != d[k]]
+            n = turn.get(("o", i, int(d[k])), 0)
+            o[k] = orig_others[n % len(orig_others)]
+            turn[("o", i, int(d[k]))] = n + 1
 
 
 def _kinds(rng, n: int, truck_share: float) -> list[str]:
@@ -209,6 +261,9 @@ def _od_trips(net, od, i, rng, start_s, end_s) -> TripTable:
     where = f"traffic.od[{i}]"
     o = _node(net, od.origin, f"{where}.origin")
     d = _node(net, od.destination, f"{where}.destination")
+    if o == d:
+        raise InputError(f"{where}: origin {od.origin!r} and destination {od.destination!r} are "
+                         f"the same node ({net.nodes[o].id}); a trip must go somewhere")
     lo, hi = max(start_s, od.start), min(end_s, od.end)
     if hi <= lo:
         return TripTable(np.zeros(0), np.zeros(0, int), np.zeros(0, int), [])

@@ -4,8 +4,9 @@ Each directed link holds a FIFO queue. A vehicle entering a link may leave no ea
 free-flow exit time; the link releases vehicles no faster than its flow capacity, and only into
 a downstream link with free storage (spill-back). A link waiting for space joins the downstream
 link's FIFO of waiters, so competing upstream links (and departures) are served in turn and none
-starves. A link blocked longer than `stuck_after_s` pushes its head vehicle on regardless and the
-trip is reported as stuck. Priority vehicles (emergency, motorcade) skip a share of the queue
+starves. A link blocked longer than `stuck_after_s` pushes its head vehicle on regardless (a
+forced move): the trip is reported `stuck` while it has not arrived, and `arrived` with its
+`forced` flag once it has. Priority vehicles (emergency, motorcade) skip a share of the queue
 delay and pass closures.
 
 Events: one per vehicle per link (the link's head release) plus departures, in one heap ordered
@@ -133,6 +134,7 @@ class TrafficEngine:
         # vehicles whose every way on is closed wait off the road at a node (not in a queue,
         # blocking no one) and set off again when a closure ends
         self.unrouted: list[int] = []
+        self.withdrawn: set[int] = set()  # called off before they set off (withdraw)
         self._opened = False  # a closed link has reopened since the last closure rebuild
         # closures: per class and network link, how many closures hold it; per class and sim
         # link, how many of its member links are closed
@@ -170,7 +172,7 @@ class TrafficEngine:
         self.v_entry: list[float] = []
         self.v_arrive: list[float | None] = []
         self.v_state: list[int] = []
-        self.v_stuck: list[bool] = []
+        self.v_forced: list[bool] = []  # pushed on at least once past a blocked link
         self.v_listener: list[VehicleListener | None] = []
         # priority class or a listener of nodes: the slow path handles it
         self.v_special: list[bool] = []
@@ -178,7 +180,8 @@ class TrafficEngine:
         self.v_label: list[tuple[str, str]] = []
         self.departed = 0
         self.arrived = 0
-        self.stuck_events = 0
+        self.stuck_events = 0  # forced moves (a vehicle may be forced more than once)
+        self.stuck_now = 0  # vehicles forced on that have not arrived (yet)
         self.in_network = 0
         self.waiting_to_enter = 0
         self.traversals = 0
@@ -332,7 +335,7 @@ class TrafficEngine:
         self.v_entry.append(0.0)
         self.v_arrive.append(None)
         self.v_state.append(PLANNED)
-        self.v_stuck.append(False)
+        self.v_forced.append(False)
         self.v_listener.append(listener)
         nodes = listener is not None and getattr(listener, "listens_to_nodes", True)
         self.v_nodes.append(nodes)
@@ -392,7 +395,7 @@ class TrafficEngine:
         self.v_entry.extend([0.0] * m)
         self.v_arrive.extend([None] * m)
         self.v_state.extend([PLANNED] * m)
-        self.v_stuck.extend([False] * m)
+        self.v_forced.extend([False] * m)
         self.v_listener.extend([None] * m)
         self.v_nodes.extend([False] * m)
         self.v_special.extend([False] * m)
@@ -428,6 +431,16 @@ class TrafficEngine:
             self.v_rpos[veh] = 0
         else:
             self.v_route[veh] = None
+
+    def withdraw(self, veh: int) -> float | None:
+        """Call off a vehicle that has not set off yet (its trip is no longer needed): it never
+        departs and stays `planned`. Returns the time it was to set off, or None (and nothing
+        changes) when it already has."""
+        if self.v_state[veh] != PLANNED or veh in self.withdrawn:
+            return None
+        self.withdrawn.add(veh)
+        self.v_special[veh] = True  # its departure takes the reference path, which checks
+        return max(self.v_depart[veh], self.now)
 
     def route_metres(self, veh: int) -> float:
         """Length of a routed vehicle's route (a leg of a shuttle line, say)."""
@@ -520,7 +533,7 @@ class TrafficEngine:
         epoch = guidance.epoch_t
         reroute = self.reroute_interval_s
         n_traversals = n_departed = n_arrived = 0
-        v_arrive = self.v_arrive
+        v_arrive, v_forced = self.v_arrive, self.v_forced
         # A link event stays on top of the heap while it is handled and is then replaced by
         # the link's next event (one sift instead of a pop and a push). That is safe because
         # every event pushed meanwhile sorts after it: its time is no earlier (now is set to t
@@ -620,6 +633,8 @@ class TrafficEngine:
                     v_state[veh] = ARRIVED
                     v_link[veh] = -1
                     n_arrived += 1
+                    if v_forced[veh]:
+                        self.stuck_now -= 1
                     lst = v_listener[veh]
                     if lst is not None:
                         self.now = t
@@ -710,6 +725,8 @@ class TrafficEngine:
         return row[node]
 
     def _depart(self, veh: int, t: float) -> None:
+        if veh in self.withdrawn:
+            return
         if self.v_state[veh] == PLANNED:
             self.departed += 1
             self.in_network += 1
@@ -916,7 +933,9 @@ class TrafficEngine:
         nl = self.blocked_on[lk]
         with contextlib.suppress(ValueError):
             self.waiters[nl].remove(lk)
-        self.v_stuck[veh] = True
+        if not self.v_forced[veh]:
+            self.v_forced[veh] = True
+            self.stuck_now += 1
         self.stuck_events += 1
         self.woken[lk] = False
         self._release(lk, veh, nl, t)
@@ -939,6 +958,8 @@ class TrafficEngine:
         self.v_state[veh] = ARRIVED
         self.v_link[veh] = -1
         self.arrived += 1
+        if self.v_forced[veh]:
+            self.stuck_now -= 1
         lst = self.v_listener[veh]
         if lst is not None:
             lst.on_arrive(veh, t)
@@ -990,7 +1011,7 @@ class TrafficEngine:
     # ---- sampling --------------------------------------------------------------------------
     def _sample(self, t: float) -> None:
         self.timeseries.append((t, self.in_network, self.waiting_to_enter, self.departed,
-                                self.arrived, self.stuck_events))
+                                self.arrived, self.stuck_now))
         if t + 60.0 <= self.end_s:
             self._push(t + 60.0, SAMPLE, 0)
 
@@ -1098,22 +1119,36 @@ class TrafficEngine:
         self._summary_n = n
         return self._summary
 
+    def jam_state(self) -> tuple[np.ndarray, int]:
+        """Now: per network link, whether its queue's storage is full (no room for one more
+        car; the links of a contracted chain share its queue), and the vehicles standing: in
+        a queue past their earliest exit, or waiting to enter the road (at their origin or off
+        the road at a closure)."""
+        full = np.asarray(self.occ) + 1.0 > np.asarray(self.storage) + 1e-9
+        now = self.now
+        queued = sum(bisect_right(qe, now, h) - h
+                     for qe, h in zip(self.q_ee, self.q_head, strict=True) if h < len(qe))
+        return full[self.graph.of_link], queued + self.waiting_to_enter
+
     def vehicle_status(self, veh: int) -> str:
-        if self.v_stuck[veh]:
-            return "stuck"
+        """One meaning per status: `arrived` (reached its destination, forced on or not),
+        `stuck` (pushed on past a blocked link and not arrived), `en_route` (neither)."""
         if self.v_arrive[veh] is not None:
             return "arrived"
+        if self.v_forced[veh]:
+            return "stuck"
         return "en_route"
 
     def counts(self) -> dict[str, int]:
-        """Conservation: entered = arrived + en_route + stuck; planned have not departed yet."""
+        """Conservation: entered = arrived + en_route + stuck; planned have not departed yet;
+        `forced`: the arrived vehicles that were pushed on past a blocked link on the way."""
         # as vehicle_status per vehicle, over arrays
         planned = np.asarray(self.v_state, dtype=np.int64) == PLANNED
-        stuck = np.asarray(self.v_stuck, dtype=bool) & ~planned
-        arrived = ~np.isnan(np.array(self.v_arrive, dtype=float)) & ~planned & ~stuck
-        n_planned, n_stuck, n_arrived = (int(np.count_nonzero(a))
-                                         for a in (planned, stuck, arrived))
+        forced = np.asarray(self.v_forced, dtype=bool) & ~planned
+        arrived = ~np.isnan(np.array(self.v_arrive, dtype=float)) & ~planned
+        n_planned, n_arrived = int(np.count_nonzero(planned)), int(np.count_nonzero(arrived))
+        n_stuck = int(np.count_nonzero(forced & ~arrived))
         entered = len(self.v_state) - n_planned
         return {"registered": len(self.v_kind), "entered": entered, "arrived": n_arrived,
                 "en_route": entered - n_arrived - n_stuck, "stuck": n_stuck,
-                "planned": n_planned}
+                "planned": n_planned, "forced": int(np.count_nonzero(forced & arrived))}
