@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .traffic.controls import path_links
+from .traffic.engine import ABANDONED
 
 
 def _r(x: float, nd: int = 3) -> float:
@@ -14,7 +15,7 @@ def _r(x: float, nd: int = 3) -> float:
 
 def trip_table(engine) -> dict[str, np.ndarray]:
     """Columns of trips.csv for every vehicle that entered the network, in vehicle order."""
-    key = (len(engine.log), engine.arrived, engine.departed, engine.now)
+    key = (len(engine.log), engine.arrived, engine.departed, engine.now, engine.abandoned)
     cached = getattr(engine, "_trip_table", None)
     if cached is not None and cached[0] == key:
         return cached[1]
@@ -25,11 +26,21 @@ def trip_table(engine) -> dict[str, np.ndarray]:
     arrive = np.array([np.nan if a is None else a for a in engine.v_arrive], dtype=float)
     arrive = arrive[entered] if len(arrive) else arrive
     t_end = np.where(np.isnan(arrive), engine.now, arrive)
+    abandoned = state[entered] == ABANDONED
+    if abandoned.any():  # a trip given up ends when its driver gave up
+        ended = np.array([engine.abandoned_at.get(v, engine.now) for v in entered.tolist()])
+        t_end = np.where(abandoned, ended, t_end)
     ff = free[entered]
     forced = np.asarray(engine.v_forced, dtype=bool)[entered]
-    # one meaning per status (as engine.vehicle_status): arrived (forced on or not), stuck
-    # (forced on, not arrived), en route (neither)
-    status = np.where(~np.isnan(arrive), "arrived", np.where(forced, "stuck", "en_route"))
+    # time waited off the road for closures to end (so far, for a wait still going on) is not
+    # traffic delay: it is reported on its own, as SUMO keeps departDelay apart from timeLoss
+    held = np.asarray(engine.v_held_s, dtype=float)[entered]
+    held_at = np.asarray(engine.v_held_at, dtype=float)[entered]
+    held = held + np.where(held_at >= 0.0, engine.now - held_at, 0.0)
+    # one meaning per status (as engine.vehicle_status): arrived (forced on or not), abandoned
+    # (held by closures past the driver's patience), stuck (forced on, not arrived), en route
+    status = np.where(~np.isnan(arrive), "arrived", np.where(
+        abandoned, "abandoned", np.where(forced, "stuck", "en_route")))
     labels = [engine.v_label[v] for v in entered.tolist()]
     table = {
         "trip_id": entered,
@@ -40,9 +51,11 @@ def trip_table(engine) -> dict[str, np.ndarray]:
         "arrive_s": arrive,
         "km": metres[entered] / 1000.0,
         "free_flow_s": ff,
-        "delay_s": np.maximum(0.0, t_end - depart - ff),
+        "delay_s": np.maximum(0.0, t_end - depart - ff - held),
         "status": status.astype(object),
         "forced": forced.astype(np.int64),
+        "held_s": held,
+        "end_s": t_end,
     }
     engine._trip_table = (key, table)
     return table
@@ -119,8 +132,8 @@ def traffic_metrics(engine, corridors=()) -> dict:
     arrived = ~np.isnan(trips["arrive_s"])
     delays = trips["delay_s"][arrived] / 60.0 if arrived.any() else np.zeros(1)
     veh_km = float(trips["km"].sum())
-    t_end = np.where(arrived, trips["arrive_s"], engine.now)
-    veh_h = float((t_end - trips["depart_s"]).sum()) / 3600.0
+    # hours on the road: a wait off the road for a closure to end is not driving
+    veh_h = float((trips["end_s"] - trips["depart_s"] - trips["held_s"]).sum()) / 3600.0
     series = np.array([row[1] for row in engine.timeseries]) if engine.timeseries else np.zeros(1)
     peak_i = int(np.argmax(series))
     used = engine.link_summary()["entered"] > 0
@@ -138,6 +151,8 @@ def traffic_metrics(engine, corridors=()) -> dict:
         "planned": counts["planned"],
         "stuck_events": engine.stuck_events,
         "forced": counts["forced"],
+        "abandoned": counts["abandoned"],
+        "closures": closure_wait_metrics(engine, trips),
         "gridlock": gridlock_metrics(engine, counts, used),
         "by_kind": _by_kind(trips["kind"]),
         "vehicle_km": _r(veh_km, 1),
@@ -153,6 +168,28 @@ def traffic_metrics(engine, corridors=()) -> dict:
         "links_delay_over_1_5_share": _r((ratio[used] > 1.5).mean() if used.any() else 0.0, 4),
         "link_traversals": engine.traversals,
         "corridors": corridor_times(engine, corridors),
+    }
+
+
+def closure_wait_metrics(engine, trips: dict) -> dict:
+    """Waits off the road for closures to end, apart from traffic delay: how many trips waited,
+    for how long, and how many drivers gave their trips up (before setting off, or on the way:
+    they park where they were held)."""
+    held = trips["held_s"]
+    waited = held > 0
+    abandoned = trips["status"] == "abandoned"
+    set_off = trips["km"] > 0
+    patience = engine.closure_patience_s
+    return {
+        "trips_held": int(np.count_nonzero(waited)),
+        "held_vehicle_hours": _r(float(held.sum()) / 3600.0, 1),
+        "held_min_p90_of_held": _r(np.percentile(held[waited], 90) / 60, 1) if waited.any()
+        else 0.0,
+        "abandoned": int(np.count_nonzero(abandoned)),
+        "abandoned_before_setting_off": int(np.count_nonzero(abandoned & ~set_off)),
+        "abandoned_on_the_way": int(np.count_nonzero(abandoned & set_off)),
+        "still_held_at_end": int(np.count_nonzero(np.asarray(engine.v_held_at) >= 0.0)),
+        "patience_min": None if patience is None else _r(patience / 60, 1),
     }
 
 

@@ -134,6 +134,7 @@ class SummitModel(EventModel):
         self.engine = TrafficEngine(
             self.network, start_s=self.start_s, end_s=self.end_s,
             stuck_after_s=traffic.stuck_after_s, reroute_interval_s=traffic.reroute_interval_s,
+            closure_patience_s=traffic.closure_patience_min * 60.0,
             emergency_queue_skip=traffic.emergency_queue_skip,
             signal_cycle_s=traffic.signal_cycle_s, signal_green_ratio=traffic.signal_green_ratio,
             give_way_delay_s=traffic.give_way_delay_s,

@@ -26,7 +26,7 @@ from .painter import Painter
 from .picture_data import summit_picture_data
 
 TRIP_COLUMNS = ["trip_id", "kind", "origin", "destination", "depart_s", "arrive_s", "km",
-                "free_flow_s", "delay_s", "status", "forced"]
+                "free_flow_s", "delay_s", "status", "forced", "held_s"]
 LINK_COLUMNS = ["link_id", "from_node", "to_node", "entered", "exited", "max_queue",
                 "mean_tt_s", "max_tt_s", "seconds_at_capacity"]
 TIMESERIES_COLUMNS = ["time_s", "clock", "en_route", "waiting_to_enter", "departed", "arrived",
@@ -113,7 +113,7 @@ def write_run(model, out: str | Path, *, wall_s: float | None = None,
     return metrics
 
 
-TRIP_ROW = "%d,%s,%s,%s,%.1f,%s,%.3f,%.1f,%.1f,%s,%d\n"
+TRIP_ROW = "%d,%s,%s,%s,%.1f,%s,%.3f,%.1f,%.1f,%s,%d,%.1f\n"
 
 
 def _write_trips(engine, path: Path) -> None:
@@ -125,7 +125,7 @@ def _write_trips(engine, path: Path) -> None:
     rows = zip(t["trip_id"].tolist(), t["kind"], map(quoted.__getitem__, t["origin"]),
                map(quoted.__getitem__, t["destination"]), t["depart_s"].tolist(), arrive,
                t["km"].tolist(), t["free_flow_s"].tolist(), t["delay_s"].tolist(), t["status"],
-               t["forced"].tolist(), strict=True)
+               t["forced"].tolist(), t["held_s"].tolist(), strict=True)
     with open(path, "w", newline="", encoding="utf-8") as fh:
         fh.write(",".join(TRIP_COLUMNS) + "\n")
         fh.writelines(map(TRIP_ROW.__mod__, rows))

@@ -94,7 +94,9 @@ def test_every_scenario_conserves_over_many_seeds(path, seed, same_node_trips):
     # en route or stuck, and only stuck ones are forced and not arrived
     c = e.counts()
     assert c["registered"] == c["entered"] + c["planned"]
-    assert c["entered"] == c["arrived"] + c["en_route"] + c["stuck"] == e.departed
+    assert c["entered"] == c["arrived"] + c["en_route"] + c["stuck"] + c["abandoned"] \
+        == e.departed
+    assert c["abandoned"] == e.abandoned
     assert c["arrived"] == e.arrived and c["stuck"] == e.stuck_now
     assert c["forced"] + c["stuck"] <= e.stuck_events
     trips = trip_table(e)

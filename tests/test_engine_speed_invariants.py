@@ -18,7 +18,7 @@ def _congested(tmp_path):
 def test_counts_and_cached_log_match_their_definitions(tmp_path):
     e = run(_congested(tmp_path)).engine
     expected = {"registered": len(e.v_kind), "entered": 0, "arrived": 0, "en_route": 0,
-                "stuck": 0, "planned": 0, "forced": 0}
+                "stuck": 0, "abandoned": 0, "planned": 0, "forced": 0}
     for veh, state in enumerate(e.v_state):
         if state == 0:  # planned
             expected["planned"] += 1

@@ -40,7 +40,7 @@ def test_outputs_and_their_columns(weekday_run):
         with open(weekday_run / name, newline="") as fh:
             assert next(csv.reader(fh)) == cols
     assert TRIP_COLUMNS == ["trip_id", "kind", "origin", "destination", "depart_s", "arrive_s",
-                            "km", "free_flow_s", "delay_s", "status", "forced"]
+                            "km", "free_flow_s", "delay_s", "status", "forced", "held_s"]
     assert LINK_COLUMNS == ["link_id", "from_node", "to_node", "entered", "exited",
                             "max_queue", "mean_tt_s", "max_tt_s", "seconds_at_capacity"]
     manifest = json.loads((weekday_run / "manifest.json").read_text())
@@ -54,7 +54,7 @@ def test_trip_statuses_add_up(weekday_run):
     statuses = [r["status"] for r in rows]
     assert len(rows) == m["trips"] > 5000
     assert statuses.count("arrived") == m["arrived"]
-    assert m["trips"] == m["arrived"] + m["en_route"] + m["stuck"]
+    assert m["trips"] == m["arrived"] + m["en_route"] + m["stuck"] + m["abandoned"]
     assert set(statuses) <= {"arrived", "en_route", "stuck"}
     for r in rows[:2000]:
         if r["status"] == "arrived":
@@ -83,7 +83,7 @@ def test_every_shipped_scenario_validates_runs_and_conserves(tmp_path, capsys, p
     assert code == 0
     metrics = json.loads((out_dir / "metrics.json").read_text())
     m = metrics["traffic"]
-    assert m["trips"] == m["arrived"] + m["en_route"] + m["stuck"]
+    assert m["trips"] == m["arrived"] + m["en_route"] + m["stuck"] + m["abandoned"]
     if "delegates" in metrics:  # every person placed is in exactly one state, none lost
         d, sh = metrics["delegates"], metrics["shuttles"]
         assert d["unaccounted"] == 0

@@ -17,6 +17,8 @@ from traffic_helpers import (
 )
 from traffic_helpers import od as _od
 
+from sim.metrics import traffic_metrics
+
 
 @pytest.mark.parametrize("contract", [False, True])
 def test_bottleneck_discharges_at_capacity_and_queue_delay_is_deterministic(tmp_path, contract):
@@ -217,7 +219,8 @@ def test_closure_without_a_way_round_holds_its_traffic_off_the_road(tmp_path):
     through = {"origin": "n0", "destination": "n4", "vph": 120, "start": "00:00", "end": "00:30"}
     local = {"origin": "n0", "destination": "n2", "vph": 600, "start": "00:00", "end": "00:30"}
     model = run(scenario(net, od=[through, local], closures=[
-        {"links": [["n2", "n3"]], "start": "00:00", "end": "01:00"}]))
+        {"links": [["n2", "n3"]], "start": "00:00", "end": "01:00"}],
+        traffic={"closure_patience_min": 90}))
     rows = trips(model)
     assert conserved(model)
     held = [r for r in rows if r["destination"] == "n4"]
@@ -225,6 +228,53 @@ def test_closure_without_a_way_round_holds_its_traffic_off_the_road(tmp_path):
     assert len(held) == 60 and all(r["arrive_s"] >= 3600 for r in held)
     assert all(r["status"] == "arrived" for r in rows)
     assert max(r["delay_s"] for r in free) < 5.0  # the held vehicles block no one
+    # the wait for the reopening is reported apart from traffic delay, to the second
+    for r in held:
+        # the way opens at 01:00, when the guidance tables are rebuilt (within 15 s); the
+        # first ones, routed before the closure reached the tables, wait at n2 (2 km on),
+        # the others from their departure: no way is known
+        wait_ends = r["depart_s"] + r["held_s"]
+        if r["depart_s"] > 60:
+            assert wait_ends == pytest.approx(3600.0 + 15.0, abs=1.0)
+        else:
+            assert 3600.0 + 15.0 - 2 * 60.0 - 30.0 <= wait_ends <= 3600.0 + 15.0
+    # released together, the 60 then queue at the 1,800 veh/h link: that alone is their delay
+    assert max(r["delay_s"] for r in held) <= 60 * 3600 / 1800 + 30.0
+    cl = model.engine.counts()
+    assert cl["abandoned"] == 0
+
+
+def test_drivers_held_past_their_patience_abandon_the_trip(tmp_path):
+    """A closure longer than the drivers' patience: those who had not set off do not make the
+    trip, those held on the way park where they are; both are counted, nothing is lost, and
+    the closure's wait is not traffic delay."""
+    net = line_network(tmp_path, BOTTLENECK)
+    through = {"origin": "n0", "destination": "n4", "vph": 600, "start": "00:00", "end": "00:05"}
+    from_n2 = {"origin": "n2", "destination": "n4", "vph": 60, "start": "00:10", "end": "00:30"}
+    model = run(scenario(net, od=[through, from_n2], closures=[
+        {"links": [["n2", "n3"]], "start": "00:05", "end": "02:00"}],
+        end="03:00", traffic={"closure_patience_min": 20}))
+    rows = trips(model)
+    assert conserved(model)
+    passed = [r for r in rows if r["status"] == "arrived"]
+    given_up = [r for r in rows if r["status"] == "abandoned"]
+    assert len(passed) + len(given_up) == len(rows) == 50 + 20
+    # through n2 before 00:05 (2 km at 60 km/h): no wait, no delay beyond junctions
+    assert all(r["depart_s"] < 180 + 30 and r["held_s"] == 0 for r in passed)
+    assert all(r["depart_s"] > 180 - 30 for r in given_up if r["origin"] == "n0")
+    # every wait lasted the patience, to the minute the drivers are checked on
+    assert all(1200.0 <= r["held_s"] <= 1200.0 + 60.0 for r in given_up)
+    on_the_way = [r for r in given_up if r["km"] > 0]
+    at_home = [r for r in given_up if r["km"] == 0]
+    # held at the first junction they reached once no way on was left: n1 or n2
+    assert all(r["origin"] == "n0" and round(r["km"], 2) in (1.0, 2.0) for r in on_the_way)
+    assert len(on_the_way) >= 10
+    assert {r["origin"] for r in at_home} == {"n2"} and len(at_home) == 20
+    cl = traffic_metrics(model.engine)["closures"]
+    assert (cl["abandoned_on_the_way"], cl["abandoned_before_setting_off"]) == (
+        len(on_the_way), len(at_home))
+    assert cl["held_vehicle_hours"] == pytest.approx(len(given_up) * 20 / 60, rel=0.05)
+    assert all(r["delay_s"] < 60.0 for r in given_up)
 
 
 def test_gridlock_is_broken_by_moving_stuck_vehicles_on(tmp_path):

@@ -74,7 +74,7 @@ def trips(model):
 
 def conserved(model) -> bool:
     c = model.engine.counts()
-    return c["entered"] == c["arrived"] + c["en_route"] + c["stuck"]
+    return c["entered"] == c["arrived"] + c["en_route"] + c["stuck"] + c["abandoned"]
 
 
 # A 1.8 km approach on a 3-lane expressway feeds a 1-lane link of capacity 1,800 veh/h.

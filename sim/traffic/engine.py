@@ -41,7 +41,8 @@ LINK, DEPART, PRIO, STUCK, CONTROL, SAMPLE, REBUILD, FEED = range(8)
 CLOSURE_REBUILD_S = 15.0  # closure changes within this window share one guidance rebuild
 FEED_S = 60.0  # departures move from the pending queues to the event heap this far ahead
 ARRIVE, NO_PATH, HOLD = -1, -2, -3  # HOLD: leave the link and wait off the road at its end
-PLANNED, WAITING, ON_LINK, ARRIVED = range(4)  # vehicle states
+# vehicle states; ABANDONED: held by closures past its driver's patience, the trip was given up
+PLANNED, WAITING, ON_LINK, ARRIVED, ABANDONED = range(5)
 SATURATION_FLOW_VPH = 2200.0  # per lane of green at a signal (KHCM; facts doc)
 DEPARTURE_BUFFER = -1  # a waiter entry meaning "vehicles waiting to enter from the origin"
 
@@ -75,6 +76,7 @@ class TrafficEngine:
         keep_nodes: set[int] | None = None,
         contract: bool = True,
         capacity_scale: float = 1.0,
+        closure_patience_s: float | None = None,
     ):
         self.net = net
         destinations = sorted(set(destinations or []))
@@ -83,6 +85,13 @@ class TrafficEngine:
         self.start_s, self.end_s = float(start_s), float(end_s)
         self.now = self.start_s
         self.stuck_after_s = float(stuck_after_s)
+        # a background driver whose every way on is closed waits this long for a reopening,
+        # then gives the trip up (None: waits however long it takes)
+        self.closure_patience_s = None if closure_patience_s is None else \
+            float(closure_patience_s)
+        self._held: deque[tuple[float, int]] = deque()  # (held since, vehicle), in time order
+        self.abandoned = 0
+        self.abandoned_at: dict[int, float] = {}  # vehicle: when its driver gave the trip up
         self.reroute_interval_s = float(reroute_interval_s)
         self.emergency_queue_skip = float(emergency_queue_skip)
         g = self.graph
@@ -134,6 +143,10 @@ class TrafficEngine:
         # vehicles whose every way on is closed wait off the road at a node (not in a queue,
         # blocking no one) and set off again when a closure ends
         self.unrouted: list[int] = []
+        # seconds each vehicle waited off the road for a closure to end, and since when it is
+        # waiting now (-1: it is not)
+        self.v_held_s: list[float] = []
+        self.v_held_at: list[float] = []
         self.withdrawn: set[int] = set()  # called off before they set off (withdraw)
         self._opened = False  # a closed link has reopened since the last closure rebuild
         # closures: per class and network link, how many closures hold it; per class and sim
@@ -336,6 +349,8 @@ class TrafficEngine:
         self.v_arrive.append(None)
         self.v_state.append(PLANNED)
         self.v_forced.append(False)
+        self.v_held_s.append(0.0)
+        self.v_held_at.append(-1.0)
         self.v_listener.append(listener)
         nodes = listener is not None and getattr(listener, "listens_to_nodes", True)
         self.v_nodes.append(nodes)
@@ -396,6 +411,8 @@ class TrafficEngine:
         self.v_arrive.extend([None] * m)
         self.v_state.extend([PLANNED] * m)
         self.v_forced.extend([False] * m)
+        self.v_held_s.extend([0.0] * m)
+        self.v_held_at.extend([-1.0] * m)
         self.v_listener.extend([None] * m)
         self.v_nodes.extend([False] * m)
         self.v_special.extend([False] * m)
@@ -725,7 +742,7 @@ class TrafficEngine:
         return row[node]
 
     def _depart(self, veh: int, t: float) -> None:
-        if veh in self.withdrawn:
+        if veh in self.withdrawn or self.v_state[veh] == ABANDONED:
             return
         if self.v_state[veh] == PLANNED:
             self.departed += 1
@@ -739,7 +756,7 @@ class TrafficEngine:
             # a routed vehicle setting off again after waiting out a closure
             route = self.guidance.route(self.v_cls[veh], self.v_orig[veh], self.v_dest[veh])
             if route is None:
-                self.unrouted.append(veh)
+                self._wait_for_opening(veh, t)
                 return
             self.v_route[veh] = route
             self.v_rpos[veh] = -1
@@ -750,8 +767,11 @@ class TrafficEngine:
             self._arrive(veh, t)
             return
         if nl == NO_PATH:  # every way on is closed: wait off the road for a reopening
-            self.unrouted.append(veh)
+            self._wait_for_opening(veh, t)
             return
+        if self.v_held_at[veh] >= 0.0:  # a way has opened: the wait for the closure ends
+            self.v_held_s[veh] += t - self.v_held_at[veh]
+            self.v_held_at[veh] = -1.0
         pce = self.classes[self.v_cls[veh]].pce
         if self.classes[self.v_cls[veh]].priority or (
                 not self.waiters[nl] and self.occ[nl] + pce <= self.storage[nl]):
@@ -879,7 +899,7 @@ class TrafficEngine:
             self.in_network -= 1
             self._arrive(veh, t)
         elif nl == HOLD:
-            self._hold(veh, self.link_to[lk])
+            self._hold(veh, self.link_to[lk], t)
         else:
             self._enter(veh, nl, t)
         if h < len(qv):
@@ -889,7 +909,7 @@ class TrafficEngine:
         if self.waiters[lk]:
             self._wake(lk, t)
 
-    def _hold(self, veh: int, node: int) -> None:
+    def _hold(self, veh: int, node: int, t: float) -> None:
         """Take a vehicle with no open way on off the road at `node`; it sets off again from
         there when a closure ends (a routed vehicle gets a new route then)."""
         self.v_link[veh] = -1
@@ -897,7 +917,35 @@ class TrafficEngine:
         self.v_orig[veh] = node
         self.v_route[veh] = None
         self.waiting_to_enter += 1
+        self._wait_for_opening(veh, t)
+
+    def _wait_for_opening(self, veh: int, t: float) -> None:
+        """A vehicle waits off the road for a closure to end; a background driver's patience
+        runs from the start of the wait (agents' vehicles wait as long as it takes)."""
+        if self.v_held_at[veh] < 0.0:
+            self.v_held_at[veh] = t
+            if self.closure_patience_s is not None and self.v_listener[veh] is None \
+                    and self.classes[self.v_cls[veh]].background:
+                self._held.append((t, veh))
         self.unrouted.append(veh)
+
+    def _give_up_waits(self, t: float) -> None:
+        """Drivers held longer than their patience give their trips up: one that had not set
+        off does not make the trip by car; one held on the way parks where it stands."""
+        held, patience = self._held, self.closure_patience_s
+        while held and held[0][0] + patience <= t:
+            since, veh = held.popleft()
+            if self.v_held_at[veh] != since or self.v_state[veh] != WAITING:
+                continue  # it set off again since, or this is an older wait of it
+            self.v_held_s[veh] += t - since
+            self.v_held_at[veh] = -1.0
+            self.v_state[veh] = ABANDONED
+            self.abandoned_at[veh] = t
+            self.abandoned += 1
+            self.waiting_to_enter -= 1
+            self.in_network -= 1
+            if self.v_forced[veh]:
+                self.stuck_now -= 1
 
     def _record_exit(self, lk: int, veh: int, t: float) -> None:
         self._new_ids.append(lk)
@@ -1010,6 +1058,8 @@ class TrafficEngine:
 
     # ---- sampling --------------------------------------------------------------------------
     def _sample(self, t: float) -> None:
+        if self._held:
+            self._give_up_waits(t)
         self.timeseries.append((t, self.in_network, self.waiting_to_enter, self.departed,
                                 self.arrived, self.stuck_now))
         if t + 60.0 <= self.end_s:
@@ -1132,23 +1182,31 @@ class TrafficEngine:
 
     def vehicle_status(self, veh: int) -> str:
         """One meaning per status: `arrived` (reached its destination, forced on or not),
-        `stuck` (pushed on past a blocked link and not arrived), `en_route` (neither)."""
+        `abandoned` (held by closures past the driver's patience: the trip was given up),
+        `stuck` (pushed on past a blocked link and not arrived), `en_route` (none of these)."""
         if self.v_arrive[veh] is not None:
             return "arrived"
+        if self.v_state[veh] == ABANDONED:
+            return "abandoned"
         if self.v_forced[veh]:
             return "stuck"
         return "en_route"
 
     def counts(self) -> dict[str, int]:
-        """Conservation: entered = arrived + en_route + stuck; planned have not departed yet;
-        `forced`: the arrived vehicles that were pushed on past a blocked link on the way."""
+        """Conservation: entered = arrived + en_route + stuck + abandoned; planned have not
+        departed yet; `forced`: the arrived vehicles that were pushed on past a blocked link on
+        the way."""
         # as vehicle_status per vehicle, over arrays
-        planned = np.asarray(self.v_state, dtype=np.int64) == PLANNED
+        state = np.asarray(self.v_state, dtype=np.int64)
+        planned = state == PLANNED
+        abandoned = state == ABANDONED
         forced = np.asarray(self.v_forced, dtype=bool) & ~planned
         arrived = ~np.isnan(np.array(self.v_arrive, dtype=float)) & ~planned
         n_planned, n_arrived = int(np.count_nonzero(planned)), int(np.count_nonzero(arrived))
-        n_stuck = int(np.count_nonzero(forced & ~arrived))
+        n_abandoned = int(np.count_nonzero(abandoned))
+        n_stuck = int(np.count_nonzero(forced & ~arrived & ~abandoned))
         entered = len(self.v_state) - n_planned
         return {"registered": len(self.v_kind), "entered": entered, "arrived": n_arrived,
-                "en_route": entered - n_arrived - n_stuck, "stuck": n_stuck,
-                "planned": n_planned, "forced": int(np.count_nonzero(forced & arrived))}
+                "en_route": entered - n_arrived - n_stuck - n_abandoned, "stuck": n_stuck,
+                "abandoned": n_abandoned, "planned": n_planned,
+                "forced": int(np.count_nonzero(forced & arrived))}
