@@ -6,6 +6,7 @@ import contextlib
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 
@@ -44,5 +45,26 @@ def atomic_dir(path: str | Path):
             shutil.rmtree(target)
         os.replace(tmp, target)
     finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+        _discard_dir(tmp)
+
+
+def _discard_dir(tmp: Path) -> None:
+    """Remove the temporary folder even if Ctrl-C or SIGTERM comes meanwhile (it acts once the
+    folder is gone), and retry while something still writes into it."""
+    from .processes import signals_held
+
+    interrupted = None
+    while True:
+        try:
+            with signals_held():
+                for _ in range(50):
+                    if not os.path.lexists(tmp):
+                        break
+                    shutil.rmtree(tmp, ignore_errors=True)
+                    if os.path.lexists(tmp):
+                        time.sleep(0.02)  # a file created during the removal
+            break
+        except KeyboardInterrupt as exc:  # came just before the signals were held, or after
+            interrupted = exc
+    if interrupted is not None:
+        raise interrupted

@@ -347,14 +347,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     func = getattr(args, "func", None) or cmd_default
-    try:
-        return func(args)
-    except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted; nothing partial was written", file=sys.stderr)
-        return 130
+    from .processes import ignore_interrupts, terminate_as_interrupt
+
+    with terminate_as_interrupt():  # SIGTERM stops a command as Ctrl-C does
+        try:
+            return func(args)
+        except InputError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            ignore_interrupts()  # one message, however many interrupts follow
+            print("interrupted; nothing partial was written", file=sys.stderr)
+            return 130
 
 
 if __name__ == "__main__":

@@ -1,0 +1,211 @@
+"""Interruptions and child processes: Ctrl-C and SIGTERM stop a command the same way, and every
+process a command starts ends with it, even when the command itself is killed (SIGKILL).
+
+- `terminate_as_interrupt()`: SIGTERM raises KeyboardInterrupt, as Ctrl-C does (the command
+  line's main(); the previous handlers come back afterwards).
+- `signals_held()`: Ctrl-C and SIGTERM wait until the block is done (cleaning up must not be cut
+  short by a second interrupt), then act.
+- `sigint_blocked()`: children started inside never receive Ctrl-C (the blocked mask is
+  inherited through exec, as the resource tracker of multiprocessing does it): the terminal
+  sends it to the whole process group and the parent alone decides what stops; a Ctrl-C that
+  comes meanwhile reaches this process once the block is done.
+- `end_with(pid)`: in a child, end this process at once when process `pid` ends.
+- `process_pool(...)`: a ProcessPoolExecutor whose workers do all that, and stop at once when
+  the block fails or is interrupted.
+- `end_with_parent()`: a `preexec_fn` for subprocess: the child gets SIGTERM when this process
+  dies (Linux; elsewhere nothing).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import signal
+import sys
+import threading
+import time
+
+_INTERRUPTS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def terminate_as_interrupt():
+    """SIGTERM raises KeyboardInterrupt inside the block (main thread only; elsewhere nothing)."""
+    if not _main_thread():
+        yield
+        return
+    before = {s: signal.getsignal(s) for s in _INTERRUPTS}
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        yield
+    finally:
+        for s, handler in before.items():
+            if handler is not None:
+                signal.signal(s, handler)
+
+
+def ignore_interrupts() -> None:
+    """From now on Ctrl-C and SIGTERM do nothing here (the command is already stopping)."""
+    if _main_thread():
+        for s in _INTERRUPTS:
+            signal.signal(s, signal.SIG_IGN)
+
+
+@contextlib.contextmanager
+def signals_held():
+    """Ctrl-C and SIGTERM that come inside the block act when it ends. Python runs a signal's
+    handler in the main thread between two bytecodes, looking the handler up then: one that
+    arrived just before the block is held too."""
+    if not _main_thread():
+        yield
+        return
+    held: list[int] = []
+    before = {s: signal.signal(s, lambda signum, frame: held.append(signum))
+              for s in _INTERRUPTS}
+    try:
+        yield
+    finally:
+        for s, handler in before.items():
+            signal.signal(s, handler)
+        if held:
+            signal.raise_signal(held[0])  # acts now, as the handler in place decides
+
+
+@contextlib.contextmanager
+def sigint_blocked():
+    """Processes started inside the block never get Ctrl-C (see the module's docstring)."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie has ended
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            return fh.read().rpartition(")")[2].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def end_with(pid: int) -> None:
+    """In a child process: leave (os._exit, nothing printed) as soon as process `pid` ends,
+    however it ends. A daemon thread waits on a pidfd (Linux) or polls."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        os._exit(1)
+    except (AttributeError, OSError):
+        fd = None
+
+    def watch() -> None:
+        if fd is not None:
+            select.select([fd], [], [])
+        else:
+            while _alive(pid):
+                time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name=f"end-with-{pid}", daemon=True).start()
+
+
+def end_with_parent():
+    """A `preexec_fn`: the child is sent SIGTERM when this (the parent) process dies (Linux
+    prctl(PR_SET_PDEATHSIG); the thread that starts the child must live as long as the parent,
+    e.g. the main thread). Elsewhere, or if prctl is missing, nothing."""
+    if not sys.platform.startswith("linux"):
+        return None
+    parent = os.getpid()
+
+    def preexec() -> None:
+        import ctypes
+
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            return
+        if os.getppid() != parent:  # the parent died before prctl
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return preexec
+
+
+def _pool_worker_start(parent: int, initializer, initargs) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what stops
+    end_with(parent)
+    if initializer is not None:
+        initializer(*initargs)
+
+
+def stop_processes(procs, timeout: float = 5.0) -> None:
+    """Terminate the processes (multiprocessing.Process), wait for them, kill the slow ones."""
+    procs = list(procs)
+    for proc in procs:
+        with contextlib.suppress(Exception):
+            proc.terminate()
+    deadline = time.monotonic() + timeout
+    for proc in procs:
+        with contextlib.suppress(Exception):
+            proc.join(max(0.0, deadline - time.monotonic()))
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
+
+
+class _Pool:
+    """A ProcessPoolExecutor that starts its workers (on demand, in submit) with Ctrl-C blocked
+    and each worker watching this process."""
+
+    def __init__(self, executor):
+        self.executor = executor
+
+    def submit(self, fn, /, *args, **kwargs):
+        with sigint_blocked():
+            return self.executor.submit(fn, *args, **kwargs)
+
+    def stop(self) -> None:
+        """Stop the runs in flight now and the workers with them."""
+        procs = list((getattr(self.executor, "_processes", None) or {}).values())
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        stop_processes(procs)
+        self.executor.shutdown(wait=True)
+
+
+@contextlib.contextmanager
+def process_pool(workers: int, method: str = "spawn", initializer=None, initargs=()):
+    """A process pool of `workers` (start method `method`): its workers ignore Ctrl-C, end when
+    this process ends, and are stopped at once (runs in flight lost) if the block raises,
+    is interrupted or, for a generator, is closed early; else it is shut down normally."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    executor = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context(method),
+                                   initializer=_pool_worker_start,
+                                   initargs=(os.getpid(), initializer, tuple(initargs)))
+    pool = _Pool(executor)
+    try:
+        yield pool
+    except BaseException:
+        pool.stop()
+        raise
+    executor.shutdown(wait=True)
