@@ -206,7 +206,6 @@ def cmd_viz(args) -> int:
     """Serve the live control-centre view (SolaraViz) until interrupted."""
     import importlib.util
     import os
-    import subprocess
 
     from .scenario import load_scenario
 
@@ -226,7 +225,10 @@ def cmd_viz(args) -> int:
     print(f"control centre for {args.scenario} at http://{args.host}:{args.port}/ "
           "(Ctrl-C stops it)", flush=True)
     root = Path(__file__).resolve().parent.parent
-    return subprocess.call(cmd, env=env, cwd=root)
+    from .processes import run_child
+
+    # the server ends with this command, even a killed one (its own process group)
+    return run_child(cmd, env=env, cwd=root)
 
 
 def cmd_animate(args) -> int:

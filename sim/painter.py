@@ -104,7 +104,7 @@ class BackgroundPainter(Painter):
         # started with Ctrl-C blocked, which the new interpreter keeps: the main process
         # handles it (a worker interrupted while still importing would print a traceback); a
         # Ctrl-C meanwhile reaches this process when the worker has started
-        with sigint_blocked():
+        with sigint_blocked(multiprocessing=True):
             self.process.start()
         child.close()  # the worker holds the only other end: it sees EOF when this one closes
         self._outbox: queue.Queue = queue.Queue()

@@ -81,11 +81,17 @@ def signals_held():
 
 
 @contextlib.contextmanager
-def sigint_blocked():
-    """Processes started inside the block never get Ctrl-C (see the module's docstring)."""
+def sigint_blocked(multiprocessing: bool = False):
+    """Processes started inside the block never get Ctrl-C (see the module's docstring). For
+    processes of multiprocessing say `multiprocessing=True`: its resource tracker is then
+    started first (starting it unblocks SIGINT, whatever was blocked before)."""
     if not hasattr(signal, "pthread_sigmask"):
         yield
         return
+    if multiprocessing and os.name == "posix":
+        from multiprocessing import resource_tracker
+
+        resource_tracker.ensure_running()
     before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
@@ -180,7 +186,7 @@ class _Pool:
         self.executor = executor
 
     def submit(self, fn, /, *args, **kwargs):
-        with sigint_blocked():
+        with sigint_blocked(multiprocessing=True):
             return self.executor.submit(fn, *args, **kwargs)
 
     def stop(self) -> None:
@@ -188,7 +194,17 @@ class _Pool:
         procs = list((getattr(self.executor, "_processes", None) or {}).values())
         self.executor.shutdown(wait=False, cancel_futures=True)
         stop_processes(procs)
+        self.close()
+
+    def close(self) -> None:
+        """Shut the pool down and let it go: its queues' semaphores are released now, while
+        the error is still on its way (the command may leave with os._exit, which runs no
+        finalizer, and the resource tracker would then warn about them)."""
         self.executor.shutdown(wait=True)
+        self.executor = None
+        import gc
+
+        gc.collect()  # a queue of the pool sits in a reference cycle
 
 
 @contextlib.contextmanager
@@ -203,9 +219,45 @@ def process_pool(workers: int, method: str = "spawn", initializer=None, initargs
                                    initializer=_pool_worker_start,
                                    initargs=(os.getpid(), initializer, tuple(initargs)))
     pool = _Pool(executor)
+    del executor
     try:
         yield pool
     except BaseException:
         pool.stop()
         raise
-    executor.shutdown(wait=True)
+    pool.close()
+
+
+def run_child(cmd: list[str], *, grace_s: float = 5.0, **popen_kwargs) -> int:
+    """Run `cmd` until it ends and return its exit code; it ends with this process. It runs in
+    its own process group (a Ctrl-C at the terminal reaches this process only) and gets SIGTERM
+    if this process dies (Linux). On an interrupt here the group gets SIGTERM, then SIGKILL
+    after `grace_s`, and the interrupt goes on once the group is gone."""
+    import subprocess
+
+    with sigint_blocked():
+        proc = subprocess.Popen(cmd, process_group=0, preexec_fn=end_with_parent(),
+                                **popen_kwargs)
+    try:
+        return proc.wait()
+    except BaseException:
+        with signals_held():
+            _end_group(proc, grace_s)
+        raise
+
+
+def _end_group(proc, grace_s: float) -> None:
+    import subprocess
+
+    for sig, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGKILL, None)):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, sig)
+        try:
+            proc.wait(wait_s)
+            if sig == signal.SIGTERM:
+                # what the child left in its group (its own children) goes too
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+            return
+        except subprocess.TimeoutExpired:
+            continue
