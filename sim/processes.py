@@ -27,6 +27,7 @@ import threading
 import time
 
 _INTERRUPTS = (signal.SIGINT, signal.SIGTERM)
+_QUIET_TRACKER = "ignore:resource_tracker:UserWarning"
 
 
 def _main_thread() -> bool:
@@ -80,6 +81,14 @@ def signals_held():
             signal.raise_signal(held[0])  # acts now, as the handler in place decides
 
 
+def _quiet_tracker() -> None:
+    """The resource tracker of multiprocessing, started from now on (it takes this process's
+    -W options), removes what an interrupted or killed command left registered, e.g. a pool's
+    semaphores, without a warning on stderr."""
+    if _QUIET_TRACKER not in sys.warnoptions:
+        sys.warnoptions.append(_QUIET_TRACKER)
+
+
 @contextlib.contextmanager
 def sigint_blocked(multiprocessing: bool = False):
     """Processes started inside the block never get Ctrl-C (see the module's docstring). For
@@ -91,6 +100,7 @@ def sigint_blocked(multiprocessing: bool = False):
     if multiprocessing and os.name == "posix":
         from multiprocessing import resource_tracker
 
+        _quiet_tracker()
         resource_tracker.ensure_running()
     before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
@@ -215,6 +225,7 @@ def process_pool(workers: int, method: str = "spawn", initializer=None, initargs
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
+    _quiet_tracker()  # the pool's queues start the tracker
     executor = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context(method),
                                    initializer=_pool_worker_start,
                                    initargs=(os.getpid(), initializer, tuple(initargs)))
