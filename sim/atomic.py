@@ -28,8 +28,7 @@ def atomic_file(path: str | Path):
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual mode
         os.replace(tmp, target)
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        _discard(tmp)
 
 
 @contextlib.contextmanager
@@ -45,12 +44,12 @@ def atomic_dir(path: str | Path):
             shutil.rmtree(target)
         os.replace(tmp, target)
     finally:
-        _discard_dir(tmp)
+        _discard(tmp)
 
 
-def _discard_dir(tmp: Path) -> None:
-    """Remove the temporary folder even if Ctrl-C or SIGTERM comes meanwhile (it acts once the
-    folder is gone), and retry while something still writes into it."""
+def _discard(tmp: str | Path) -> None:
+    """Remove a temporary file or folder even if Ctrl-C or SIGTERM comes meanwhile (it acts
+    once the temporary is gone), retrying while something still writes into a folder."""
     from .processes import signals_held
 
     interrupted = None
@@ -60,7 +59,11 @@ def _discard_dir(tmp: Path) -> None:
                 for _ in range(50):
                     if not os.path.lexists(tmp):
                         break
-                    shutil.rmtree(tmp, ignore_errors=True)
+                    if os.path.isdir(tmp) and not os.path.islink(tmp):
+                        shutil.rmtree(tmp, ignore_errors=True)
+                    else:
+                        with contextlib.suppress(FileNotFoundError):
+                            os.unlink(tmp)
                     if os.path.lexists(tmp):
                         time.sleep(0.02)  # a file created during the removal
             break

@@ -76,7 +76,7 @@ def signals_held():
         yield
     finally:
         for s, handler in before.items():
-            signal.signal(s, handler)
+            signal.signal(s, signal.SIG_DFL if handler is None else handler)
         if held:
             signal.raise_signal(held[0])  # acts now, as the handler in place decides
 
@@ -260,6 +260,10 @@ def run_child(cmd: list[str], *, grace_s: float = 5.0, **popen_kwargs) -> int:
 def _end_group(proc, grace_s: float) -> None:
     import subprocess
 
+    if not hasattr(os, "killpg"):  # no process groups (Windows)
+        proc.kill()
+        proc.wait()
+        return
     for sig, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGKILL, None)):
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, sig)

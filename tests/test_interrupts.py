@@ -213,3 +213,23 @@ def test_sigterm_stops_the_live_view_and_frees_its_port(tmp_path):
         "interrupted; nothing partial was written"]
     assert_gone(children)
     assert not _listening(port)
+
+
+def test_a_second_interrupt_waits_until_the_temporary_folder_is_gone(tmp_path, monkeypatch):
+    """Ctrl-C arriving while atomic_dir removes its temporary folder acts after the removal."""
+    import shutil
+
+    from sim.atomic import atomic_dir
+
+    rmtree = shutil.rmtree
+
+    def interrupted_rmtree(path, *args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)  # handled by Python between two bytecodes
+        time.sleep(0.01)
+        return rmtree(path, *args, **kwargs)
+
+    monkeypatch.setattr(shutil, "rmtree", interrupted_rmtree)
+    with pytest.raises(KeyboardInterrupt), atomic_dir(tmp_path / "out") as tmp:
+        (tmp / "a.csv").write_text("x\n")
+        raise KeyboardInterrupt  # the first
+    assert list(tmp_path.iterdir()) == []
