@@ -14,6 +14,7 @@ process a command starts ends with it, even when the command itself is killed (S
   the block fails or is interrupted.
 - `end_with_parent()`: a `preexec_fn` for subprocess: the child gets SIGTERM when this process
   dies (Linux; elsewhere nothing).
+- `run_child(cmd)`: run a program (the live view's server) that ends with this process.
 """
 
 from __future__ import annotations
