@@ -6,6 +6,7 @@ import contextlib
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 from .errors import InputError
@@ -29,8 +30,7 @@ def atomic_file(path: str | Path):
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual mode
         os.replace(tmp, target)
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        _discard(tmp)
 
 
 @contextlib.contextmanager
@@ -60,10 +60,46 @@ def atomic_dir(path: str | Path, *, replace: bool = False, command: str = "run",
                         f"{' (' + ', '.join(odd[:5]) + ')' if odd else ''}; nothing replaced")
             # move the earlier output aside first, so the new one takes its name in one step
             old = target.parent / f".{target.name}.{os.getpid()}.old"
-            os.rename(target, old)
-        os.replace(tmp, target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        from .processes import signals_held
+
+        try:
+            with signals_held():  # an interrupt waits until the folder has its name again
+                if old is not None:
+                    os.rename(target, old)
+                try:
+                    os.replace(tmp, target)
+                except OSError:
+                    if old is not None:  # the earlier output goes back where it was
+                        os.rename(old, target)
+                    raise
+        finally:
+            if old is not None and os.path.lexists(old) and target.exists():
+                _discard(old)
     finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+        _discard(tmp)
+
+
+def _discard(tmp: str | Path) -> None:
+    """Remove a temporary file or folder even if Ctrl-C or SIGTERM comes meanwhile (it acts
+    once the temporary is gone), retrying while something still writes into a folder."""
+    from .processes import signals_held
+
+    interrupted = None
+    while True:
+        try:
+            with signals_held():
+                for _ in range(50):
+                    if not os.path.lexists(tmp):
+                        break
+                    if os.path.isdir(tmp) and not os.path.islink(tmp):
+                        shutil.rmtree(tmp, ignore_errors=True)
+                    else:
+                        with contextlib.suppress(FileNotFoundError):
+                            os.unlink(tmp)
+                    if os.path.lexists(tmp):
+                        time.sleep(0.02)  # a file created during the removal
+            break
+        except KeyboardInterrupt as exc:  # came just before the signals were held, or after
+            interrupted = exc
+    if interrupted is not None:
+        raise interrupted

@@ -217,7 +217,6 @@ def cmd_viz(args) -> int:
     """Serve the live control-centre view (SolaraViz) until interrupted."""
     import importlib.util
     import os
-    import subprocess
 
     from .scenario import load_scenario
 
@@ -244,7 +243,10 @@ def cmd_viz(args) -> int:
     print(f"control centre for {args.scenario} at http://{args.host}:{args.port}/ "
           "(Ctrl-C stops it)", flush=True)
     root = Path(__file__).resolve().parent.parent
-    return subprocess.call(cmd, env=env, cwd=root)
+    from .processes import run_child
+
+    # the server ends with this command, even a killed one (its own process group)
+    return run_child(cmd, env=env, cwd=root)
 
 
 def cmd_animate(args) -> int:
@@ -388,14 +390,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     func = getattr(args, "func", None) or cmd_default
-    try:
-        return func(args)
-    except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted; nothing partial was written", file=sys.stderr)
-        return 130
+    from .processes import ignore_interrupts, terminate_as_interrupt
+
+    with terminate_as_interrupt():  # SIGTERM stops a command as Ctrl-C does
+        try:
+            return func(args)
+        except InputError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            ignore_interrupts()  # one message, however many interrupts follow
+            print("interrupted; nothing partial was written", file=sys.stderr)
+            return 130
 
 
 if __name__ == "__main__":

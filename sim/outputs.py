@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import platform
 import time
 from pathlib import Path
@@ -59,7 +60,9 @@ def write_run(model, out: str | Path, *, wall_s: float | None = None,
     out = Path(out)
     engine = model.engine
     painter = painter or Painter()
-    with atomic_dir(out, replace=replace, command="run", key=key) as tmp:
+    # on an error or an interrupt the painter stops first, then the folder goes
+    with atomic_dir(out, replace=replace, command="run", key=key) as tmp, \
+            painter.stopped_on_error():
         if model.summit is not None and model.summit.delegates:
             painter.draw("sim.plots:draw_summit_plots", summit_picture_data(model.summit), tmp,
                          title=model.spec.name)
@@ -70,6 +73,7 @@ def write_run(model, out: str | Path, *, wall_s: float | None = None,
                                f"(seed {model.seed_used})")
         metrics = collect_metrics(model)
         _write_trips(engine, tmp / "trips.csv")
+        _test_pause()
         _write_links(engine, tmp / "link_stats.csv")
         _write_timeseries(engine, tmp / "timeseries.csv")
         if model.summit is not None:
@@ -111,6 +115,18 @@ def write_run(model, out: str | Path, *, wall_s: float | None = None,
 
         write_report(tmp, metrics, manifest)  # last: every picture is there to embed
     return metrics
+
+
+# Tests of interruptions set this to a file name: the writing of a run's outputs creates that
+# file once the first table is on disk, then waits (a minute at most) for the test's signal.
+TEST_PAUSE_ENV = "SUMMIT_SIM_TEST_PAUSE_IN_WRITE"
+
+
+def _test_pause() -> None:
+    marker = os.environ.get(TEST_PAUSE_ENV)
+    if marker:
+        Path(marker).touch()
+        time.sleep(60)
 
 
 TRIP_ROW = "%d,%s,%s,%s,%.1f,%s,%.3f,%.1f,%.1f,%s,%d,%.1f\n"

@@ -12,9 +12,12 @@ from __future__ import annotations
 import contextlib
 import importlib
 import multiprocessing
+import os
 import queue
 import signal
 import threading
+
+from .processes import sigint_blocked, stop_processes
 
 
 def paint(target: str, /, *args, **kwargs):
@@ -37,30 +40,53 @@ class Painter:
     def close(self) -> None:
         """Release the worker, if any."""
 
+    def stop(self) -> None:
+        """Stop drawing at once: the run failed or was interrupted."""
 
-def _serve(conn) -> None:
+    @contextlib.contextmanager
+    def stopped_on_error(self):
+        """Stop drawing if the block raises (or is interrupted), before the error goes on:
+        the caller then removes the folder the pictures were going to."""
+        try:
+            yield
+        except BaseException:
+            self.stop()
+            raise
+
+
+def _serve(conn, parent: int | None = None) -> None:
     """The worker: import the drawing code while the main process simulates, then draw each
-    picture asked for and answer None or the error. It ends when the main process closes its
-    end of the pipe, or ends itself, however it does (os._exit, a kill)."""
+    picture asked for and answer None or the error. It ends, silently, when the main process
+    closes its end of the pipe or ends, however it does (os._exit, a kill), or stops it."""
     # Ctrl-C reaches the whole process group: the main process handles it, and its end ends
-    # this one (ignored from the start where the worker was started from the main thread)
+    # this one (blocked from the start where the main process started the worker)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if parent is not None:
+        from .processes import end_with
+
+        end_with(parent)
     from . import plots  # noqa: F401  (matplotlib)
     from .emergency import plots as emergency_plots  # noqa: F401
 
     while True:
         try:
             target, args, kwargs = conn.recv()
-        except EOFError:
+        except (EOFError, OSError):  # the main process is gone, or cut a request short
             return
         try:
             paint(target, *args, **kwargs)
-            conn.send(None)
+            answer = None
         except Exception as exc:  # raised again in the main process
+            answer = exc
+        try:
             try:
-                conn.send(exc)
+                conn.send(answer)
+            except OSError:
+                raise
             except Exception:  # an error that does not pickle
-                conn.send(RuntimeError(f"{target}: {exc!r}"))
+                conn.send(RuntimeError(f"{target}: {answer!r}"))
+        except OSError:  # nobody to answer: the main process stopped waiting
+            return
 
 
 class BackgroundPainter(Painter):
@@ -73,16 +99,13 @@ class BackgroundPainter(Painter):
     def __init__(self):
         ctx = multiprocessing.get_context("spawn")
         self._conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_serve, args=(child,), daemon=True, name="painter")
-        # started with Ctrl-C ignored, which the new interpreter keeps: the main process
-        # handles it (a worker interrupted while still importing would print a traceback)
-        main_thread = threading.current_thread() is threading.main_thread()
-        before = signal.signal(signal.SIGINT, signal.SIG_IGN) if main_thread else None
-        try:
+        self.process = ctx.Process(target=_serve, args=(child, os.getpid()), daemon=True,
+                                   name="painter")
+        # started with Ctrl-C blocked, which the new interpreter keeps: the main process
+        # handles it (a worker interrupted while still importing would print a traceback); a
+        # Ctrl-C meanwhile reaches this process when the worker has started
+        with sigint_blocked(multiprocessing=True):
             self.process.start()
-        finally:
-            if main_thread:
-                signal.signal(signal.SIGINT, before)
         child.close()  # the worker holds the only other end: it sees EOF when this one closes
         self._outbox: queue.Queue = queue.Queue()
         self._waiting: list[tuple] = []  # asked for, not answered yet, in order
@@ -116,6 +139,12 @@ class BackgroundPainter(Painter):
                 errors.append(answer)
         if errors:
             raise errors[0]
+
+    def stop(self) -> None:
+        """End the worker now, whatever it is drawing (a run that failed or was interrupted:
+        nothing may write into its folder while the folder is removed)."""
+        stop_processes([self.process])
+        self._waiting.clear()
 
     def close(self) -> None:
         """Let the worker go: it ends on reading the end of the pipe (not waited for: its

@@ -15,10 +15,8 @@ from __future__ import annotations
 import csv
 import datetime
 import json
-import multiprocessing
 import os
 import re
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -229,8 +227,10 @@ def simulate(scenario_ref: str, overrides: list[str], seeds: list[int],
     workers = max(1, min(workers, len(seeds), os.cpu_count() or 1))
     if workers == 1:
         return [run_seed(scenario_ref, overrides, s, wanted) for s in seeds]
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    from ..processes import process_pool
+
+    # workers ignore Ctrl-C and end with this process; an interrupt stops them at once
+    with process_pool(workers, "spawn") as pool:
         futures = [pool.submit(run_seed, scenario_ref, overrides, s, wanted) for s in seeds]
         return [f.result() for f in futures]
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import signal
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -91,16 +90,16 @@ class LocalBackend:
 
     def _pool(self, jobs: list[Job]) -> Iterator[tuple[Job, dict[str, float]]]:
         import multiprocessing as mp
-        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        from ..processes import process_pool
 
         method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
-        pool = ProcessPoolExecutor(max_workers=min(self.workers, len(jobs)),
-                                   mp_context=mp.get_context(method),
-                                   initializer=_ignore_sigint)
-        pending = iter(jobs)
-        running: dict = {}
-        finished = False
-        try:
+        # workers ignore Ctrl-C and end with this process, even killed; an interrupt or a
+        # failure here stops the runs in flight at once (process_pool)
+        with process_pool(min(self.workers, len(jobs)), method) as pool:
+            pending = iter(jobs)
+            running: dict = {}
             # at most one run per worker in flight: an interrupt loses only those
             for job in pending:
                 running[pool.submit(run_one, job.scenario, job.seed)] = job
@@ -114,26 +113,10 @@ class LocalBackend:
                     nxt = next(pending, None)
                     if nxt is not None:
                         running[pool.submit(run_one, nxt.scenario, nxt.seed)] = nxt
-            finished = True
-        finally:
-            if not finished:  # interrupted or failed: stop the runs in flight now
-                for fut in running:
-                    fut.cancel()
-                procs = list(getattr(pool, "_processes", {}).values())
-                for proc in procs:
-                    proc.terminate()
-                for proc in procs:
-                    proc.join()
-            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _order(job: Job) -> str:
     return repr(job.key)
-
-
-def _ignore_sigint() -> None:
-    # Ctrl-C reaches the whole process group; the parent decides what stops
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 _ADDRESS = re.compile(r"^(tcp|tls|ws|wss|ucx|inproc)://[^\s/]+(:\d+)?/?$")
