@@ -14,6 +14,7 @@ are asked for, so 20 seeds extend 10; `python run.py run SCENARIO --seed S` repe
 
 from __future__ import annotations
 
+import gc
 import math
 import os
 import re
@@ -59,7 +60,12 @@ def run_one(scenario: Scenario, seed: int) -> dict[str, float]:
 
     model = SummitModel(scenario, seed=seed)
     model.run()
-    return flatten(collect_metrics(model))
+    kpis = flatten(collect_metrics(model))
+    # a model is a web of reference cycles that the collector, held back during the run, would
+    # reach only after many more runs: a worker that runs seed after seed frees it now
+    del model
+    gc.collect()
+    return kpis
 
 
 @dataclass(frozen=True)
