@@ -72,12 +72,29 @@ def stamp_folder(folder: Path, command: str, key: str | None = None) -> None:
     path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
+# what a run folder of the versions before the `output` record held (0.1.0): such a folder is
+# recognised by its manifest's version stamp and by holding nothing but these files
+LEGACY_RUN_FILES = frozenset({
+    "manifest.json", "metrics.json", "trips.csv", "link_stats.csv", "timeseries.csv",
+    "delegates.csv", "incidents.csv", "coverage.csv", "coverage_gaps.csv", "positions.csv.gz",
+    "report.html", "congestion_map.png", "on_time_by_session.png", "stop_waits.png",
+    "shuttle_occupancy.png", "coverage.png"})
+
+
 def _record(folder: Path) -> dict | None:
     try:
         manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-        record = manifest["output"]
-        if record.get("written_by") == PROGRAM and isinstance(record.get("files"), dict):
+        record = manifest.get("output")
+        if isinstance(record, dict) and record.get("written_by") == PROGRAM \
+                and isinstance(record.get("files"), dict):
             return record
+        if record is None and "summit_sim" in manifest.get("versions", {}):
+            entries = list(folder.iterdir())
+            if all(p.is_file() and not p.is_symlink() and p.name in LEGACY_RUN_FILES
+                   for p in entries):
+                return {"written_by": PROGRAM, "command": "run", "key": "legacy",
+                        "files": {p.name: p.stat().st_size for p in entries
+                                  if p.name != MANIFEST}}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         pass
     return None
@@ -166,7 +183,8 @@ def check_output_folder(target: str | Path, *, force: bool = False, key: str | N
                                            if len(odd) > _SHOWN else "")
         raise InputError(f"{flag} {str(target)!r} holds files summit-sim did not write ({shown}); "
                          "nothing was written or removed: choose another folder")
-    same_run = default and key is not None and _record(target).get("key") == key
+    # at a default name, the same command again, or a run of an earlier version at its name
+    same_run = default and key is not None and _record(target).get("key") in (key, "legacy")
     if not (force or same_run):
         record = _record(target)
         raise InputError(f"{flag} {str(target)!r} holds an earlier {record.get('command')} "

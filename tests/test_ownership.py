@@ -181,3 +181,21 @@ def test_single_file_outputs_replace_only_their_own_earlier_file(tmp_path, capsy
     os.utime(out, ns=(stamp - 10**9, stamp - 10**9))
     assert main(["network", "export", "--format", "graphml", "--out", str(out), "--force"]) == 0
     assert out.stat().st_mtime_ns != stamp - 10**9
+
+
+def test_a_run_folder_of_an_earlier_version_is_known_by_its_files(
+        tiny, tmp_path, monkeypatch, capsys):
+    """Folders written before outputs recorded their files: a manifest with the version stamp
+    and nothing but a run's file names. The default name takes them over; anything more in the
+    folder makes it the user's."""
+    monkeypatch.chdir(tmp_path)
+    old = tmp_path / "outputs" / "tiny-seed7"
+    old.mkdir(parents=True)
+    (old / "manifest.json").write_text(json.dumps({"versions": {"summit_sim": "0.1.0"}}))
+    (old / "trips.csv").write_text("trip_id\n")
+    (old / "notes.txt").write_text("mine")
+    refused(capsys, ["run", tiny, "--quiet", "--force"], "notes.txt")
+    (old / "notes.txt").unlink()
+    refused(capsys, ["run", tiny, "--quiet", "--out", str(old)], "--force")
+    assert main(["run", tiny, "--quiet"]) == 0
+    assert "output" in json.loads((old / "manifest.json").read_text())
