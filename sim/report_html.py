@@ -194,6 +194,7 @@ def _cards(metrics: dict) -> str:
     picks = [
         (("traffic", "trips"), "vehicle trips"),
         (("traffic", "delay_mean_min"), "mean delay per trip, min"),
+        (("traffic", "closures", "abandoned"), "car trips abandoned at closures"),
         (("delegates", "total"), "people moved to and from venues"),
         (("delegates", "on_time_rate"), "on time at screening"),
         (("shuttles", "fleet"), "shuttles"),
@@ -203,7 +204,7 @@ def _cards(metrics: dict) -> str:
     out = []
     for path, label in picks:
         v = _get(metrics, path)
-        if v is None:
+        if v is None or (path[1] == "closures" and not v):  # closures: only when they bite
             continue
         out.append(f"<div class='card'><div class='v'>{_esc(_fmt('.'.join(path), v))}</div>"
                    f"<div class='l'>{_esc(label)}</div></div>")
