@@ -124,6 +124,7 @@ class Delegate(Agent):
         self._purpose = "session"  # of the current trip: session, hotel, hub, home
         self._session_index = -1
         self._joined_s = 0.0
+        self.times_denied = 0  # full buses that passed this person by, on any trip of the day
 
     # ---- planning -----------------------------------------------------------------------
     def start(self) -> None:
@@ -284,6 +285,7 @@ class Delegate(Agent):
     def on_denied(self, vehicle, time: float) -> None:
         if self.current is not None:
             self.current.denied += 1
+        self.times_denied += 1
         self.model.summit.denied += 1
 
     def on_alight(self, vehicle, stop: str, time: float) -> None:

@@ -242,7 +242,9 @@ def delegate_metrics(layer) -> dict:
         "late_max_min": _r(max(late), 2) if late else 0.0,
         "wait_p50_min": _pct(waits, 50),
         "wait_p90_min": _pct(waits, 90),
+        # every full bus passing every waiting person, all trips of the day: events, not people
         "denied_boardings": layer.denied,
+        "people_denied_boarding": sum(1 for d in layer.delegates if d.times_denied),
         "screening_p90_min": _pct(screening, 90),
         "door_to_door_p50_min": _pct(door, 50),
         "door_to_door_p90_min": _pct(door, 90),

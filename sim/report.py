@@ -46,8 +46,9 @@ def print_summary(model, metrics: dict, out: Path, wall_s: float) -> None:
             ("late p50 / p90 / max", f"{d['late_p50_min']:.1f} / {d['late_p90_min']:.1f} / "
              f"{d['late_max_min']:.1f} min"),
             ("stop wait p50 / p90", f"{d['wait_p50_min']:.1f} / {d['wait_p90_min']:.1f} min"),
-            ("denied boardings / gave up waiting",
-             f"{d['denied_boardings']:,} / {d['gave_up_waiting']:,}"),
+            ("left at the stop by a full bus: people (times)",
+             f"{d['people_denied_boarding']:,} ({d['denied_boardings']:,})"),
+            ("gave up waiting for a shuttle (took a taxi)", f"{d['gave_up_waiting']:,} trips"),
             ("screening wait p90", f"{d['screening_p90_min']:.1f} min"),
             ("door to door p50 / p90", f"{d['door_to_door_p50_min']:.1f} / "
              f"{d['door_to_door_p90_min']:.1f} min"),

@@ -53,6 +53,10 @@ def test_kpis_have_the_contract_keys(som1):
             "wait_p50_min", "wait_p90_min", "denied_boardings", "screening_p90_min",
             "door_to_door_p50_min", "door_to_door_p90_min", "unplaced",
             "unaccounted"} <= set(m["delegates"])
+    d = m["delegates"]
+    # people left at a stop by a full bus are people: never more than came, nor than the events
+    assert 0 <= d["people_denied_boarding"] <= min(d["total"], d["denied_boardings"])
+    assert (d["people_denied_boarding"] > 0) == (d["denied_boardings"] > 0)
     assert {"fleet", "vehicle_hours", "km", "mean_occupancy", "peak_occupancy", "breakdowns",
             "drt_served", "drt_rejected"} <= set(m["shuttles"])
     assert {"vehicle_trips", "mean_delay_min", "stuck", "en_route_at_end"} <= set(m["traffic"])
