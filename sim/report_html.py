@@ -155,6 +155,7 @@ def _provenance(manifest: dict) -> str:
     rows = [
         ("scenario", sc.get("name", "")),
         ("scenario file", manifest.get("scenario_file") or ""),
+        ("overrides (--set)", "; ".join(manifest.get("overrides") or [])),
         ("day", sc.get("date") or ""),
         ("simulated", f"{format_clock(sc['start'])[:5]}-{format_clock(sc['end'])[:5]}"
          if "start" in sc and "end" in sc else ""),
