@@ -227,9 +227,9 @@ def cmd_viz(args) -> int:
         print(f"warning: --host {args.host} --public: the control-centre view (and its "
               "controls) will be reachable by anyone who can reach this machine",
               file=sys.stderr, flush=True)
+    load_scenario(args.scenario, args.set)  # a bad scenario fails here, with its message
     if importlib.util.find_spec("solara") is None:
         raise InputError("the live view needs the `ui` extra: pip install -e '.[ui]'")
-    load_scenario(args.scenario, args.set)  # a bad scenario fails here, with its message
     from .viz.assets import ensure_assets
 
     try:
