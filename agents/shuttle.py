@@ -135,6 +135,12 @@ class LineStats:
     runs: int = 0
     km: float = 0.0
     occupancy_samples: list = field(default_factory=list)  # (time, riders on board) per leg
+    # per leg in service, on arrival: (time it left the stop, the line's run number, riders on
+    # board, riders who boarded at that stop, metres driven); pull-outs, pull-ins and spares
+    # driving out to a broken-down bus are not legs in service
+    legs: list = field(default_factory=list)
+    waits: list = field(default_factory=list)  # seconds from joining a stop's queue to boarding
+    denied_riders: set = field(default_factory=set)  # rider ids a full bus of the line left
 
 
 class ShuttleLine:
@@ -223,6 +229,8 @@ class Shuttle(Agent):
         self.wheelchairs = 0
         self.status = "depot"
         self.max_load = 0
+        self.run_id = 0  # the line's number of the run this bus is on (1, 2, ...)
+        self._leg = None  # (time it left the stop, run, riders, boarded) of the leg under way
 
     # ---- schedule -----------------------------------------------------------------------
     def start(self) -> None:
@@ -286,6 +294,7 @@ class Shuttle(Agent):
         self.at = 0
         self.status = "in_service"
         self.line.stats.runs += 1
+        self.run_id = self.line.stats.runs
         self._serve_stop(self.model.time)
 
     # ---- engine callbacks -----------------------------------------------------------------
@@ -295,7 +304,10 @@ class Shuttle(Agent):
         pass  # legs are stop to stop: nothing happens at junctions between
 
     def on_arrive(self, vehicle: int, time: float) -> None:
-        self.line.stats.km += self.line.route_metres(vehicle) / 1000.0
+        metres = self.line.route_metres(vehicle)
+        self.line.stats.km += metres / 1000.0
+        if self.status == "in_service":
+            self.line.stats.legs.append((*self._leg, metres))
         if self.status == "pull_out":
             self.status = "layover"
             self.model.schedule_event(self._begin_run, at=max(self.model.time, self.runs[0]))
@@ -345,17 +357,20 @@ class Shuttle(Agent):
                     left.append(rider)  # waits for a bus going its way
                 elif rider.wheelchair and self.wheelchairs >= places:
                     denied += 1
+                    stats.denied_riders.add(rider.rider_id)
                     rider.on_denied(self, time)
                     left.append(rider)
                 else:
                     riders.append(rider)
                     self.wheelchairs += bool(rider.wheelchair)
                     boarded += 1
+                    stats.waits.append(time - queue.joined.get(rider.rider_id, time))
                     queue.leave(rider)
                     rider.on_board(self, time)
             if seen < len(waiting):  # the bus is full: the rest going its way are denied
                 for rider in [r for r in islice(waiting, seen, None) if r.destination in ahead]:
                     denied += 1
+                    stats.denied_riders.add(rider.rider_id)
                     rider.on_denied(self, time)
             stats.denied += denied
             if boarded:
@@ -372,6 +387,7 @@ class Shuttle(Agent):
         if last:
             self._end_run(time + dwell)
         else:
+            self._leg = (time + dwell, self.run_id, len(riders), boarded)
             self._drive(stop, self.stops[self.at + 1], time + dwell)
 
     def _end_run(self, time: float) -> None:

@@ -265,9 +265,61 @@ def delegate_metrics(layer) -> dict:
     }
 
 
+PEAK_BIN_S = 900  # a line's busiest hour starts on a quarter hour
+
+
+def line_metrics(line) -> dict:
+    """One line's loads from the legs its buses drove in service (`LineStats.legs`):
+    passenger-km over seat-km (the load factor), boardings per seat offered (seats x runs), and
+    the most riders on board on any leg that left a stop within the line's busiest hour (the
+    hour, starting on a quarter hour, with the most boardings; the earliest of equals)."""
+    st, seats = line.stats, line.spec.seats
+    metres = sum(leg[4] for leg in st.legs)
+    passenger_km = sum(leg[2] * leg[4] for leg in st.legs) / 1000.0
+    seat_km = seats * metres / 1000.0
+    offered = seats * st.runs
+    peak_start, max_load = None, 0
+    if st.boardings:
+        bins: dict[int, int] = {}
+        for leg in st.legs:
+            if leg[3]:
+                k = int(leg[0] // PEAK_BIN_S)
+                bins[k] = bins.get(k, 0) + leg[3]
+        span = 3600 // PEAK_BIN_S
+        # a busiest hour can always start in a quarter hour with boardings (moved later to the
+        # first one, it loses none); the earliest of equals
+        best = max(sorted(bins) or [0], key=lambda k: sum(bins.get(k + i, 0) for i in range(span)))
+        peak_start = float(best * PEAK_BIN_S)
+        max_load = max((leg[2] for leg in st.legs
+                        if peak_start <= leg[0] < peak_start + 3600), default=0)
+    waits = [w / 60 for w in st.waits]
+    return {
+        "runs": st.runs,
+        "boardings": st.boardings,
+        "alightings": st.alightings,
+        "passenger_km": _r(passenger_km, 1),
+        "seat_km": _r(seat_km, 1),
+        "load_factor": _r(passenger_km / seat_km, 4) if seat_km else 0.0,
+        "boardings_per_seat": _r(st.boardings / offered, 4) if offered else 0.0,
+        "max_load": max_load,
+        "max_load_share": _r(max_load / seats, 4),
+        "peak_hour_start_s": peak_start,
+        "people_denied": len(st.denied_riders),
+        "wait_mean_min": _r(np.mean(waits), 2) if waits else None,
+        "wait_p90_min": _pct(waits, 90) if waits else None,
+        "carried_nobody": int(st.boardings == 0),
+    }
+
+
 def shuttle_metrics(layer, engine) -> dict:
-    """The `shuttles` KPIs over every line."""
+    """The `shuttles` KPIs over every line. `mean_occupancy` and `peak_occupancy` are the
+    older unweighted figures over stop departures (terminal departures included), kept for
+    comparison; `load_factor` (passenger-km / seat-km) is the one to brief from."""
     buses = [b for line in layer.lines for b in line.buses]
+    by_line = {line.spec.name: line_metrics(line) for line in layer.lines}
+    pkm = sum(leg[2] * leg[4] for line in layer.lines for leg in line.stats.legs) / 1000.0
+    skm = sum(line.spec.seats * leg[4] for line in layer.lines for leg in line.stats.legs) / 1000.0
+    offered = sum(line.spec.seats * line.stats.runs for line in layer.lines)
     samples = [(load, seats) for line in layer.lines
                for _, load, seats in line.stats.occupancy_samples]
     hours = 0.0
@@ -286,6 +338,14 @@ def shuttle_metrics(layer, engine) -> dict:
         "peak_occupancy": _r(max(a / b for a, b in samples), 4) if samples else 0.0,
         "denied_boardings": sum(line.stats.denied for line in layer.lines),
         "breakdowns": sum(line.stats.breakdowns for line in layer.lines),
+        "passenger_km": _r(pkm, 1),
+        "seat_km": _r(skm, 1),
+        "load_factor": _r(pkm / skm, 4) if skm else 0.0,
+        "boardings_per_seat": _r(sum(line.stats.boardings for line in layer.lines) / offered, 4)
+        if offered else 0.0,
+        "peak_hour_max_load_share": max((m["max_load_share"] for m in by_line.values()),
+                                        default=0.0),
+        "by_line": by_line,
         **drt_metrics(layer.drt),
     }
 

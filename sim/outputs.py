@@ -78,6 +78,7 @@ def write_run(model, out: str | Path, *, wall_s: float | None = None,
         _write_timeseries(engine, tmp / "timeseries.csv")
         if model.summit is not None:
             _write_delegates(model.summit, tmp / "delegates.csv")
+            _write_lines(metrics["shuttles"]["by_line"], tmp / "lines.csv")
         if getattr(model, "emergency", None) is not None:
             from .emergency.metrics import INCIDENT_COLUMNS, incident_rows
 
@@ -194,3 +195,19 @@ def _write_timeseries(engine, path: Path) -> None:
         w.writerow(TIMESERIES_COLUMNS)
         for t, en_route, waiting, departed, arrived, stuck in engine.timeseries:
             w.writerow([_f(t, 0), format_clock(t), en_route, waiting, departed, arrived, stuck])
+
+
+LINE_COLUMNS = ["line", "runs", "boardings", "alightings", "passenger_km", "seat_km",
+                "load_factor", "boardings_per_seat", "max_load", "max_load_share",
+                "peak_hour_start_s", "people_denied", "wait_mean_min", "wait_p90_min",
+                "carried_nobody"]
+
+
+def _write_lines(by_line: dict, path: Path) -> None:
+    """lines.csv: one row per shuttle line, its loads as in metrics.json `shuttles.by_line`
+    (empty cells where a line has no value: no busiest hour, no waits)."""
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(LINE_COLUMNS)
+        for name, m in by_line.items():
+            w.writerow([name, *("" if m[c] is None else m[c] for c in LINE_COLUMNS[1:])])

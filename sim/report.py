@@ -52,10 +52,13 @@ def print_summary(model, metrics: dict, out: Path, wall_s: float) -> None:
             ("screening wait p90", f"{d['screening_p90_min']:.1f} min"),
             ("door to door p50 / p90", f"{d['door_to_door_p50_min']:.1f} / "
              f"{d['door_to_door_p90_min']:.1f} min"),
-            ("shuttles: fleet, km, occupancy mean / peak",
-             f"{sh['fleet']}, {sh['km']:,.0f} km, {100 * sh['mean_occupancy']:.0f}% / "
-             f"{100 * sh['peak_occupancy']:.0f}%"),
+            ("shuttles: fleet, km, load factor / peak-hour max load",
+             f"{sh['fleet']}, {sh['km']:,.0f} km, {100 * sh['load_factor']:.0f}% "
+             f"(passenger-km / seat-km) / {100 * sh['peak_hour_max_load_share']:.0f}% of seats"),
         ]
+        idle = [name for name, ln in sh["by_line"].items() if ln["carried_nobody"]]
+        if idle:
+            rows.append(("lines that carried nobody", f"{len(idle)} ({', '.join(idle)})"))
         if d["arrived_by_hub"] or d["left_by_hub"]:
             rows.append(("arrived / left by KTX and air (missed)",
                          f"{d['arrived_by_hub']:,} / {d['left_by_hub']:,} "

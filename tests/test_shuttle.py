@@ -3,6 +3,8 @@ follows boardings, and fewer buses mean longer waits."""
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 from mesa import Agent
@@ -66,6 +68,7 @@ def test_full_bus_denies_and_seats_are_never_exceeded(tmp_path):
     assert max(load for r in riders for load in r.loads) <= 30
     assert max(bus.max_load for bus in line.buses) == 30
     assert line.stats.denied == 45 + 15  # the second and third busloads wait once and twice
+    assert len(line.stats.denied_riders) == 45  # people left behind, however often
     assert line.stats.boardings == line.stats.alightings == 75
     first = sorted(r.boarded for r in riders)
     assert first[29] < first[30]  # the 31st rider had to wait for the next run
@@ -158,3 +161,89 @@ def test_breakdowns_bring_a_spare_and_cost_the_riders_time(tmp_path):
     many, t_broken = ride(200.0)
     assert none == 0 and many > 0
     assert t_broken > t_ok + 100  # the spare's drive and the transfer
+
+
+def _metres(model, *nodes) -> float:
+    """Metres along the road through the given nodes, link by link."""
+    return sum(model.network.link_between(a, b).length_m for a, b in pairwise(nodes))
+
+
+def test_line_loads_worked_by_hand(tmp_path):
+    """One bus, one departure out (n0 - n2 - n3) and its run back: nine riders from n0 (six to
+    n3, three to n2) and two joining at n2 for n3. Out: 9 on board for the 2 km to n2, 8 for the
+    1 km to n3; back: empty. Passenger-km 9 x 2 + 8 x 1 = 26, seat-km 10 x (3 + 3) = 60."""
+    from sim.metrics import line_metrics
+
+    model = _model(tmp_path)
+    line = _line(model, vehicles=1, seats=10, start_s=600, end_s=900)
+    far = [Rider(model, "n3") for _ in range(6)]
+    near = [Rider(model, "n2") for _ in range(3)]
+    later = [Rider(model, "n3") for _ in range(2)]
+    for r in far + near:
+        r.queue_at(line, "n0")
+    for r in later:
+        r.queue_at(line, "n2")
+    model.run()
+    riders = far + near + later
+    assert all(r.alighted is not None for r in riders)
+    to_n2, to_n3 = _metres(model, "n0", "n1", "n2") / 1000, _metres(model, "n2", "n3") / 1000
+    back_n2, back_n0 = _metres(model, "n3", "n2") / 1000, _metres(model, "n2", "n1", "n0") / 1000
+    assert to_n2 == pytest.approx(2.0, abs=0.01) and to_n3 == pytest.approx(1.0, abs=0.01)
+    # the legs as the line keeps them: (left the stop, run, riders on board, boarded, metres);
+    # here (run, riders on board, boarded)
+    legs = [(leg[1], leg[2], leg[3]) for leg in line.stats.legs]
+    assert legs == [(1, 9, 9), (1, 8, 2), (2, 0, 0), (2, 0, 0)]
+    m = line_metrics(line)
+    passenger_km = 9 * to_n2 + 8 * to_n3
+    seat_km = 10 * (to_n2 + to_n3 + back_n2 + back_n0)
+    assert m["passenger_km"] == pytest.approx(passenger_km, abs=0.05)
+    assert m["seat_km"] == pytest.approx(seat_km, abs=0.05)
+    assert m["load_factor"] == pytest.approx(passenger_km / seat_km, abs=1e-4)
+    assert m["load_factor"] == pytest.approx(26 / 60, abs=0.01)
+    assert m["runs"] == 2 and m["boardings"] == m["alightings"] == 11
+    assert m["boardings_per_seat"] == pytest.approx(11 / (10 * 2))  # 10 seats on each of 2 runs
+    # everyone boarded within the first quarter hour: the busiest hour starts at midnight and
+    # the fullest leg in it is the first one
+    assert m["peak_hour_start_s"] == 0.0
+    assert m["max_load"] == 9 and m["max_load_share"] == pytest.approx(0.9)
+    assert m["people_denied"] == 0 and m["carried_nobody"] == 0
+    waits = [(r.boarded - r.joined) / 60 for r in riders]
+    assert m["wait_mean_min"] == pytest.approx(np.mean(waits), abs=0.01)
+    assert m["wait_p90_min"] == pytest.approx(np.percentile(waits, 90), abs=0.01)
+
+
+def test_busiest_hour_and_its_max_load(tmp_path):
+    """Two riders in the first hour, five (in one bus) in the fourth: the busiest hour is the
+    fourth, its fullest leg carries five, not the day's first riders."""
+    from sim.metrics import line_metrics
+
+    model = _model(tmp_path, end="05:00")
+    line = _line(model, vehicles=2, seats=8, start_s=600, end_s=4 * 3600)
+    for r in [Rider(model, "n3") for _ in range(2)]:
+        r.queue_at(line, "n0")
+    late = [Rider(model, "n3") for _ in range(5)]
+
+    def come_later():
+        for r in late:
+            r.queue_at(line, "n0")
+
+    model.schedule_event(come_later, at=3 * 3600 + 60)  # kept alive by this frame until run ends
+    model.run()
+    m = line_metrics(line)
+    assert m["boardings"] == 7
+    assert m["peak_hour_start_s"] == 3 * 3600.0
+    assert m["max_load"] == 5 and m["max_load_share"] == pytest.approx(5 / 8)
+
+
+def test_a_line_nobody_uses_carried_nobody(tmp_path):
+    from sim.metrics import line_metrics
+
+    model = _model(tmp_path)
+    line = _line(model)
+    model.run()
+    m = line_metrics(line)
+    assert line.stats.runs > 0 and m["seat_km"] > 0  # it ran: seats were offered
+    assert m["carried_nobody"] == 1 and m["boardings"] == 0
+    assert m["load_factor"] == 0.0 and m["passenger_km"] == 0.0
+    assert m["boardings_per_seat"] == 0.0 and m["max_load"] == 0
+    assert m["peak_hour_start_s"] is None and m["wait_mean_min"] is None

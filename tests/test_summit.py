@@ -62,10 +62,50 @@ def test_kpis_have_the_contract_keys(som1):
     assert {"vehicle_trips", "mean_delay_min", "stuck", "en_route_at_end"} <= set(m["traffic"])
 
 
+def test_load_factor_is_passenger_km_over_seat_km(som1):
+    """The `shuttles` loads add up from the lines', and lines.csv has a row per line with the
+    same figures; `mean_occupancy` (the old unweighted mean over stop departures) stays."""
+    import csv
+
+    out, m = som1
+    s = m["shuttles"]
+    by_line = s["by_line"]
+    assert len(by_line) == s["lines"]
+    assert s["passenger_km"] == pytest.approx(sum(x["passenger_km"] for x in by_line.values()),
+                                              abs=0.5)
+    assert s["seat_km"] == pytest.approx(sum(x["seat_km"] for x in by_line.values()), abs=0.5)
+    assert 0 < s["load_factor"] == pytest.approx(s["passenger_km"] / s["seat_km"], abs=1e-4)
+    assert s["load_factor"] < 1 and s["boardings_per_seat"] > 0
+    assert sum(x["boardings"] for x in by_line.values()) == s["boardings"]
+    assert s["peak_hour_max_load_share"] == max(x["max_load_share"] for x in by_line.values())
+    for x in by_line.values():
+        assert 0 <= x["max_load_share"] <= 1 and x["alightings"] <= x["boardings"]
+        assert x["carried_nobody"] == int(x["boardings"] == 0)
+        if x["carried_nobody"]:
+            assert x["load_factor"] == 0 and x["max_load"] == 0
+    rows = list(csv.DictReader((out / "lines.csv").open(encoding="utf-8")))
+    assert sorted(r["line"] for r in rows) == sorted(by_line)  # csv: in the scenario's order
+    for r in rows:
+        x = by_line[r["line"]]
+        assert float(r["load_factor"]) == x["load_factor"]
+        assert int(r["carried_nobody"]) == x["carried_nobody"]
+        assert int(r["people_denied"]) == x["people_denied"]
+
+
+def test_halving_the_fleet_raises_the_load_factor(tmp_path, som1):
+    """Half the buses at half the frequency offer half the seat-km for much the same riders."""
+    _, full = som1
+    _, half = _run(tmp_path, "half", "--set", "shuttles.fleet_scale=0.5")
+    f, h = full["shuttles"], half["shuttles"]
+    assert h["seat_km"] < 0.6 * f["seat_km"]
+    assert h["load_factor"] > f["load_factor"]
+    assert h["boardings_per_seat"] > f["boardings_per_seat"]
+
+
 def test_same_seed_same_day(tmp_path, som1):
     out, _ = som1
     again, _ = _run(tmp_path, "again")
-    for name in ("metrics.json", "delegates.csv", "trips.csv"):
+    for name in ("metrics.json", "delegates.csv", "trips.csv", "lines.csv"):
         assert (again / name).read_bytes() == (out / name).read_bytes(), name
 
 
