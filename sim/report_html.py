@@ -34,7 +34,7 @@ TARGETS = [
      ">=", "coverage_target_share", "the scenario's emergency.coverage_target_share "
      "(7-minute coverage target of the plan)"),
 ]
-RATE_KEYS = ("rate", "share", "occupancy", "utilization", "coverage_min")
+RATE_KEYS = ("rate", "share", "occupancy", "load_factor", "utilization", "coverage_min")
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans KR",sans-serif;margin:0;

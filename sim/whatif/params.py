@@ -375,5 +375,5 @@ def check_kpi_names(names: Sequence[str], scenario: Scenario) -> None:
 
 
 KPI_EXAMPLES = {"traffic": "traffic.delay_mean_min", "delegates": "delegates.on_time_rate",
-                "shuttles": "shuttles.mean_occupancy",
+                "shuttles": "shuttles.load_factor",
                 "emergency": "emergency.within_7min_rate"}

@@ -184,7 +184,7 @@ KEY_KPIS = (
     "delegates.on_time_rate",
     "delegates.door_to_door_p90_min",
     "delegates.wait_p90_min",
-    "shuttles.mean_occupancy",
+    "shuttles.load_factor",
     "traffic.delay_mean_min",
     "traffic.mean_speed_kmh",
     "emergency.within_7min_rate",
