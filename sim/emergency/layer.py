@@ -13,6 +13,14 @@ request waits in a queue (counted) and goes to the first unit of its type that f
 Coverage: every `coverage_interval_min`, per unit type, the share of demand (residents, and
 attendees at summit venues while there) that a free unit could reach within the target of the
 call (handling and turnout included): one multi-source Dijkstra sweep per type.
+
+Residents (`resident_weights`): each traffic zone's population is spread over every road node of
+the zone (its listed nodes and every node within its radius; nodes reached only by expressways
+and ramps excluded), in proportion to the road length around each node (half of each road
+segment that ends there, expressways and ramps left out): a proxy for where houses front the
+road. No share goes to a node where units stand (a station, staging or reinforcement post, a
+hospital, a helipad) unless it is the zone's only node. These nodes are emergency nodes: the
+traffic engine keeps them.
 """
 
 from __future__ import annotations
@@ -101,19 +109,97 @@ def station_specs(scenario) -> tuple[list[StationSpec], dict]:
     return stations, data
 
 
-def emergency_nodes(net, scenario) -> set[str]:
-    """Every node the layer starts or ends a vehicle at (the engine must keep them)."""
+def post_nodes(net, scenario) -> set[str]:
+    """The nodes units stand at: stations, staging posts and reinforcement posts."""
     spec = scenario.emergency
-    stations, data = station_specs(scenario)
+    stations, _ = station_specs(scenario)
     nodes = set()
     for i, s in enumerate(stations):
         nodes.add(_resolve(net, s.place, f"emergency.stations[{i}] ({s.name}).place")[0])
-    for group in ("staging", "reinforcements", "scripted"):
+    for group in ("staging", "reinforcements"):
         for i, s in enumerate(getattr(spec, group)):
             nodes.add(_resolve(net, s.place, f"emergency.{group}[{i}].place")[0])
-    hospitals = spec.hospitals if spec.hospitals is not None else [
+    return nodes
+
+
+def hospital_specs(scenario, data: dict) -> list[HospitalSpec]:
+    spec = scenario.emergency
+    return spec.hospitals if spec.hospitals is not None else [
         HospitalSpec(**h) for h in data.get("hospitals", [])]
-    for i, h in enumerate(hospitals):
+
+
+def standing_nodes(net, scenario) -> set[str]:
+    """Where units stand between calls: the posts, and the hospitals and helipads where
+    ambulances hand their patients over."""
+    _, data = station_specs(scenario)
+    nodes = post_nodes(net, scenario)
+    for i, h in enumerate(hospital_specs(scenario, data)):
+        nodes.add(_resolve(net, h.place, f"emergency.hospitals[{i}].place")[0])
+    nodes.update(p.node for p in net.places_of_kind("helipad"))
+    return nodes
+
+
+def _road_length_around(net) -> np.ndarray:
+    """Per node: half the length of each road segment that ends there (a two-way road counted
+    once; expressways and ramps, which no house fronts, left out)."""
+    from ..traffic.demand import NO_TRIP_END_CLASSES
+
+    seg: dict[tuple[int, int], float] = {}
+    for lk in net.links:
+        if lk.road_class in NO_TRIP_END_CLASSES:
+            continue
+        a, b = net.node_index[lk.from_node], net.node_index[lk.to_node]
+        key = (a, b) if a < b else (b, a)
+        seg[key] = max(seg.get(key, 0.0), lk.length_m)
+    out = np.zeros(len(net.nodes))
+    for (a, b), length in seg.items():
+        out[a] += length / 2.0
+        out[b] += length / 2.0
+    return out
+
+
+def resident_weights(net, scenario) -> dict[int, float]:
+    """Residents per node index: each zone's population spread over the zone's road nodes (its
+    listed nodes and every node within its radius) by the road length around each node, never
+    where units stand (a post, a hospital, a helipad) unless that node is the zone's only one
+    (it then keeps the share)."""
+    from ..geo import haversine_m
+    from ..traffic.demand import zone_nodes
+
+    zones = scenario.traffic.zones
+    if not zones:
+        return {}
+    length = _road_length_around(net)
+    eligible = np.flatnonzero(length > 0)
+    lat = np.array([net.nodes[i].lat for i in eligible.tolist()])
+    lon = np.array([net.nodes[i].lon for i in eligible.tolist()])
+    posts = {net.node_index[n] for n in standing_nodes(net, scenario)}
+    weight: dict[int, float] = {}
+    for z in zones:
+        d = haversine_m(z.lat, z.lon, lat, lon)
+        inside = set(eligible[d <= z.radius_m].tolist())
+        inside.update(zone_nodes(net, z, at_junctions=False) if z.nodes else ())
+        if not inside:  # no road node within the radius: the zone's trip ends (or its error)
+            inside.update(zone_nodes(net, z, at_junctions=False))
+        nodes = sorted(inside - posts) or sorted(inside)
+        w = np.array([max(length[v], 1.0) for v in nodes])
+        share = z.population * w / w.sum()
+        for v, x in zip(nodes, share.tolist(), strict=True):
+            weight[v] = weight.get(v, 0.0) + x
+    return weight
+
+
+def emergency_nodes(net, scenario) -> set[str]:
+    """Every node the layer starts or ends a vehicle at (the engine must keep them): posts,
+    scripted incidents, hospitals, helipads, evacuations and every node residents' calls can
+    come from."""
+    spec = scenario.emergency
+    _, data = station_specs(scenario)
+    nodes = post_nodes(net, scenario)
+    nodes.update(net.nodes[v].id for v in resident_weights(net, scenario))
+    for i, s in enumerate(spec.scripted):
+        nodes.add(_resolve(net, s.place, f"emergency.scripted[{i}].place")[0])
+    for i, h in enumerate(hospital_specs(scenario, data)):
         nodes.add(_resolve(net, h.place, f"emergency.hospitals[{i}].place")[0])
     nodes.update(p.node for p in net.places_of_kind("helipad"))
     for i, e in enumerate(spec.evacuations):
@@ -248,15 +334,8 @@ class EmergencyLayer:
 
     # ---- building ---------------------------------------------------------------------------
     def _demand(self, scenario) -> Demand:
-        from ..traffic.demand import zone_nodes
-
         net = self.net
-        weight: dict[int, float] = {}
-        traffic = scenario.traffic
-        for z in traffic.zones:
-            nodes = zone_nodes(net, z, at_junctions=traffic.trip_ends_at_junctions)
-            for v in nodes:
-                weight[v] = weight.get(v, 0.0) + z.population / len(nodes)
+        weight = resident_weights(net, scenario)
         venues: list[list[tuple[float, float, int]]] = []
         venue_at: dict[int, int] = {}
         summit = self.model.summit
