@@ -681,10 +681,12 @@ class EmergencyLayer:
             for t, shares in self.coverage:
                 s = shares[utype]
                 if s < target:
+                    # a sample stands until the next one, or the end of the run
+                    until = min(t + step, self.end_s)
                     if cur is None:
-                        cur = {"type": utype, "start_s": t, "end_s": t + step, "min_share": s}
+                        cur = {"type": utype, "start_s": t, "end_s": until, "min_share": s}
                     else:
-                        cur["end_s"] = t + step
+                        cur["end_s"] = until
                         cur["min_share"] = min(cur["min_share"], s)
                 elif cur is not None:
                     out.append(cur)
