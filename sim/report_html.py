@@ -196,7 +196,7 @@ def _cards(metrics: dict) -> str:
         (("traffic", "trips"), "vehicle trips"),
         (("traffic", "delay_mean_min"), "mean delay per trip, min"),
         (("traffic", "closures", "abandoned"), "car trips abandoned at closures"),
-        (("delegates", "total"), "people moved to and from venues"),
+        (("delegates", "total"), "people of the summit day (guests and day visitors)"),
         (("delegates", "on_time_rate"), "on time at screening"),
         (("shuttles", "fleet"), "shuttles"),
         (("emergency", "incidents"), "incidents"),
