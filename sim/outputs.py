@@ -78,6 +78,7 @@ def write_run(model, out: str | Path, *, wall_s: float | None = None,
         _write_timeseries(engine, tmp / "timeseries.csv")
         if model.summit is not None:
             _write_delegates(model.summit, tmp / "delegates.csv")
+            _write_person_trips(model.summit, tmp / "person_trips.csv")
             _write_lines(metrics["shuttles"]["by_line"], tmp / "lines.csv")
         if getattr(model, "emergency", None) is not None:
             from .emergency.metrics import INCIDENT_COLUMNS, incident_rows
@@ -187,6 +188,38 @@ def _write_delegates(layer, path: Path) -> None:
                         ";".join(r.mode for r in recs), d.state])
         for gid in layer.allocation.unplaced:
             w.writerow([gid, "", "", "", "", 0, 0, "", "", 0, "", "unplaced"])
+
+
+PERSON_TRIP_COLUMNS = ["person_id", "role", "purpose", "origin", "destination", "left_s",
+                       "arrived_s", "modes", "wait_min", "denied", "late_min", "status"]
+
+
+def _write_person_trips(layer, path: Path) -> None:
+    """person_trips.csv: every trip of every person placed, in the order each made them. Places
+    are named (the person's own hotel or home, a venue, a named place), else node ids; late_min
+    only on trips to sessions (inf: not through screening), as delegates.csv counts them."""
+    names = {}
+    for p in layer.model.network.places:
+        names.setdefault(p.node, p.name)
+    names.update({node: venue for venue, node in layer.venue_nodes.items()})
+    guests = layer.allocation.assignment
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(PERSON_TRIP_COLUMNS)
+        for d in layer.delegates:
+            visitor = d.guest.id not in guests
+
+            def name(node, d=d):
+                if node is None:
+                    return ""
+                return d.hotel if node == d.hotel_node else names.get(node, node)
+
+            for t in d.trips:
+                late = t.late_min
+                w.writerow([d.guest.id, d.guest.role, t.purpose_of(visitor), name(t.origin),
+                            name(t.destination), _f(t.left_s), _f(t.arrived_s), t.mode,
+                            _f(t.wait_s / 60, 2), t.denied, "" if late is None else f"{late:.6g}",
+                            t.status])
 
 
 def _write_timeseries(engine, path: Path) -> None:
