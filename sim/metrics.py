@@ -236,8 +236,15 @@ def delegate_metrics(layer) -> dict:
     counts = layer.state_counts()
     total = layer.total
     guests = layer.allocation.assignment
-    trips = [(t.purpose_of(d.guest.id not in guests), t.mode)
-             for d in layer.delegates for t in d.trips]
+    trips = dict.fromkeys(PURPOSES, 0)  # by purpose: all, and those that gave up waiting
+    gave_up = dict.fromkeys(PURPOSES, 0)
+    for d in layer.delegates:
+        visitor = d.guest.id not in guests
+        for t in d.trips:
+            p = t.purpose_of(visitor)
+            trips[p] += 1
+            if t.mode == "shuttle>car":
+                gave_up[p] += 1
     return {
         "total": total,
         "trips_to_sessions": len(recs),
@@ -264,10 +271,9 @@ def delegate_metrics(layer) -> dict:
         # every trip of the day (to sessions, hotels, homes and hubs; person_trips.csv), while
         # by_mode counts trips to sessions only ("shuttle>car": gave up waiting on the way)
         "gave_up_waiting": layer.gave_up,
-        "person_trips": len(trips),
-        "person_trips_by_purpose": {p: sum(x == p for x, _ in trips) for p in PURPOSES},
-        "gave_up_waiting_by_purpose": {p: sum(x == p and m == "shuttle>car" for x, m in trips)
-                                       for p in PURPOSES},
+        "person_trips": sum(trips.values()),
+        "person_trips_by_purpose": trips,
+        "gave_up_waiting_by_purpose": gave_up,
         "turned_away_at_screening": sum(len(g.turned_away) for g in layer.venues.values()),
         "unplaced": layer.unplaced,
         "states_at_end": counts,

@@ -99,7 +99,7 @@ def test_session_rows_agree_with_delegates_csv(som1, travel):
                 assert (t["arrived_s"] != "") == (t["status"] == "done")
 
 
-def test_the_on_time_rate_and_lateness_recompute_from_the_file(som1, travel):
+def test_the_on_time_rate_lateness_and_door_to_door_recompute_from_the_file(som1, travel):
     for m, trips, _ in (som1, travel[1:]):
         d = m["delegates"]
         sessions = [t for t in trips if t["purpose"] == "to_session"]
@@ -110,6 +110,11 @@ def test_the_on_time_rate_and_lateness_recompute_from_the_file(som1, travel):
         assert round(float(np.percentile(late, 90)), 2) == pytest.approx(d["late_p90_min"],
                                                                          abs=0.011)
         assert round(max(late), 2) == pytest.approx(d["late_max_min"], abs=0.011)
+        door = [(float(t["arrived_s"]) - float(t["left_s"])) / 60 for t in sessions
+                if t["arrived_s"]]
+        for q in (50, 90):
+            assert round(float(np.percentile(door, q)), 2) == pytest.approx(
+                d[f"door_to_door_p{q}_min"], abs=0.011)
 
 
 def test_everyone_with_somewhere_to_go_has_a_trip(travel):
