@@ -4,6 +4,9 @@ vehicle, by car or by motorcade, and passes security screening before each sessi
 arrive at or leave from a hub (KTX station, airport) during the day; day visitors drive from
 home to a park-and-ride car park and take its shuttle.
 
+Every trip a person makes is a PersonTrip in `trips` (person_trips.csv); trips to sessions also
+keep their SessionRecord in `records` (delegates.csv and the punctuality KPIs).
+
 A trip is a leg of steps (walk, ride, drive, ...) and each step is one or two Mesa events; the
 ride itself is the shuttle's or the engine's. Every delegate is in exactly one state at any time
 (STATES), so the totals always add up.
@@ -87,6 +90,60 @@ class SessionRecord:
         return max(0.0, self.cleared_s - self.start_s) / 60.0
 
 
+# A trip's purpose as person_trips.csv names it, from the delegate's own (`Delegate._purpose`):
+# "home" is back to the hotel for a guest and home for a day visitor (see PersonTrip.purpose_of).
+PURPOSES = ("to_session", "to_hotel", "home", "to_hub", "from_hub", "evacuation")
+_PURPOSE_OF = {"session": "to_session", "hotel": "from_hub", "hub": "to_hub",
+               "evacuation": "evacuation"}
+
+
+class PersonTrip:
+    """One trip of one person, from leaving (`left_s`, None until then) to the destination.
+    A trip to a session shares its SessionRecord (`session`): it arrives when screening is
+    cleared, as the record says. `mode` is as SessionRecord.mode (shuttle>car: gave up waiting
+    and took a taxi); `wait_s` at stops and `denied` (full buses that left the person behind)
+    count on this trip only. A venue evacuation is a trip too (mode "evacuation")."""
+
+    __slots__ = ("_arrived_s", "denied", "destination", "left_s", "mode", "origin", "purpose",
+                 "session", "wait_s")
+
+    def __init__(self, purpose: str, origin: str, destination: str | None,
+                 session: SessionRecord | None = None):
+        self.purpose = purpose  # the delegate's own name (session, hotel, hub, home, evacuation)
+        self.origin, self.destination = origin, destination  # node ids
+        self.session = session
+        self.left_s: float | None = None
+        self._arrived_s: float | None = None
+        self.mode = ""
+        self.wait_s = 0.0
+        self.denied = 0
+
+    def purpose_of(self, day_visitor: bool) -> str:
+        """The purpose as person_trips.csv names it (one of PURPOSES)."""
+        if self.purpose == "home":
+            return "home" if day_visitor else "to_hotel"
+        return _PURPOSE_OF[self.purpose]
+
+    @property
+    def arrived_s(self) -> float | None:
+        return self.session.cleared_s if self.session is not None else self._arrived_s
+
+    @property
+    def late_min(self) -> float | None:
+        """As SessionRecord.late_min (inf while not through screening); None off sessions."""
+        return self.session.late_min if self.session is not None else None
+
+    @property
+    def status(self) -> str:
+        """done, under_way (or not yet left: `left_s` None), or turned_away (a session trip
+        that reached the venue and was refused at screening, at closing)."""
+        if self.arrived_s is not None:
+            return "done"
+        if self.session is not None and self.session.reached_s is not None:
+            return "turned_away"
+        return "under_way"
+
+
 @dataclass
 class Travel:
     """A guest's arrival at or departure from a hub on the day."""
@@ -118,6 +175,8 @@ class Delegate(Agent):
         self.here = arrival.hub if arrival else hotel_node
         self.destination: str | None = None  # the stop this delegate is riding to
         self.records: list[SessionRecord] = []
+        self.trips: list[PersonTrip] = []  # every trip, sessions or not (person_trips.csv)
+        self._ptrip: PersonTrip | None = None  # the current one
         self.current: SessionRecord | None = None
         self._leg: Leg | None = None
         self._step_i = 0
@@ -169,6 +228,8 @@ class Delegate(Agent):
         self._leg, self._purpose, self._to = leg, purpose, to
         if purpose != "session":
             self.current = None
+        self._ptrip = PersonTrip(purpose, self.here, to, self.current)
+        self.trips.append(self._ptrip)
         leave = self.model.time if target_s is None else max(self.model.time,
                                                              target_s - leg.estimate_s)
         if leave > self.model.time:
@@ -179,6 +240,8 @@ class Delegate(Agent):
     # ---- the trip ---------------------------------------------------------------------------
     @event_method
     def _leave(self) -> None:
+        ptrip = self._ptrip
+        ptrip.left_s, ptrip.mode = self.model.time, self._leg.mode
         if self.current is not None:
             self.current.left_s = self.model.time
             self.current.mode = self._leg.mode
@@ -220,6 +283,7 @@ class Delegate(Agent):
             else:
                 if self.current is not None:
                     self.current.mode = "car"
+                self._ptrip.mode = "car"
                 self._drive(step.a, step.b, t, 0.0)
 
     @event_method
@@ -259,6 +323,9 @@ class Delegate(Agent):
         if self.current is not None:
             self.current.wait_s += self.model.time - self._joined_s
             self.current.mode = "shuttle>car"
+        ptrip = self._ptrip
+        ptrip.wait_s += self.model.time - self._joined_s
+        ptrip.mode = "shuttle>car"
         self.model.summit.gave_up += 1
         self.here = ride.board
         to = self._to
@@ -278,11 +345,13 @@ class Delegate(Agent):
     # ---- vehicle callbacks (shuttle, demand-responsive vehicle, engine) ----------------------
     def on_board(self, vehicle, time: float) -> None:
         self.state = "riding"
+        self._ptrip.wait_s += time - self._joined_s
         if self.current is not None:
             self.current.wait_s += time - self._joined_s
             self.current.rides += 1
 
     def on_denied(self, vehicle, time: float) -> None:
+        self._ptrip.denied += 1
         if self.current is not None:
             self.current.denied += 1
         self.times_denied += 1
@@ -314,6 +383,7 @@ class Delegate(Agent):
     def _reach(self, time: float) -> None:
         self.here = self._to
         purpose = self._purpose
+        self._ptrip._arrived_s = time
         if purpose == "home":
             self.state = "back"
             return
@@ -367,6 +437,9 @@ class Delegate(Agent):
         self.current.left_early_s = time
         self.current = None
         self.state = "walking"
+        self._ptrip = PersonTrip("evacuation", self.here, None)
+        self._ptrip.left_s, self._ptrip.mode = time, "evacuation"
+        self.trips.append(self._ptrip)
         return True
 
     def evacuation_state(self, state: str) -> None:
@@ -378,5 +451,8 @@ class Delegate(Agent):
         """Taken to `node` (the hotel, or where a day visitor's car stands): the agenda goes
         on from there."""
         self.here = node
+        ptrip = self._ptrip
+        if ptrip is not None and ptrip.purpose == "evacuation":
+            ptrip.destination, ptrip._arrived_s = node, self.model.time
         self.state = "at_hotel" if node == self.hotel_node else "at_venue"
         self._plan_next()

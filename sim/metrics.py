@@ -225,6 +225,8 @@ def _pct(values, q) -> float:
 
 def delegate_metrics(layer) -> dict:
     """The `delegates` KPIs: punctuality at screening, stop waits, screening, door to door."""
+    from agents.delegate import PURPOSES
+
     recs = [r for d in layer.delegates for r in d.records]
     done = [r for r in recs if r.cleared_s is not None]
     late = [r.late_min for r in done]
@@ -233,6 +235,16 @@ def delegate_metrics(layer) -> dict:
     screening = [w / 60 for g in layer.venues.values() for w in g.waits()]
     counts = layer.state_counts()
     total = layer.total
+    guests = layer.allocation.assignment
+    trips = dict.fromkeys(PURPOSES, 0)  # by purpose: all, and those that gave up waiting
+    gave_up = dict.fromkeys(PURPOSES, 0)
+    for d in layer.delegates:
+        visitor = d.guest.id not in guests
+        for t in d.trips:
+            p = t.purpose_of(visitor)
+            trips[p] += 1
+            if t.mode == "shuttle>car":
+                gave_up[p] += 1
     return {
         "total": total,
         "trips_to_sessions": len(recs),
@@ -256,7 +268,12 @@ def delegate_metrics(layer) -> dict:
         "left_by_hub": sum(1 for d in layer.delegates if d.departure),
         "missed_departures": sum(1 for d in layer.delegates if d.departure and (
             d.departure.reached_s is None or d.departure.reached_s > d.departure.time_s)),
+        # every trip of the day (to sessions, hotels, homes and hubs; person_trips.csv), while
+        # by_mode counts trips to sessions only ("shuttle>car": gave up waiting on the way)
         "gave_up_waiting": layer.gave_up,
+        "person_trips": sum(trips.values()),
+        "person_trips_by_purpose": trips,
+        "gave_up_waiting_by_purpose": gave_up,
         "turned_away_at_screening": sum(len(g.turned_away) for g in layer.venues.values()),
         "unplaced": layer.unplaced,
         "states_at_end": counts,

@@ -78,6 +78,7 @@ def write_run(model, out: str | Path, *, wall_s: float | None = None,
         _write_timeseries(engine, tmp / "timeseries.csv")
         if model.summit is not None:
             _write_delegates(model.summit, tmp / "delegates.csv")
+            _write_person_trips(model.summit, tmp / "person_trips.csv")
             _write_lines(metrics["shuttles"]["by_line"], tmp / "lines.csv")
         if getattr(model, "emergency", None) is not None:
             from .emergency.metrics import INCIDENT_COLUMNS, incident_rows
@@ -187,6 +188,52 @@ def _write_delegates(layer, path: Path) -> None:
                         ";".join(r.mode for r in recs), d.state])
         for gid in layer.allocation.unplaced:
             w.writerow([gid, "", "", "", "", 0, 0, "", "", 0, "", "unplaced"])
+
+
+PERSON_TRIP_COLUMNS = ["person_id", "role", "purpose", "origin", "destination", "left_s",
+                       "arrived_s", "modes", "wait_min", "denied", "late_min", "status"]
+
+
+class _Quoted(dict):
+    """Names as CSV cells, each quoted once (see _csv_text) when first asked for."""
+
+    def __missing__(self, name: str) -> str:
+        out = self[name] = _csv_text(name)
+        return out
+
+
+def _write_person_trips(layer, path: Path) -> None:
+    """person_trips.csv: every trip of every person placed, in the order each made them. Places
+    are named (the person's own hotel or home, a venue, a named place), else node ids; late_min
+    only on trips to sessions (inf: not through screening), as delegates.csv counts them."""
+    names = {}
+    for p in layer.model.network.places:
+        names.setdefault(p.node, p.name)
+    names.update({node: venue for venue, node in layer.venue_nodes.items()})
+    quoted = _Quoted({node: _csv_text(name) for node, name in names.items()})
+    quoted[None] = ""  # an evacuation not yet delivered
+    text = _Quoted()  # roles, hotels and homes: a few hundred names
+    guests = layer.allocation.assignment
+    lines = [",".join(PERSON_TRIP_COLUMNS) + "\n"]
+    add = lines.append
+    for d in layer.delegates:
+        if not d.trips:
+            continue
+        visitor = d.guest.id not in guests
+        who = f"{d.guest.id},{text[d.guest.role]},"
+        hotel_node, hotel = d.hotel_node, text[d.hotel]
+        for t in d.trips:
+            a, b, left = t.origin, t.destination, t.left_s
+            arrived, status = t.arrived_s, t.status
+            late = "" if t.session is None else f"{t.session.late_min:.6g}"
+            add(f"{who}{t.purpose_of(visitor)},"
+                f"{hotel if a == hotel_node else quoted[a]},"
+                f"{hotel if b == hotel_node else quoted[b]},"
+                f"{'' if left is None else f'{left:.1f}'},"
+                f"{'' if arrived is None else f'{arrived:.1f}'},"
+                f"{t.mode},{t.wait_s / 60:.2f},{t.denied},{late},{status}\n")
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        fh.writelines(lines)
 
 
 def _write_timeseries(engine, path: Path) -> None:

@@ -104,8 +104,9 @@ def test_run_py_main_job_runs_the_leaders_day_and_writes_outputs(tmp_path):
     assert res.returncode == 0, res.stderr
     assert "Leaders' peak day" in res.stdout and "on time at screening" in res.stdout
     assert f"outputs written to {out}/" in res.stdout
-    assert {"metrics.json", "trips.csv", "delegates.csv", "link_stats.csv", "timeseries.csv",
-            "congestion_map.png", "manifest.json"} <= {p.name for p in out.iterdir()}
+    assert {"metrics.json", "trips.csv", "delegates.csv", "person_trips.csv", "link_stats.csv",
+            "timeseries.csv", "congestion_map.png", "manifest.json"} <= {
+                p.name for p in out.iterdir()}
     assert [p.name for p in tmp_path.iterdir()] == ["leaders"]  # no temporary left behind
 
 

@@ -4,6 +4,7 @@ their seats; evacuation buses on the responders' road slow the responders down."
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
@@ -160,6 +161,17 @@ def test_everyone_evacuated_is_accounted_for_and_buses_keep_to_their_seats():
         assert left[0].venue == "HICO" and left[0].cleared_s < ev.start_s
     untouched = [d for d in summit.delegates if d not in set(evacuated)]
     assert all(r.left_early_s is None for d in untouched for r in d.records)
+    # ... and their trips (person_trips.csv) an evacuation from the venue to where they were
+    # delivered, after which the day's trips go on from there
+    for d in evacuated:
+        (i,) = [j for j, t in enumerate(d.trips) if t.purpose == "evacuation"]
+        trip = d.trips[i]
+        assert trip.left_s == ev.start_s and trip.status == "done" and trip.mode == "evacuation"
+        assert trip.origin == summit.venue_nodes["HICO"] and trip.arrived_s >= trip.left_s
+        assert d.trips[i - 1].purpose == "session" and d.trips[i - 1].destination == trip.origin
+        for a, b in itertools.pairwise(d.trips):
+            assert b.origin == a.destination
+    assert not any(t.purpose == "evacuation" for d in untouched for t in d.trips)
     # at the end of the day: back, departed (or never out of the hotel) like everyone else
     states = summit.state_counts()
     assert states["back"] + states["at_hotel"] + states["departed"] == total
