@@ -48,7 +48,9 @@ def print_summary(model, metrics: dict, out: Path, wall_s: float) -> None:
             ("stop wait p50 / p90", f"{d['wait_p50_min']:.1f} / {d['wait_p90_min']:.1f} min"),
             ("left at the stop by a full bus: people (times)",
              f"{d['people_denied_boarding']:,} ({d['denied_boardings']:,})"),
-            ("gave up waiting for a shuttle (took a taxi)", f"{d['gave_up_waiting']:,} trips"),
+            ("gave up waiting for a shuttle (took a taxi)",
+             f"{d['gave_up_waiting']:,} trips "
+             f"({d['gave_up_waiting_by_purpose'].get('to_session', 0):,} to sessions)"),
             ("screening wait p90", f"{d['screening_p90_min']:.1f} min"),
             ("door to door p50 / p90", f"{d['door_to_door_p50_min']:.1f} / "
              f"{d['door_to_door_p90_min']:.1f} min"),
