@@ -4,13 +4,9 @@ import os
 import signal
 import sys
 
-
-def _terminated(signum, frame):
-    raise KeyboardInterrupt
-
-
 if __name__ == "__main__":
-    signal.signal(signal.SIGTERM, _terminated)  # as Ctrl-C, from the very start
+    # as Ctrl-C (the handler Python itself installs for SIGINT), from the very start
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         from sim.cli import main
 

@@ -35,10 +35,6 @@ def _main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
-def _raise_interrupt(signum, frame):
-    raise KeyboardInterrupt
-
-
 @contextlib.contextmanager
 def terminate_as_interrupt():
     """SIGTERM raises KeyboardInterrupt inside the block (main thread only; elsewhere nothing)."""
@@ -46,7 +42,7 @@ def terminate_as_interrupt():
         yield
         return
     before = {s: signal.getsignal(s) for s in _INTERRUPTS}
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # raises KeyboardInterrupt
     try:
         yield
     finally:
