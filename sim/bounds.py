@@ -28,12 +28,3 @@ Minutes = Annotated[float, Field(ge=0, le=MAX_MINUTES)]
 Seconds = Annotated[float, Field(ge=0, le=MAX_SECONDS)]
 Seed = Annotated[int, Field(ge=0, lt=MAX_SEED)]
 
-
-def check_seed(value: int, what: str = "--seed") -> int:
-    """A seed from the command line: 0 <= seed < 2**63, else InputError naming the value."""
-    from .errors import InputError
-
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < MAX_SEED:
-        raise InputError(f"{what} = {value!r}: a seed must be a whole number from 0 to "
-                         f"2**63 - 1")
-    return value

@@ -123,7 +123,7 @@ class TrafficSpec(Strict):
     # ASSUMED (no published figure): a driver whose every way is closed waits this long for
     # the closure to end, then gives the trip up - not made by car if it had not set off, or
     # parked where it was held. Event, shuttle and emergency vehicles wait as long as it takes.
-    closure_patience_min: float = Field(default=30, ge=0, le=MAX_SECONDS / 60)
+    closure_patience_min: Minutes = 30
     emergency_queue_skip: float = Field(default=0.7, ge=0, le=1)
     # fixed-time signals at urban junctions: cycle and effective green share (KHCM practice:
     # 120-160 s cycles, g/C 0.4-0.5 for a main road)
