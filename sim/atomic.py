@@ -39,7 +39,7 @@ def atomic_dir(path: str | Path, *, replace: bool = False, command: str = "run",
     """Yield a temporary folder beside `path`; it becomes `path` only if the block succeeds.
     Its manifest records every file written (see `ownership`). An existing `path` is replaced
     only when `replace` is given and it holds nothing but an earlier output of the project."""
-    from .ownership import foreign_entries, stamp_folder
+    from .ownership import foreign_entries, refuse_foreign, stamp_folder
 
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -52,12 +52,10 @@ def atomic_dir(path: str | Path, *, replace: bool = False, command: str = "run",
         if target.exists() or target.is_symlink():
             if target.is_symlink() or not target.is_dir():
                 raise InputError(f"{target} appeared as a file during the run; nothing replaced")
-            if any(target.iterdir()):
-                odd = foreign_entries(target)
-                if odd or not replace:
-                    raise InputError(
-                        f"{target} {'holds files summit-sim did not write' if odd else 'exists'}"
-                        f"{' (' + ', '.join(odd[:5]) + ')' if odd else ''}; nothing replaced")
+            if any(target.iterdir()):  # checked before the run; again, now, before replacing
+                refuse_foreign(target, foreign_entries(target))
+                if not replace:
+                    raise InputError(f"{target} exists; nothing replaced")
             # move the earlier output aside first, so the new one takes its name in one step
             old = target.parent / f".{target.name}.{os.getpid()}.old"
         from .processes import signals_held

@@ -100,10 +100,11 @@ def _record(folder: Path) -> dict | None:
     return None
 
 
-def foreign_entries(folder: Path) -> list[str]:
+def foreign_entries(folder: Path, record: dict | None = None) -> list[str]:
     """What in `folder` the project did not write (or changed since): empty when it is all ours.
-    A folder without the project's record is wholly foreign."""
-    record = _record(folder)
+    A folder without the project's record (`_record`, read here unless given) is wholly
+    foreign."""
+    record = record or _record(folder)
     if record is None:
         return sorted(p.name + ("/" if p.is_dir() else "") for p in folder.iterdir())
     try:
@@ -115,6 +116,15 @@ def foreign_entries(folder: Path) -> list[str]:
     odd += [f"{n} (changed since it was written)" for n, size in present.items()
             if n in listed and listed[n] != size]
     return odd
+
+
+def refuse_foreign(target: Path, odd: list[str], flag: str = "--out") -> None:
+    """Raise the refusal of a folder holding what summit-sim did not write (`odd`), if any."""
+    if odd:
+        shown = ", ".join(odd[:_SHOWN]) + (f" and {len(odd) - _SHOWN} more"
+                                           if len(odd) > _SHOWN else "")
+        raise InputError(f"{flag} {str(target)!r} holds files summit-sim did not write ({shown}); "
+                         "nothing was written or removed: choose another folder")
 
 
 def _forbidden(target: Path) -> str | None:
@@ -177,16 +187,11 @@ def check_output_folder(target: str | Path, *, force: bool = False, key: str | N
     check_location(target, flag)
     if not target.exists() or not any(target.iterdir()):
         return target.exists()
-    odd = foreign_entries(target)
-    if odd:
-        shown = ", ".join(odd[:_SHOWN]) + (f" and {len(odd) - _SHOWN} more"
-                                           if len(odd) > _SHOWN else "")
-        raise InputError(f"{flag} {str(target)!r} holds files summit-sim did not write ({shown}); "
-                         "nothing was written or removed: choose another folder")
+    record = _record(target)
+    refuse_foreign(target, foreign_entries(target, record), flag)
     # at a default name, the same command again, or a run of an earlier version at its name
-    same_run = default and key is not None and _record(target).get("key") in (key, "legacy")
+    same_run = default and key is not None and record.get("key") in (key, "legacy")
     if not (force or same_run):
-        record = _record(target)
         raise InputError(f"{flag} {str(target)!r} holds an earlier {record.get('command')} "
                          f"output of summit-sim ({len(record['files'])} files); add --force to "
                          "replace it, or choose another folder")
