@@ -90,7 +90,6 @@ class TrafficEngine:
         self.closure_patience_s = None if closure_patience_s is None else \
             float(closure_patience_s)
         self._held: deque[tuple[float, int]] = deque()  # (held since, vehicle), in time order
-        self.abandoned = 0
         self.abandoned_at: dict[int, float] = {}  # vehicle: when its driver gave the trip up
         self.reroute_interval_s = float(reroute_interval_s)
         self.emergency_queue_skip = float(emergency_queue_skip)
@@ -941,7 +940,6 @@ class TrafficEngine:
             self.v_held_at[veh] = -1.0
             self.v_state[veh] = ABANDONED
             self.abandoned_at[veh] = t
-            self.abandoned += 1
             self.waiting_to_enter -= 1
             self.in_network -= 1
             if self.v_forced[veh]:
@@ -1168,6 +1166,11 @@ class TrafficEngine:
         }
         self._summary_n = n
         return self._summary
+
+    @property
+    def abandoned(self) -> int:
+        """Trips given up after waiting for a closure past the driver's patience."""
+        return len(self.abandoned_at)
 
     def jam_state(self) -> tuple[np.ndarray, int]:
         """Now: per network link, whether its queue's storage is full (no room for one more
