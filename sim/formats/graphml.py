@@ -15,14 +15,14 @@ from pathlib import Path
 from xml.etree.ElementTree import ParseError
 
 import networkx as nx
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from .. import __version__
-from ..bounds import Latitude, Longitude
 from ..errors import NetworkError, describe_validation_error
 from ..network import CLASS_DEFAULTS, MAX_LANES, ROAD_CLASSES, Node, RoadNetwork
 from ..ownership import STAMP
 from .assemble import PlaceRecord, Segment, assemble
+from .own import PlaceSpec
 
 # OSM highway tag -> road class. Korean national roads are mostly tagged trunk.
 HIGHWAY_CLASS = {
@@ -110,10 +110,6 @@ def network_from_nx(g: nx.Graph, *, name: str, where: str, largest_component: bo
             problems.append(f"node {nid}: needs numeric 'x' (lon) and 'y' (lat), got "
                             f"x={d.get('x')!r}, y={d.get('y')!r}")
             continue
-        if not (-90 <= lat <= 90 and -180 <= lon <= 180):  # False for nan
-            problems.append(f"node {nid}: y (lat) = {lat!r}, x (lon) = {lon!r}: must be finite, "
-                            "lat within -90..90 and lon within -180..180")
-            continue
         nodes.append(Node(str(nid), len(nodes), lat, lon, str(d.get("name", "") or ""),
                           str(d.get("source", "") or ""), _as_bool(d.get("approx"))))
     if problems:
@@ -186,26 +182,13 @@ def read_graphml(path: Path, *, largest_component: bool = True) -> RoadNetwork:
         raise NetworkError(f"{where}: the graph is undirected; a road network GraphML (as osmnx "
                            "writes it) must be directed")
     meta = g.graph
+    # write_graphml records the places as the project's own network format has them
     places = [PlaceRecord(**p.model_dump()) for p in
-              _json_list(meta, "summit_sim_places", where, _GraphmlPlace)]
+              _json_list(meta, "summit_sim_places", where, PlaceSpec)]
     features = _json_list(meta, "summit_sim_features", where)
     return network_from_nx(g, name=str(meta.get("name", path.stem)), where=where,
                            largest_component=largest_component, places=places,
                            features=features)
-
-
-class _GraphmlPlace(BaseModel):
-    """A place as write_graphml records it in the graph's summit_sim_places."""
-
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-    name: str
-    kind: str
-    lat: Latitude
-    lon: Longitude
-    node: str | None = None
-    source: str = ""
-    approx: bool = False
-    attrs: dict = Field(default_factory=dict)
 
 
 def _json_list(meta: dict, key: str, where: str, model: type[BaseModel] | None = None) -> list:
