@@ -235,13 +235,11 @@ def delegate_metrics(layer) -> dict:
     screening = [w / 60 for g in layer.venues.values() for w in g.waits()]
     counts = layer.state_counts()
     total = layer.total
-    guests = layer.allocation.assignment
     trips = dict.fromkeys(PURPOSES, 0)  # by purpose: all, and those that gave up waiting
     gave_up = dict.fromkeys(PURPOSES, 0)
     for d in layer.delegates:
-        visitor = d.guest.id not in guests
         for t in d.trips:
-            p = t.purpose_of(visitor)
+            p = t.purpose_of(d.day_visitor)
             trips[p] += 1
             if t.mode == "shuttle>car":
                 gave_up[p] += 1
@@ -285,16 +283,22 @@ def delegate_metrics(layer) -> dict:
 PEAK_BIN_S = 900  # a line's busiest hour starts on a quarter hour
 
 
+def _line_loads(line) -> tuple[float, float, int]:
+    """A line's passenger-km and seat-km over the legs it drove in service, and the seats its
+    runs offered (seats x runs)."""
+    seats = line.spec.seats
+    passenger_km = sum(leg[2] * leg[4] for leg in line.stats.legs) / 1000.0
+    seat_km = seats * sum(leg[4] for leg in line.stats.legs) / 1000.0
+    return passenger_km, seat_km, seats * line.stats.runs
+
+
 def line_metrics(line) -> dict:
     """One line's loads from the legs its buses drove in service (`LineStats.legs`):
     passenger-km over seat-km (the load factor), boardings per seat offered (seats x runs), and
     the most riders on board on any leg that left a stop within the line's busiest hour (the
     hour, starting on a quarter hour, with the most boardings; the earliest of equals)."""
     st, seats = line.stats, line.spec.seats
-    metres = sum(leg[4] for leg in st.legs)
-    passenger_km = sum(leg[2] * leg[4] for leg in st.legs) / 1000.0
-    seat_km = seats * metres / 1000.0
-    offered = seats * st.runs
+    passenger_km, seat_km, offered = _line_loads(line)
     peak_start, max_load = None, 0
     if st.boardings:
         bins: dict[int, int] = {}
@@ -334,9 +338,9 @@ def shuttle_metrics(layer, engine) -> dict:
     comparison; `load_factor` (passenger-km / seat-km) is the one to brief from."""
     buses = [b for line in layer.lines for b in line.buses]
     by_line = {line.spec.name: line_metrics(line) for line in layer.lines}
-    pkm = sum(leg[2] * leg[4] for line in layer.lines for leg in line.stats.legs) / 1000.0
-    skm = sum(line.spec.seats * leg[4] for line in layer.lines for leg in line.stats.legs) / 1000.0
-    offered = sum(line.spec.seats * line.stats.runs for line in layer.lines)
+    loads = [_line_loads(line) for line in layer.lines]
+    pkm, skm = sum(x[0] for x in loads), sum(x[1] for x in loads)
+    offered = sum(x[2] for x in loads)
     samples = [(load, seats) for line in layer.lines
                for _, load, seats in line.stats.occupancy_samples]
     hours = 0.0
