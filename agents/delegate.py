@@ -160,9 +160,11 @@ class Delegate(Agent):
 
     def __init__(self, model, guest, hotel: str, hotel_node: str, agenda, wheelchair: bool, *,
                  arrival: Travel | None = None, departure: Travel | None = None,
-                 car_parks: tuple[str, ...] = (), ride_from_car_park: bool = True):
+                 car_parks: tuple[str, ...] = (), ride_from_car_park: bool = True,
+                 day_visitor: bool = False):
         super().__init__(model)
         self.guest = guest
+        self.day_visitor = day_visitor  # here for the day, from home; else a lodged guest
         self.rider_id = self.unique_id
         self.hotel, self.hotel_node = hotel, hotel_node
         self.agenda = agenda  # sessions (SessionSpec), in time order

@@ -213,13 +213,12 @@ def _write_person_trips(layer, path: Path) -> None:
     quoted = _Quoted({node: _csv_text(name) for node, name in names.items()})
     quoted[None] = ""  # an evacuation not yet delivered
     text = _Quoted()  # roles, hotels and homes: a few hundred names
-    guests = layer.allocation.assignment
     lines = [",".join(PERSON_TRIP_COLUMNS) + "\n"]
     add = lines.append
     for d in layer.delegates:
         if not d.trips:
             continue
-        visitor = d.guest.id not in guests
+        visitor = d.day_visitor
         who = f"{d.guest.id},{text[d.guest.role]},"
         hotel_node, hotel = d.hotel_node, text[d.hotel]
         for t in d.trips:

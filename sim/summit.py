@@ -107,7 +107,8 @@ class SummitLayer:
         for (g, home, name, cps, ride), w in zip(visitors, wheel[len(guests):].tolist(),
                                                  strict=True):
             self.delegates.append(Delegate(model, g, name, home, agendas[g.id], w,
-                                           car_parks=cps, ride_from_car_park=ride))
+                                           car_parks=cps, ride_from_car_park=ride,
+                                           day_visitor=True))
         self._legs: dict[tuple, Leg] = {}
         self._transfers = self._transfer_points()
 
