@@ -20,17 +20,11 @@ def print_summary(model, metrics: dict, out: Path, wall_s: float) -> None:
         ("vehicle-km", f"{m['vehicle_km']:,.0f}"),
         ("mean speed", f"{m['mean_speed_kmh']:.1f} km/h"),
         ("delay per trip, mean / p90", f"{m['delay_mean_min']:.1f} / {m['delay_p90_min']:.1f} min"),
+        *_closure_rows(m["closures"]),
         ("peak vehicles en route",
          f"{m['peak_en_route']:,} at {format_clock(m['peak_en_route_s'])}"),
         ("links over capacity (peak 15 min)", f"{100 * m['links_over_capacity_share']:.1f}%"),
     ]
-    cl = m["closures"]
-    if cl["trips_held"]:  # waits for closures to end: not in the delay above
-        rows.insert(5, ("held by closures: trips, vehicle-hours",
-                        f"{cl['trips_held']:,}, {cl['held_vehicle_hours']:,.0f} h (not in delay)"))
-        rows.insert(6, ("abandoned: not set off / parked on the way",
-                        f"{cl['abandoned_before_setting_off']:,} / "
-                        f"{cl['abandoned_on_the_way']:,} (after {cl['patience_min']:g} min)"))
     for name, c in m["corridors"].items():
         rows.append((f"corridor {name}", f"{c['uncongested_min']:.1f} min uncongested, "
                      f"{c['peak_hour_min']:.1f} min in the peak hour "
@@ -96,6 +90,17 @@ def print_summary(model, metrics: dict, out: Path, wall_s: float) -> None:
     if warning:
         print(warning)
     print(f"outputs written to {out}/")
+
+
+def _closure_rows(cl: dict) -> list[tuple[str, str]]:
+    """Waits for closures to end, under the delay they are not part of (none: no rows)."""
+    if not cl["trips_held"]:
+        return []
+    return [("held by closures: trips, vehicle-hours",
+             f"{cl['trips_held']:,}, {cl['held_vehicle_hours']:,.0f} h (not in delay)"),
+            ("abandoned: not set off / parked on the way",
+             f"{cl['abandoned_before_setting_off']:,} / {cl['abandoned_on_the_way']:,} "
+             f"(after {cl['patience_min']:g} min)")]
 
 
 def gridlock_warning(traffic: dict) -> str | None:
