@@ -109,30 +109,25 @@ def station_specs(scenario) -> tuple[list[StationSpec], dict]:
     return stations, data
 
 
-def post_nodes(net, scenario) -> set[str]:
-    """The nodes units stand at: stations, staging posts and reinforcement posts."""
-    spec = scenario.emergency
-    stations, _ = station_specs(scenario)
-    nodes = set()
-    for i, s in enumerate(stations):
-        nodes.add(_resolve(net, s.place, f"emergency.stations[{i}] ({s.name}).place")[0])
-    for group in ("staging", "reinforcements"):
-        for i, s in enumerate(getattr(spec, group)):
-            nodes.add(_resolve(net, s.place, f"emergency.{group}[{i}].place")[0])
-    return nodes
-
-
 def hospital_specs(scenario, data: dict) -> list[HospitalSpec]:
     spec = scenario.emergency
     return spec.hospitals if spec.hospitals is not None else [
         HospitalSpec(**h) for h in data.get("hospitals", [])]
 
 
-def standing_nodes(net, scenario) -> set[str]:
-    """Where units stand between calls: the posts, and the hospitals and helipads where
-    ambulances hand their patients over."""
-    _, data = station_specs(scenario)
-    nodes = post_nodes(net, scenario)
+def standing_nodes(net, scenario, specs: tuple[list[StationSpec], dict] | None = None
+                   ) -> set[str]:
+    """Where units stand between calls: stations, staging and reinforcement posts, and the
+    hospitals and helipads where ambulances hand their patients over. `specs`: what
+    station_specs gives, when the caller has it already (it reads the data file)."""
+    spec = scenario.emergency
+    stations, data = specs or station_specs(scenario)
+    nodes = set()
+    for i, s in enumerate(stations):
+        nodes.add(_resolve(net, s.place, f"emergency.stations[{i}] ({s.name}).place")[0])
+    for group in ("staging", "reinforcements"):
+        for i, s in enumerate(getattr(spec, group)):
+            nodes.add(_resolve(net, s.place, f"emergency.{group}[{i}].place")[0])
     for i, h in enumerate(hospital_specs(scenario, data)):
         nodes.add(_resolve(net, h.place, f"emergency.hospitals[{i}].place")[0])
     nodes.update(p.node for p in net.places_of_kind("helipad"))
@@ -158,11 +153,11 @@ def _road_length_around(net) -> np.ndarray:
     return out
 
 
-def resident_weights(net, scenario) -> dict[int, float]:
+def resident_weights(net, scenario, standing: set[str] | None = None) -> dict[int, float]:
     """Residents per node index: each zone's population spread over the zone's road nodes (its
     listed nodes and every node within its radius) by the road length around each node, never
-    where units stand (a post, a hospital, a helipad) unless that node is the zone's only one
-    (it then keeps the share)."""
+    where units stand (`standing`: standing_nodes, found here unless given) unless that node
+    is the zone's only one (it then keeps the share)."""
     from ..geo import haversine_m
     from ..traffic.demand import zone_nodes
 
@@ -173,7 +168,9 @@ def resident_weights(net, scenario) -> dict[int, float]:
     eligible = np.flatnonzero(length > 0)
     lat = np.array([net.nodes[i].lat for i in eligible.tolist()])
     lon = np.array([net.nodes[i].lon for i in eligible.tolist()])
-    posts = {net.node_index[n] for n in standing_nodes(net, scenario)}
+    if standing is None:
+        standing = standing_nodes(net, scenario)
+    posts = {net.node_index[n] for n in standing}
     weight: dict[int, float] = {}
     for z in zones:
         d = haversine_m(z.lat, z.lon, lat, lon)
@@ -194,14 +191,11 @@ def emergency_nodes(net, scenario) -> set[str]:
     scripted incidents, hospitals, helipads, evacuations and every node residents' calls can
     come from."""
     spec = scenario.emergency
-    _, data = station_specs(scenario)
-    nodes = post_nodes(net, scenario)
-    nodes.update(net.nodes[v].id for v in resident_weights(net, scenario))
+    standing = standing_nodes(net, scenario)
+    nodes = set(standing)
+    nodes.update(net.nodes[v].id for v in resident_weights(net, scenario, standing))
     for i, s in enumerate(spec.scripted):
         nodes.add(_resolve(net, s.place, f"emergency.scripted[{i}].place")[0])
-    for i, h in enumerate(hospital_specs(scenario, data)):
-        nodes.add(_resolve(net, h.place, f"emergency.hospitals[{i}].place")[0])
-    nodes.update(p.node for p in net.places_of_kind("helipad"))
     for i, e in enumerate(spec.evacuations):
         where = f"emergency.evacuations[{i}]"
         nodes.add(_resolve(net, e.venue, f"{where}.venue")[0])
@@ -300,7 +294,7 @@ class EmergencyLayer:
             self.helicopters.append(Helicopter(model, c.name, base, c.cruise_kmh,
                                                c.ready_min * 60.0))
         # demand, incidents
-        self.demand = self._demand(scenario)
+        self.demand = self._demand(scenario, standing_nodes(net, scenario, (stations, data)))
         self.incidents: list[Incident] = []
         self._build_incidents(scenario)
         self._next_call = 0
@@ -333,9 +327,9 @@ class EmergencyLayer:
         self.evacuations = [Evacuation(self, s, i) for i, s in enumerate(spec.evacuations)]
 
     # ---- building ---------------------------------------------------------------------------
-    def _demand(self, scenario) -> Demand:
+    def _demand(self, scenario, standing: set[str]) -> Demand:
         net = self.net
-        weight = resident_weights(net, scenario)
+        weight = resident_weights(net, scenario, standing)
         venues: list[list[tuple[float, float, int]]] = []
         venue_at: dict[int, int] = {}
         summit = self.model.summit
