@@ -97,26 +97,45 @@ _PURPOSE_OF = {"session": "to_session", "hotel": "from_hub", "hub": "to_hub",
                "evacuation": "evacuation"}
 
 
+class _TripFacts:
+    """What a trip that is not to a session records as it goes (a SessionRecord holds the same
+    for a trip to a session)."""
+
+    __slots__ = ("denied", "left_s", "mode", "wait_s")
+
+    def __init__(self):
+        self.left_s: float | None = None
+        self.mode = ""
+        self.wait_s = 0.0
+        self.denied = 0
+
+
+def _fact(name: str) -> property:
+    return property(lambda trip: getattr(trip._facts, name),
+                    lambda trip, value: setattr(trip._facts, name, value))
+
+
 class PersonTrip:
     """One trip of one person, from leaving (`left_s`, None until then) to the destination.
-    A trip to a session shares its SessionRecord (`session`): it arrives when screening is
-    cleared, as the record says. `mode` is as SessionRecord.mode (shuttle>car: gave up waiting
-    and took a taxi); `wait_s` at stops and `denied` (full buses that left the person behind)
-    count on this trip only. A venue evacuation is a trip too (mode "evacuation")."""
+    A trip to a session keeps its facts in its SessionRecord (`session`), so the two never
+    differ: it arrives when screening is cleared. `mode` is as SessionRecord.mode (shuttle>car:
+    gave up waiting and took a taxi); `wait_s` at stops and `denied` (full buses that left the
+    person behind) count on this trip only. A venue evacuation is a trip too (mode
+    "evacuation")."""
 
-    __slots__ = ("_arrived_s", "denied", "destination", "left_s", "mode", "origin", "purpose",
-                 "session", "wait_s")
+    __slots__ = ("_arrived_s", "_facts", "destination", "origin", "purpose", "session")
+    left_s = _fact("left_s")
+    mode = _fact("mode")
+    wait_s = _fact("wait_s")
+    denied = _fact("denied")
 
     def __init__(self, purpose: str, origin: str, destination: str | None,
                  session: SessionRecord | None = None):
         self.purpose = purpose  # the delegate's own name (session, hotel, hub, home, evacuation)
         self.origin, self.destination = origin, destination  # node ids
         self.session = session
-        self.left_s: float | None = None
+        self._facts = session if session is not None else _TripFacts()
         self._arrived_s: float | None = None
-        self.mode = ""
-        self.wait_s = 0.0
-        self.denied = 0
 
     def purpose_of(self, day_visitor: bool) -> str:
         """The purpose as person_trips.csv names it (one of PURPOSES)."""
@@ -242,12 +261,9 @@ class Delegate(Agent):
     # ---- the trip ---------------------------------------------------------------------------
     @event_method
     def _leave(self) -> None:
-        ptrip = self._ptrip
+        ptrip = self._ptrip  # (a trip to a session: its record too)
         ptrip.left_s, ptrip.mode = self.model.time, self._leg.mode
-        if self.current is not None:
-            self.current.left_s = self.model.time
-            self.current.mode = self._leg.mode
-        elif self._purpose == "hub":
+        if self._purpose == "hub":
             self.departure.mode = self._leg.mode
         elif self._purpose == "hotel" and self.arrival and not self.arrival.mode:
             self.arrival.mode = self._leg.mode
@@ -283,8 +299,6 @@ class Delegate(Agent):
                 self._joined_s = t
                 self.destination = step.b
             else:
-                if self.current is not None:
-                    self.current.mode = "car"
                 self._ptrip.mode = "car"
                 self._drive(step.a, step.b, t, 0.0)
 
@@ -322,9 +336,6 @@ class Delegate(Agent):
             return
         ride = self._ride
         ride.line.queues[ride.board].remove(self)
-        if self.current is not None:
-            self.current.wait_s += self.model.time - self._joined_s
-            self.current.mode = "shuttle>car"
         ptrip = self._ptrip
         ptrip.wait_s += self.model.time - self._joined_s
         ptrip.mode = "shuttle>car"
@@ -349,13 +360,10 @@ class Delegate(Agent):
         self.state = "riding"
         self._ptrip.wait_s += time - self._joined_s
         if self.current is not None:
-            self.current.wait_s += time - self._joined_s
             self.current.rides += 1
 
     def on_denied(self, vehicle, time: float) -> None:
         self._ptrip.denied += 1
-        if self.current is not None:
-            self.current.denied += 1
         self.times_denied += 1
         self.model.summit.denied += 1
 
