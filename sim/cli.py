@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from . import argtypes
+from .calibration.commands import add_calibration_commands
 from .errors import InputError
 from .whatif import add_whatif_commands
 
@@ -349,6 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="runs per workload; the median wall time is reported (default 3)")
     p.set_defaults(func=cmd_bench)
     add_whatif_commands(sub)
+    add_calibration_commands(sub)
 
     p = sub.add_parser("viz", help="the live control-centre view in the browser (ui extra)")
     p.add_argument("scenario", metavar="SCENARIO", nargs="?", default="leaders_day",

@@ -90,6 +90,21 @@ def link_peak_vc(engine) -> np.ndarray:
     return n.max(axis=1) * (3600.0 / engine.bin_s) / engine.net.capacity_vph
 
 
+def link_hours(engine) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per network link and hour of the run (by entry time): hour starts (s), vehicles that
+    entered, and the sum of their travel times; the 15-minute bins added up by the hour."""
+    summary = engine.link_summary()
+    per_hour = max(1, round(3600.0 / engine.bin_s))
+    n, tt = summary["bin_n"], summary["bin_tt"]
+    hours = -(-n.shape[1] // per_hour)
+    pad = hours * per_hour - n.shape[1]
+    n = np.pad(n, ((0, 0), (0, pad))).reshape(n.shape[0], hours, per_hour).sum(axis=2)
+    tt = np.pad(tt, ((0, 0), (0, pad))).reshape(tt.shape[0], hours, per_hour).sum(axis=2)
+    if hours and engine.start_s + (hours - 1) * 3600.0 >= engine.end_s and not n[:, -1].any():
+        n, tt, hours = n[:, :-1], tt[:, :-1], hours - 1  # the bin past the end, when empty
+    return engine.start_s + 3600.0 * np.arange(hours), n, tt
+
+
 def uncongested_times(engine) -> np.ndarray:
     """Per network link: free flow at posted speeds plus the junction delay at zero flow,
     spread over a contracted chain's links as its measured travel times are."""

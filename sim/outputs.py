@@ -18,10 +18,12 @@ from .atomic import atomic_dir
 from .clock import format_clock
 from .metrics import (
     delegate_metrics,
+    link_hours,
     link_peak_ratios,
     shuttle_metrics,
     traffic_metrics,
     trip_table,
+    uncongested_times,
 )
 from .painter import Painter
 from .picture_data import summit_picture_data
@@ -29,7 +31,9 @@ from .picture_data import summit_picture_data
 TRIP_COLUMNS = ["trip_id", "kind", "origin", "destination", "depart_s", "arrive_s", "km",
                 "free_flow_s", "delay_s", "status", "forced", "held_s"]
 LINK_COLUMNS = ["link_id", "from_node", "to_node", "entered", "exited", "max_queue",
-                "mean_tt_s", "max_tt_s", "seconds_at_capacity"]
+                "mean_tt_s", "max_tt_s", "seconds_at_capacity", "road", "road_class", "length_m",
+                "uncongested_s"]
+LINK_HOUR_COLUMNS = ["link_id", "hour_start_s", "clock", "vehicles", "mean_tt_s"]
 TIMESERIES_COLUMNS = ["time_s", "clock", "en_route", "waiting_to_enter", "departed", "arrived",
                       "stuck"]
 
@@ -75,6 +79,7 @@ def write_run(model, out: str | Path, *, wall_s: float | None = None,
         _write_trips(engine, tmp / "trips.csv")
         _test_pause()
         _write_links(engine, tmp / "link_stats.csv")
+        _write_link_hours(engine, tmp / "link_hours.csv")
         _write_timeseries(engine, tmp / "timeseries.csv")
         if model.summit is not None:
             _write_delegates(model.summit, tmp / "delegates.csv")
@@ -156,8 +161,11 @@ def _csv_text(text: str) -> str:
 
 
 def _write_links(engine, path: Path) -> None:
+    """link_stats.csv: one row per directed network link, with what a fit to observed counts
+    and travel times needs besides (road, class, length, travel time at zero flow)."""
     net = engine.net
     sm = engine.link_summary()
+    calm = uncongested_times(engine)
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(LINK_COLUMNS)
@@ -166,7 +174,20 @@ def _write_links(engine, path: Path) -> None:
             n = int(sm["exited"][i])
             w.writerow([i, lk.from_node, lk.to_node, int(sm["entered"][i]), n,
                         int(sm["max_queue"][i]), _f(sm["tt_sum"][i] / n if n else None),
-                        _f(sm["tt_max"][i] if n else None), _f(sm["seconds_at_capacity"][i])])
+                        _f(sm["tt_max"][i] if n else None), _f(sm["seconds_at_capacity"][i]),
+                        lk.road, lk.road_class, _f(lk.length_m), _f(calm[i])])
+
+
+def _write_link_hours(engine, path: Path) -> None:
+    """link_hours.csv: per link and hour of the run (by entry time), the vehicles that entered
+    and their mean travel time; hours a link was not used are left out."""
+    hour_start, n, tt = link_hours(engine)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        fh.write(",".join(LINK_HOUR_COLUMNS) + "\n")
+        links, hours = np.nonzero(n)
+        fh.writelines(f"{i},{hour_start[h]:.0f},{format_clock(hour_start[h])},{n[i, h]},"
+                      f"{tt[i, h] / n[i, h]:.1f}\n"
+                      for i, h in zip(links.tolist(), hours.tolist(), strict=True))
 
 
 DELEGATE_COLUMNS = ["delegate_id", "role", "economy", "hotel", "wheelchair", "sessions",

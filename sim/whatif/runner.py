@@ -53,14 +53,19 @@ def flatten(metrics: dict, prefix: str = "") -> dict[str, float]:
     return out
 
 
-def run_one(scenario: Scenario, seed: int) -> dict[str, float]:
-    """One whole run in this process; its KPIs flattened."""
+def run_one(scenario: Scenario, seed: int, probe=None) -> dict[str, float]:
+    """One whole run in this process; its KPIs flattened. A probe (a picklable callable of the
+    finished model and its metrics, such as calibration's fit to observations) adds KPIs of its
+    own, computed where the model is."""
     from ..model import SummitModel
     from ..outputs import collect_metrics
 
     model = SummitModel(scenario, seed=seed)
     model.run()
-    kpis = flatten(collect_metrics(model))
+    metrics = collect_metrics(model)
+    kpis = flatten(metrics)
+    if probe is not None:
+        kpis.update(flatten(probe(model, metrics)))
     # a model is a web of reference cycles that the collector, held back during the run, would
     # reach only after many more runs: a worker that runs seed after seed frees it now
     del model
@@ -73,6 +78,7 @@ class Job:
     key: Any  # the caller's name for the run, e.g. (combination index, replicate)
     scenario: Scenario
     seed: int
+    probe: Any = None  # see run_one
 
 
 class LocalBackend:
@@ -90,7 +96,7 @@ class LocalBackend:
         jobs = list(jobs)
         if self.workers == 1 or len(jobs) <= 1:
             for job in jobs:
-                yield job, run_one(job.scenario, job.seed)
+                yield job, run_one(job.scenario, job.seed, job.probe)
             return
         yield from self._pool(jobs)
 
@@ -108,7 +114,7 @@ class LocalBackend:
             running: dict = {}
             # at most one run per worker in flight: an interrupt loses only those
             for job in pending:
-                running[pool.submit(run_one, job.scenario, job.seed)] = job
+                running[pool.submit(run_one, job.scenario, job.seed, job.probe)] = job
                 if len(running) >= self.workers:
                     break
             while running:
@@ -118,7 +124,7 @@ class LocalBackend:
                     yield job, fut.result()
                     nxt = next(pending, None)
                     if nxt is not None:
-                        running[pool.submit(run_one, nxt.scenario, nxt.seed)] = nxt
+                        running[pool.submit(run_one, nxt.scenario, nxt.seed, nxt.probe)] = nxt
 
 
 def _order(job: Job) -> str:
@@ -161,7 +167,8 @@ class DaskBackend:
         futures: dict = {}
         try:
             for job in jobs:
-                futures[client.submit(run_one, job.scenario, job.seed, pure=False)] = job
+                futures[client.submit(run_one, job.scenario, job.seed, job.probe,
+                                      pure=False)] = job
             with client.as_current():
                 finished = as_completed(list(futures))
             for fut in finished:

@@ -1,0 +1,1 @@
+"""Observed Gyeongju data, the fit of a run to it, and calibration of parameters against it."""
