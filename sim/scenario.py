@@ -75,6 +75,17 @@ class ExternalZone(Strict):
     note: str = ""
 
 
+class ThroughFlow(Strict):
+    """Traffic that crosses the city between two cordons (an expressway's long-distance flow):
+    trips_per_day in both directions together, half each way, on the day's hourly profile."""
+
+    name: str
+    origin: str
+    destination: str
+    trips_per_day: float = Field(ge=0, le=MAX_PEOPLE)
+    note: str = ""
+
+
 class Profile(Strict):
     hourly: list[Share] = Field(min_length=24, max_length=24)
     to_work: list[float] = Field(default_factory=lambda: [0.5] * 24, min_length=24,
@@ -139,14 +150,16 @@ class TrafficSpec(Strict):
     profile: Profile | None = None
     zones: list[Zone] = Field(default_factory=list)
     external: list[ExternalZone] = Field(default_factory=list)
+    through: list[ThroughFlow] = Field(default_factory=list)
     od: list[ODFlow] = Field(default_factory=list)
     corridors: list[Corridor] = Field(default_factory=list)
     sources: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _demand_needs_profile(self):
-        if (self.zones or self.external) and self.profile is None:
-            raise ValueError("zones or external zones need a [traffic.profile] with hourly shares")
+        if (self.zones or self.external or self.through) and self.profile is None:
+            raise ValueError("zones, external zones and through flows need a "
+                             "[traffic.profile] with hourly shares")
         if self.daily_trips > 0 and len(self.zones) < 2:
             raise ValueError("daily_trips > 0 needs at least two [[traffic.zones]]")
         return self

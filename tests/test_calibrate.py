@@ -60,8 +60,8 @@ def synthetic(tmp_path_factory, grid_spec_module):
     net.write_text(json.dumps(grid_spec_module), encoding="utf-8")
     scen = _grid_scenario(tmp, net)
     truth_run = tmp / "truth"
-    assert main(["run", scen, "--out", str(truth_run), "--quiet", *sum(
-        (["--set", f"{k}={v}"] for k, v in TRUTH.items()), [])]) == 0
+    sets = [x for k, v in TRUTH.items() for x in ("--set", f"{k}={v}")]
+    assert main(["run", scen, "--out", str(truth_run), "--quiet", *sets]) == 0
     obs = tmp / "obs"
     obs.mkdir()
     links = [line.split(",") for line in

@@ -86,6 +86,7 @@ def test_fit_of_a_run_with_known_counts_and_times(line_run, tmp_path):
     # sqrt(2 * 300^2 / 900) = 14.14
     assert rows["H"]["model"] == 600 and rows["H"]["geh"] == pytest.approx(14.14, abs=0.01)
     assert fit["counts"]["geh_under_5_share"] == 0.5  # A passes, H fails
+    assert fit["counts"]["fitted_sites"] == 2 and fit["counts"]["holdout_sites"] == 1
     assert fit["counts"]["holdout_geh_under_5_share"] == 1.0
     times = {r["id"]: r for r in fit["travel_times"]["rows"]}
     assert times["R"]["model_min"] == pytest.approx(2.0, rel=0.01)
@@ -116,7 +117,7 @@ def test_fit_command_json_and_outputs(line_run, tmp_path, capsys):
 @pytest.mark.parametrize("row, words", [
     ("A,r,a,n0,n1,,,1000,2024,veh/day,,t,p,2024,,w,no,no,\n", ["line 2", "source_url"]),
     ("A,r,a,n0,n1,,,-5,2024,veh/day,,t,p,2024,u,w,no,no,\n", ["aadt", "'-5'", "positive"]),
-    ("A,r,a,n0,n1,,,1000,2024,veh/week,,t,p,2024,u,w,no,no,\n", ["unit", "veh/week"]),
+    ("A,r,a,n0,n1,,,1000,2024,,,t,p,2024,u,w,no,no,\n", ["unit is empty", "reference row"]),
     ("A,r,a,n0,n1,,,1000,2024,veh/day,,t,p,2024,u,w,maybe,no,\n", ["estimate", "yes or no"]),
     ("A,r,a,n0,n9,,,1000,2024,veh/day,,t,p,2024,u,w,no,no,\n", ["site A", "n9", "not a link"]),
 ])
@@ -166,3 +167,15 @@ def test_a_fit_in_the_worker_equals_the_fit_of_the_written_run(tmp_path):
         assert on_disk[key] == in_memory[key]
     assert FitProbe(obs)(model, collect_metrics(model))["fit"]["objective"] == \
         on_disk["objective"]
+
+
+def test_a_reference_row_is_reported_never_compared(line_run, tmp_path):
+    folder = _observed(tmp_path, counts=(
+        f"A,segment 0,a,n0,n1,,,1200,2024,veh/day,,{SOURCE},no,\n"
+        f"X,segment 0,a,n0,n1,,,9000,2024,vehicles per 2 holiday days,,{SOURCE},no,\n"))
+    fit = fit_run(line_run, load_observations(folder))
+    rows = {r["id"]: r for r in fit["counts"]["rows"]}
+    assert not rows["X"]["compared"] and rows["X"]["geh"] is None
+    assert "reference only" in rows["X"]["note"] and rows["X"]["model"] == 1200
+    assert fit["counts"]["fitted_sites"] == 1 and fit["counts"]["reference_rows"] == 1
+    assert fit["counts"]["geh_under_5_share"] == 1.0

@@ -82,11 +82,12 @@ def format_fit(fit: dict) -> str:
     lines.append(f"  counts: GEH < 5 on {_pct(c['geh_under_5_share'])} of "
                  f"{c['fitted_sites']} fitted sites ({verdict[c['accepted']]} the 85% "
                  f"criterion); hold-out {_pct(c['holdout_geh_under_5_share'])} of "
-                 f"{c['holdout_sites']}")
+                 f"{c['holdout_sites']} ({c['reference_rows']} reference rows not compared)")
     lines.append(f"  travel times: within 15% on {_pct(t['within_15pct_share'])} of "
                  f"{t['fitted_routes']} fitted routes ({verdict[t['accepted']]} the 85% "
                  f"criterion); hold-out {_pct(t['holdout_within_15pct_share'])} of "
-                 f"{t['holdout_routes']}; mean modelled/observed {t['mean_ratio']}")
+                 f"{t['holdout_routes']}; mean modelled/observed {t['mean_ratio']} "
+                 f"({t['not_compared']} bus rows not compared)")
     for pair in e["side_by_side"]:
         model = "-" if pair["model"] is None else _pct(pair["model"])
         lines.append(f"  emergency {pair['measure']} ({pair['area']} {pair['year']}): "
@@ -97,8 +98,10 @@ def format_fit(fit: dict) -> str:
     lines.append(f"  {'count site':<44}{'observed':>10}{'model':>10}{'GEH':>7}")
     for r in c["rows"]:
         tag = " (hold-out)" if r["holdout"] else ""
+        tag += "" if r["compared"] else f" [{r['note']}]"
+        geh = "-" if r["geh"] is None else f"{r['geh']:.1f}"
         lines.append(f"  {(r['id'] + ' ' + r['road'])[:43]:<44}{r['observed']:>10,.0f}"
-                     f"{r['model']:>10,.0f}{r['geh']:>7.1f}{tag}")
+                     f"{r['model']:>10,.0f}{geh:>7}{tag}")
     lines.append("")
     lines.append(f"  {'route':<44}{'period':>9}{'obs min':>9}{'model':>8}{'ratio':>7}")
     for r in t["rows"]:

@@ -14,12 +14,16 @@ from scipy.sparse.csgraph import dijkstra
 
 from ..errors import InputError
 from . import goodness
-from .observed import Observations
+from .observed import COUNT_UNITS, Observations
 
-# Pairs of an observed emergency measure with the run's figure it is compared with.
+# An observed emergency measure and the run's figure it is compared with: (group of incident
+# types in metrics.json `emergency.by_group`, key, factor from the run's unit to the observed)
 EMERGENCY_MEASURES = {
-    "fire_within_7min_share": ("fire", "within_7min_rate"),
-    "all_within_7min_share": (None, "within_7min_rate"),
+    "fire_arrival_within_7min_share": ("fire", "within_7min_rate", 1.0),
+    "fire_arrival_within_5min_share": ("fire", "within_5min_rate", 1.0),
+    "fire_mean_arrival_time": ("fire", "call_to_arrival_mean_s", 1 / 60),
+    "ambulance_arrival_within_5min_share": ("ems", "within_5min_rate", 1.0),
+    "ambulance_mean_arrival_time": ("ems", "call_to_arrival_mean_s", 1 / 60),
 }
 
 
@@ -147,7 +151,10 @@ def fit_counts(run: RunTables, obs: Observations) -> dict:
                "unit": site.unit, "holdout": site.source.holdout,
                "estimate": site.source.estimate, "from_node": site.from_node,
                "to_node": site.to_node, "compared": True, "note": ""}
-        if site.unit == "veh/day":
+        if site.unit not in COUNT_UNITS:
+            row.update(compared=False, note=f"reference only: {site.unit}")
+            model, g = float(run.entered[links].sum()), math.nan
+        elif site.unit == "veh/day":
             model = float(run.entered[links].sum())
             if run.window_h < 23.5:
                 row["note"] = f"the run covers {run.window_h:.0f} h of the day"
@@ -161,13 +168,15 @@ def fit_counts(run: RunTables, obs: Observations) -> dict:
             else:
                 model = float(run.hour_n[links][:, hours].sum() / len(hours))
                 g = goodness.geh(model, site.flow)
-        row.update(model=round(model, 1), geh=round(g, 2),
+        row.update(model=round(model, 1), geh=round(g, 2) if math.isfinite(g) else None,
                    ratio=round(model / site.flow, 3),
                    geh_under_5=bool(g < goodness.GEH_LIMIT) if row["compared"] else None)
         rows.append(row)
     fitted, held = _split(rows, "geh_under_5")
-    return {"sites": len(rows), "fitted_sites": sum(not r["holdout"] for r in rows),
-            "holdout_sites": sum(r["holdout"] for r in rows),
+    return {"sites": len(rows),
+            "fitted_sites": sum(r["compared"] and not r["holdout"] for r in rows),
+            "holdout_sites": sum(r["compared"] and r["holdout"] for r in rows),
+            "reference_rows": sum(not r["compared"] for r in rows),
             "geh_under_5_share": fitted, "holdout_geh_under_5_share": held,
             "accepted": goodness.accepted(fitted), "rows": rows}
 
@@ -199,8 +208,10 @@ def fit_travel_times(run: RunTables, obs: Observations) -> dict:
         rows.append(row)
     fitted, held = _split(rows, "within_15pct")
     ratios = [r["ratio"] for r in rows if r["compared"] and not r["holdout"]]
-    return {"routes": len(rows), "fitted_routes": sum(not r["holdout"] for r in rows),
-            "holdout_routes": sum(r["holdout"] for r in rows),
+    return {"routes": len(rows),
+            "fitted_routes": sum(r["compared"] and not r["holdout"] for r in rows),
+            "holdout_routes": sum(r["compared"] and r["holdout"] for r in rows),
+            "not_compared": sum(not r["compared"] for r in rows),
             "within_15pct_share": fitted, "holdout_within_15pct_share": held,
             "mean_ratio": round(float(np.mean(ratios)), 3) if ratios else None,
             "accepted": goodness.accepted(fitted), "rows": rows}
@@ -213,19 +224,19 @@ def fit_emergency(run: RunTables, obs: Observations) -> dict:
                 for f in obs.emergency}
     model = None
     if em is not None:
-        model = {"incidents": em.get("incidents"),
-                 "within_7min_rate": em.get("within_7min_rate"),
-                 "call_to_arrival_p50_s": em.get("call_to_arrival_p50_s"),
-                 "by_type": {k: v.get("within_7min_rate")
-                             for k, v in em.get("by_type", {}).items()}}
+        model = {"incidents": em.get("incidents"), "by_group": em.get("by_group", {})}
     pairs = []
     for f in obs.emergency:
-        if f.measure in EMERGENCY_MEASURES and model is not None:
-            kind, key = EMERGENCY_MEASURES[f.measure]
-            value = model["by_type"].get(kind) if kind else model.get(key)
-            share = f.value / 100.0 if f.unit == "%" else f.value
-            pairs.append({"id": f.id, "measure": f.measure, "area": f.area, "year": f.year,
-                          "observed": round(share, 4), "model": value})
+        if f.measure not in EMERGENCY_MEASURES or model is None:
+            continue
+        group, key, factor = EMERGENCY_MEASURES[f.measure]
+        value = model["by_group"].get(group, {}).get(key)
+        share = f.unit == "%"
+        pairs.append({"id": f.id, "measure": f.measure, "area": f.area, "year": f.year,
+                      "observed": round(f.value / 100.0 if share else f.value, 4),
+                      "model": None if value is None else round(value * factor, 4),
+                      "unit": "share" if share else f.unit,
+                      "incidents": model["by_group"].get(group, {}).get("incidents")})
     return {"observed": observed, "model": model, "side_by_side": pairs}
 
 

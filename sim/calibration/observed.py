@@ -21,8 +21,10 @@ EMERGENCY_COLUMNS = ("id", "measure", "area", "year", "value", "unit", "definiti
                      *SOURCE_COLUMNS)
 # Hours a period name stands for when a route gives no departure window. A "typical" time quoted
 # without an hour is read as a daytime off-peak drive.
-PERIOD_HOURS = {"night": (1, 5), "am_peak": (7, 9), "midday": (10, 16), "pm_peak": (17, 19),
+PERIOD_HOURS = {"night": (0, 5), "am_peak": (7, 9), "midday": (10, 16), "pm_peak": (17, 19),
                 "typical": (10, 16)}
+# Counts in these units are compared with a run; any other unit (a holiday's two days at a
+# tollgate, a peak-season weekend) is kept as a reference row and reported, never compared.
 COUNT_UNITS = ("veh/day", "veh/h")
 TIME_MODES = ("car", "taxi", "bus")
 
@@ -167,7 +169,10 @@ def load_observations(folder: str | Path | None = None) -> Observations:
     path = folder / "counts.csv"
     if path.is_file():
         for line, row in _rows(path, COUNT_COLUMNS):
-            unit = _choice(path, line, row, "unit", COUNT_UNITS)
+            unit = (row["unit"] or "").strip()
+            if not unit:
+                raise InputError(f"{path}, line {line}: unit is empty; {', '.join(COUNT_UNITS)}"
+                                 " are compared with a run, anything else is a reference row")
             counts.append(CountSite(
                 id=row["id"].strip(), road=row["road"].strip(), site=row["site"].strip(),
                 from_node=row["from_node"].strip(), to_node=row["to_node"].strip(),
@@ -182,7 +187,9 @@ def load_observations(folder: str | Path | None = None) -> Observations:
             if (row["depart_from"] or "").strip():
                 hours = (_clock_hours(path, line, row, "depart_from"),
                          _clock_hours(path, line, row, "depart_to"))
-                if hours[1] <= hours[0]:
+                if hours[1] == hours[0]:  # one departure (a timetable): the hour it falls in
+                    hours = (math.floor(hours[0]), math.floor(hours[0]) + 1)
+                elif hours[1] < hours[0]:
                     raise InputError(f"{path}, line {line}: depart_to {row['depart_to']!r} "
                                      f"must come after depart_from {row['depart_from']!r}")
             else:

@@ -103,7 +103,7 @@ def draw_count_map(net, fit: dict, path: str | Path, *, title: str = "") -> Path
     for r in fit["counts"]["rows"]:
         pair = (r["from_node"], r["to_node"])
         lk = net._link_by_pair.get(pair) or net._link_by_pair.get(pair[::-1])
-        if lk is None or not r["compared"]:
+        if lk is None or not r["compared"] or r["geh"] is None:
             continue
         pts = np.asarray(lk.geometry)
         x, y = proj.to_xy(pts[:, 0], pts[:, 1])

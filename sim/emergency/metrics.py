@@ -7,11 +7,14 @@ import numpy as np
 
 from agents.responders import BUSY
 
-KEYS = ("incidents", "served", "unserved", "by_type", "call_to_arrival_p50_s",
+KEYS = ("incidents", "served", "unserved", "by_type", "by_group", "call_to_arrival_p50_s",
         "call_to_arrival_p90_s", "within_7min_rate", "first_engine_240s_rate",
         "full_alarm_480s_rate", "unit_utilization", "er_peak_occupancy", "er_diversions",
         "coverage_min", "coverage_minutes_below_target")
 FULL_ALARM_UNITS = 4  # plans with this many units or more have an initial full alarm
+# The groups the published Korean statistics count (fires: every fire call; EMS: ambulance
+# calls), from the first unit's arrival after the call, within the 5- and 7-minute targets
+GROUPS = {"fire": lambda kind: kind.endswith("fire"), "ems": lambda kind: kind == "medical"}
 
 
 def _r(x: float, nd: int = 3) -> float:
@@ -39,6 +42,15 @@ def emergency_metrics(layer) -> dict:
         by_type[kind] = {"incidents": len(group), "served": len(d),
                          "call_to_arrival_p50_s": _pct(d, 50),
                          "within_7min_rate": _rate(sum(x <= target_s for x in d), len(group))}
+    by_group = {}
+    for group, kinds in GROUPS.items():
+        group_incs = [i for i in incs if kinds(i.type)]
+        d = [i.first_arrival_s - i.call_s for i in group_incs if i.first_arrival_s is not None]
+        by_group[group] = {
+            "incidents": len(group_incs), "served": len(d),
+            "call_to_arrival_mean_s": _r(np.mean(d), 1) if d else None,
+            "within_5min_rate": _rate(sum(x <= 300.0 for x in d), len(group_incs)),
+            "within_7min_rate": _rate(sum(x <= 420.0 for x in d), len(group_incs))}
     engines = [i for i in incs if i.plan.units.get("pumper")]
     alarms = [i for i in incs if sum(i.plan.units.values()) >= FULL_ALARM_UNITS]
     end = layer.end_s
@@ -62,6 +74,7 @@ def emergency_metrics(layer) -> dict:
         "served": len(served),
         "unserved": len(incs) - len(served),
         "by_type": by_type,
+        "by_group": by_group,
         "call_to_arrival_p50_s": _pct(delays, 50),
         "call_to_arrival_p90_s": _pct(delays, 90),
         "within_7min_rate": _rate(sum(x <= target_s for x in delays), len(incs)),

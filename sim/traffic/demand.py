@@ -102,7 +102,20 @@ def demand_destinations(net: RoadNetwork, traffic) -> list[int]:
         nodes.add(_node(net, x.node, f"traffic.external ({x.name})"))
     for i, od in enumerate(traffic.od):
         nodes.add(_node(net, od.destination, f"traffic.od[{i}].destination"))
+    for i, t in enumerate(traffic.through):
+        nodes.update(_crossing_ends(net, t, i))
     return sorted(nodes)
+
+
+def _crossing_ends(net: RoadNetwork, flow, i: int) -> tuple[int, int]:
+    where = f"traffic.through[{i}] ({flow.name})"
+    o = _node(net, flow.origin, f"{where}.origin")
+    d = _node(net, flow.destination, f"{where}.destination")
+    if o == d:
+        raise InputError(f"{where}: origin {flow.origin!r} and destination "
+                         f"{flow.destination!r} are the same node; a through flow crosses the "
+                         "city between two cordons")
+    return o, d
 
 
 def _node(net: RoadNetwork, name: str, where: str) -> int:
@@ -120,6 +133,8 @@ def generate_trips(net: RoadNetwork, traffic, rng: np.random.Generator, start_s:
         parts.append(_gravity_trips(net, traffic, rng, start_s, end_s))
     for i, od in enumerate(traffic.od):
         parts.append(_od_trips(net, od, i, rng, start_s, end_s))
+    if traffic.through:  # drawn last: a scenario without through flows draws as before
+        parts.append(_crossing_trips(net, traffic, rng, start_s, end_s))
     if not parts:
         return TripTable(np.zeros(0), np.zeros(0, int), np.zeros(0, int), [])
     dep = np.concatenate([p.depart_s for p in parts])
@@ -203,6 +218,31 @@ def _gravity_trips(net, traffic, rng, start_s, end_s) -> TripTable:
             origs.append(np.where(inbound, outer, inner))
             dests.append(np.where(inbound, inner, outer))
             kinds.append(_kinds(rng, n_x, traffic.truck_share))
+    if not deps:
+        return TripTable(np.zeros(0), np.zeros(0, int), np.zeros(0, int), [])
+    return TripTable(np.concatenate(deps), np.concatenate(origs).astype(np.int64),
+                     np.concatenate(dests).astype(np.int64), [k for ks in kinds for k in ks])
+
+
+def _crossing_trips(net, traffic, rng, start_s, end_s) -> TripTable:
+    """Trips between two cordons: per hour, Poisson around trips_per_day x the hour's share x
+    demand_scale, half each way, trucks at the scenario's share."""
+    ends = [_crossing_ends(net, t, i) for i, t in enumerate(traffic.through)]
+    deps, origs, dests, kinds = [], [], [], []
+    for hour in range(int(start_s // 3600), int(np.ceil(end_s / 3600))):
+        lo, hi = max(start_s, hour * 3600.0), min(end_s, (hour + 1) * 3600.0)
+        if hi <= lo:
+            continue
+        share = traffic.profile.hourly[hour % 24] * (hi - lo) / 3600.0
+        for flow, (a, b) in zip(traffic.through, ends, strict=True):
+            n = rng.poisson(flow.trips_per_day * traffic.demand_scale * share)
+            if not n:
+                continue
+            forward = rng.random(n) < 0.5
+            deps.append(rng.uniform(lo, hi, n))
+            origs.append(np.where(forward, a, b))
+            dests.append(np.where(forward, b, a))
+            kinds.append(_kinds(rng, n, traffic.truck_share))
     if not deps:
         return TripTable(np.zeros(0), np.zeros(0, int), np.zeros(0, int), [])
     return TripTable(np.concatenate(deps), np.concatenate(origs).astype(np.int64),
