@@ -28,3 +28,8 @@ Minutes = Annotated[float, Field(ge=0, le=MAX_MINUTES)]
 Seconds = Annotated[float, Field(ge=0, le=MAX_SECONDS)]
 Seed = Annotated[int, Field(ge=0, lt=MAX_SEED)]
 
+
+# judgement: a road class's free-flow speed between 0.3 and 1.5 times its posted speed (real
+# drives run below the limit on national roads and expressways and somewhat above it on
+# empty streets; outside this range the posted speed or the road class is wrong)
+SpeedFactor = Annotated[float, Field(ge=0.3, le=1.5)]

@@ -35,13 +35,16 @@ from .bounds import (
     Minutes,
     Seconds,
     Seed,
+    SpeedFactor,
 )
 from .emergency.spec import EmergencySpec
 from .errors import InputError, describe_validation_error
+from .network import ROAD_CLASSES
 from .traffic.vehicles import VEHICLE_CLASSES
 
 VehicleClassName = Literal["car", "truck", "bus", "shuttle", "event", "emergency", "motorcade"]
 Condition = Literal["clear", "rain", "snow", "fog"]
+RoadClassName = Literal[ROAD_CLASSES]  # expressway, national, arterial, collector, local, ramp
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 
 
@@ -125,6 +128,10 @@ class TrafficSpec(Strict):
     # parked where it was held. Event, shuttle and emergency vehicles wait as long as it takes.
     closure_patience_min: Minutes = 30
     emergency_queue_skip: float = Field(default=0.7, ge=0, le=1)
+    # free-flow speed of a road class = posted speed x its factor (calibration against observed
+    # travel times; a class not given keeps its posted speed), then capped by the vehicle's own
+    # top speed and divided by the weather's speed factor
+    speed_factors: dict[RoadClassName, SpeedFactor] = Field(default_factory=dict)
     # fixed-time signals at urban junctions: cycle and effective green share (KHCM practice:
     # 120-160 s cycles, g/C 0.4-0.5 for a main road)
     signal_cycle_s: float = Field(default=120, gt=0, le=600)  # judgement: 10 min at most
@@ -142,6 +149,17 @@ class TrafficSpec(Strict):
     od: list[ODFlow] = Field(default_factory=list)
     corridors: list[Corridor] = Field(default_factory=list)
     sources: list[str] = Field(default_factory=list)
+
+    @field_validator("speed_factors", mode="before")
+    @classmethod
+    def _road_classes(cls, v):
+        for name in v if isinstance(v, dict) else ():
+            if name not in ROAD_CLASSES:
+                close = difflib.get_close_matches(str(name), ROAD_CLASSES, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ValueError(f"{name!r} is not a road class{hint}; "
+                                 f"allowed: {', '.join(ROAD_CLASSES)}")
+        return v
 
     @model_validator(mode="after")
     def _demand_needs_profile(self):

@@ -27,6 +27,7 @@ import itertools
 from array import array
 from bisect import bisect_right
 from collections import deque
+from collections.abc import Mapping
 from typing import Protocol
 
 import numpy as np
@@ -77,6 +78,7 @@ class TrafficEngine:
         contract: bool = True,
         capacity_scale: float = 1.0,
         closure_patience_s: float | None = None,
+        speed_factors: Mapping[str, float] | None = None,
     ):
         self.net = net
         destinations = sorted(set(destinations or []))
@@ -100,8 +102,12 @@ class TrafficEngine:
         self.length = g.length.tolist()
         self.class_index = {name: i for i, name in enumerate(VEHICLE_CLASSES)}
         self.classes = list(VEHICLE_CLASSES.values())
+        # Free-flow speed of a network link: posted speed times its road class's factor
+        # (calibration; 1.0 unless given), capped by each class's own top speed.
+        self.speed_factor = net.speed_factor_of_links(speed_factors)
         # Free-flow seconds per class and sim link in clear weather (class limits apply).
-        self.fft_base = [g.free_flow(c.vmax_kmh).tolist() for c in self.classes]
+        self.fft_base = [g.free_flow(c.vmax_kmh, self.speed_factor).tolist()
+                         for c in self.classes]
         self.weather_speed = 1.0
         self.weather_cap = 1.0
         # every link's flow capacity (road and signal) times this: calibration and sensitivity
@@ -272,9 +278,9 @@ class TrafficEngine:
         self._log_mark_t = t
 
     def net_free_flow(self, class_name: str = "car") -> np.ndarray:
-        """Free-flow seconds per network link for a class in clear weather."""
-        vmax = VEHICLE_CLASSES[class_name].vmax_kmh
-        return self.net.length_m / (np.minimum(self.net.speed_kmh, vmax) / 3.6)
+        """Free-flow seconds per network link for a class in clear weather (posted speeds times
+        the road classes' speed factors, capped by the class's top speed)."""
+        return self.net.free_flow_times(VEHICLE_CLASSES[class_name].vmax_kmh, self.speed_factor)
 
     # ---- scheduling ----------------------------------------------------------------------
     def _push(self, t: float, kind: int, idx: int) -> int:
