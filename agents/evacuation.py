@@ -151,7 +151,7 @@ class Evacuation:
             from sim.routing import Router
 
             if not hasattr(self, "_router"):
-                self._router = Router(self.net)
+                self._router = Router(self.net, self.model.engine.net_free_flow("car"))
             row = self._rows[a] = self._router.times_from(a)[0]
         return float(row[self.net.node_index[b]])
 

@@ -181,7 +181,8 @@ class ShuttleLine:
             from sim.routing import Router
 
             if self._router is None:
-                self._router = Router(self.model.network)
+                self._router = Router(self.model.network,
+                                      self.model.engine.net_free_flow("shuttle"))
             self._free_flow[key] = self._router.route(a, b).seconds
         return self._free_flow[key]
 

@@ -22,9 +22,16 @@ MAX_DISTANCE_M = 1_000_000.0  # 1,000 km: any distance or radius in metres
 MAX_SEED = 2**63  # seeds are whole numbers 0 <= seed < 2**63
 
 Clock = Annotated[float, BeforeValidator(parse_clock), Field(ge=0, le=MAX_CLOCK_S)]
+# a time of day, repeated every day of a run: 00:00 up to 24:00 (the end of the day)
+TimeOfDay = Annotated[float, BeforeValidator(parse_clock), Field(ge=0, le=DAY_S)]
 Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
 Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
 Minutes = Annotated[float, Field(ge=0, le=MAX_MINUTES)]
 Seconds = Annotated[float, Field(ge=0, le=MAX_SECONDS)]
 Seed = Annotated[int, Field(ge=0, lt=MAX_SEED)]
 
+
+# judgement: a road class's free-flow speed between 0.3 and 1.5 times its posted speed (real
+# drives run below the limit on national roads and expressways and somewhat above it on
+# empty streets; outside this range the posted speed or the road class is wrong)
+SpeedFactor = Annotated[float, Field(ge=0.3, le=1.5)]

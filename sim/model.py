@@ -141,7 +141,7 @@ class SummitModel(EventModel):
             local_junction_delay_s=traffic.local_junction_delay_s,
             destinations=demand_destinations(self.network, traffic),
             keep_nodes=keep_nodes(self.network, scenario), contract=traffic.contract_chains,
-            capacity_scale=traffic.capacity_scale)
+            capacity_scale=traffic.capacity_scale, speed_factors=traffic.speed_factors)
         self.controls = apply_controls(self.engine, scenario)
         trips = generate_trips(self.network, traffic, self.rng, self.start_s, self.end_s)
         self.engine.add_trips(trips.depart_s, trips.origin, trips.destination, trips.kind)

@@ -7,6 +7,7 @@ coordinates. The network is immutable once built; routing and the traffic engine
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -209,6 +210,23 @@ class RoadNetwork:
                 length_m=lk.length_m, free_flow_s=lk.free_flow_s,
             )
         return g
+
+    def speed_factor_of_links(self, factors: Mapping[str, float] | None = None) -> np.ndarray:
+        """Per link: the factor its road class's free-flow speed is posted speed times (1.0 for
+        a class the table does not give); a class that is not a road class is refused."""
+        factors = dict(factors or {})
+        for name in factors:
+            if name not in ROAD_CLASSES:
+                raise InputError(f"speed factor for road class {name!r}: not a road class; "
+                                 f"allowed: {', '.join(ROAD_CLASSES)}")
+        return np.array([float(factors.get(lk.road_class, 1.0)) for lk in self.links])
+
+    def free_flow_times(self, vmax_kmh: float = np.inf,
+                        speed_factor: np.ndarray | None = None) -> np.ndarray:
+        """Seconds to cross each link at free flow: posted speed times the link's speed factor
+        (speed_factor_of_links; none: posted speed), capped at a vehicle's top speed."""
+        speed = self.speed_kmh if speed_factor is None else self.speed_kmh * speed_factor
+        return self.length_m / (np.minimum(speed, vmax_kmh) / 3.6)
 
     def adjacency(self, weights: np.ndarray | None = None) -> sparse.csr_array:
         """CSR matrix of link weights (default free-flow seconds), indexed by node index."""

@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from .bounds import (
+    DAY_S,
     MAX_DISTANCE_M,
     MAX_MINUTES,
     MAX_PEOPLE,
@@ -35,13 +36,18 @@ from .bounds import (
     Minutes,
     Seconds,
     Seed,
+    SpeedFactor,
+    TimeOfDay,
 )
+from .clock import format_clock
 from .emergency.spec import EmergencySpec
 from .errors import InputError, describe_validation_error
+from .network import ROAD_CLASSES
 from .traffic.vehicles import VEHICLE_CLASSES
 
 VehicleClassName = Literal["car", "truck", "bus", "shuttle", "event", "emergency", "motorcade"]
 Condition = Literal["clear", "rain", "snow", "fog"]
+RoadClassName = Literal[ROAD_CLASSES]  # expressway, national, arterial, collector, local, ramp
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 
 
@@ -121,6 +127,48 @@ class ODFlow(Strict):
     arrivals: Literal["uniform", "poisson"] = "uniform"
 
 
+class SignalPeriod(Strict):
+    """A period of the day whose signals run another plan than the day plan: a fixed-time
+    cycle and green share, or flashing (yellow/red: a signalised junction acts as give-way).
+    A period may cross midnight (22:00-06:00) and repeats every day of a run."""
+
+    start: TimeOfDay
+    end: TimeOfDay
+    # the same bounds as the day plan's signal_cycle_s and signal_green_ratio
+    cycle_s: float | None = Field(default=None, gt=0, le=600)
+    green_ratio: float | None = Field(default=None, gt=0, le=1)
+    flashing: bool = False
+
+    @model_validator(mode="after")
+    def _plan(self):
+        when = f"{format_clock(self.start)[:5]}-{format_clock(self.end)[:5]}"
+        if self.start == self.end:
+            raise ValueError(f"start and end are both {format_clock(self.start)[:5]} "
+                             f"({self.start:g} s): a period must have a length")
+        if self.start >= DAY_S:
+            raise ValueError(f"start = {self.start:g} s (24:00) is the next day's 00:00: "
+                             "write start = \"00:00\"")
+        if self.flashing and (self.cycle_s is not None or self.green_ratio is not None):
+            raise ValueError(f"period {when}: flashing = true runs no cycle; give either "
+                             "flashing = true or cycle_s and green_ratio, not both")
+        if not self.flashing and (self.cycle_s is None or self.green_ratio is None):
+            missing = [k for k in ("cycle_s", "green_ratio") if getattr(self, k) is None]
+            raise ValueError(f"period {when}: {' and '.join(missing)} missing; give cycle_s and "
+                             "green_ratio, or flashing = true")
+        return self
+
+    def day_spans(self) -> list[tuple[float, float]]:
+        """The period as spans of one day, [start, end) in seconds from midnight."""
+        if self.start < self.end:
+            return [(self.start, self.end)]
+        return [(self.start, DAY_S), (0.0, self.end)]
+
+    def covers(self, t: float) -> bool:
+        """Whether the period holds at time t (seconds from the scenario day's midnight)."""
+        tod = t % DAY_S
+        return any(a <= tod < b for a, b in self.day_spans())
+
+
 class TrafficSpec(Strict):
     daily_trips: float = Field(default=0, ge=0, le=MAX_PEOPLE)
     # judgement: ten times the demand (or the capacity) is far beyond any planning question
@@ -136,10 +184,17 @@ class TrafficSpec(Strict):
     # parked where it was held. Event, shuttle and emergency vehicles wait as long as it takes.
     closure_patience_min: Minutes = 30
     emergency_queue_skip: float = Field(default=0.7, ge=0, le=1)
+    # free-flow speed of a road class = posted speed x its factor (calibration against observed
+    # travel times; a class not given keeps its posted speed), then capped by the vehicle's own
+    # top speed and divided by the weather's speed factor
+    speed_factors: dict[RoadClassName, SpeedFactor] = Field(default_factory=dict)
     # fixed-time signals at urban junctions: cycle and effective green share (KHCM practice:
     # 120-160 s cycles, g/C 0.4-0.5 for a main road)
     signal_cycle_s: float = Field(default=120, gt=0, le=600)  # judgement: 10 min at most
     signal_green_ratio: float = Field(default=0.45, gt=0, le=1)
+    # other plans by time of day (night: short cycles or flashing); the day plan above runs
+    # outside them
+    signal_plans: list[SignalPeriod] = Field(default_factory=list)
     # unsignalised junctions: a local street giving way to a bigger road, local streets meeting
     give_way_delay_s: float = Field(default=10, ge=0, le=600)
     local_junction_delay_s: float = Field(default=5, ge=0, le=600)
@@ -154,6 +209,33 @@ class TrafficSpec(Strict):
     od: list[ODFlow] = Field(default_factory=list)
     corridors: list[Corridor] = Field(default_factory=list)
     sources: list[str] = Field(default_factory=list)
+
+    @field_validator("speed_factors", mode="before")
+    @classmethod
+    def _road_classes(cls, v):
+        for name in v if isinstance(v, dict) else ():
+            if name not in ROAD_CLASSES:
+                close = difflib.get_close_matches(str(name), ROAD_CLASSES, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ValueError(f"{name!r} is not a road class{hint}; "
+                                 f"allowed: {', '.join(ROAD_CLASSES)}")
+        return v
+
+    @model_validator(mode="after")
+    def _periods_apart(self):
+        def name(i):
+            p = self.signal_plans[i]
+            return (f"traffic.signal_plans[{i}] ({format_clock(p.start)[:5]}-"
+                    f"{format_clock(p.end)[:5]})")
+
+        for i, a in enumerate(self.signal_plans):
+            for j in range(i + 1, len(self.signal_plans)):
+                b = self.signal_plans[j]
+                if any(a0 < b1 and b0 < a1 for a0, a1 in a.day_spans()
+                       for b0, b1 in b.day_spans()):
+                    raise ValueError(f"{name(i)} and {name(j)} overlap; a time of day can have "
+                                     "one signal plan only")
+        return self
 
     @model_validator(mode="after")
     def _demand_needs_profile(self):

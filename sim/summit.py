@@ -54,7 +54,8 @@ class SummitLayer:
         self.model = model
         self.spec = scenario.delegates
         net = model.network
-        self.router = Router(net)
+        # free-flow times as the engine drives them (road classes' speed factors included)
+        self.router = Router(net, model.engine.net_free_flow("car"))
         self.denied = 0
         self.gave_up = 0  # delegates who left a stop by taxi after max_wait_min
         self.motorcades: list[dict] = []

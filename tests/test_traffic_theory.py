@@ -325,8 +325,12 @@ def test_gridlock_is_broken_by_moving_stuck_vehicles_on(tmp_path):
     assert ref.engine.counts() == c and ref.engine.timeseries == model.engine.timeseries
 
 
-def test_fast_and_reference_loops_agree(tmp_path):
-    """The inlined event loop must do exactly what the reference methods do."""
+@pytest.mark.parametrize("rules", [{}, {
+    "speed_factors": {"expressway": 0.85},
+    "signal_plans": [{"start": "00:25", "end": "00:35", "flashing": True}]}])
+def test_fast_and_reference_loops_agree(tmp_path, rules):
+    """The inlined event loop must do exactly what the reference methods do (also with road
+    classes' speed factors and a signal plan switching mid-run)."""
     from sim.traffic.engine import TrafficEngine
 
     net = line_network(tmp_path, BOTTLENECK)
@@ -334,7 +338,8 @@ def test_fast_and_reference_loops_agree(tmp_path):
                            _od(6, start="00:30", end="00:50", kind="emergency")],
                   motorcades=[{"name": "M", "route": ["n0", "n4"], "depart": "00:45"}],
                   weather={"condition": "clear", "windows": [
-                      {"condition": "rain", "start": "00:20", "end": "00:40"}]})
+                      {"condition": "rain", "start": "00:20", "end": "00:40"}]},
+                  traffic=rules)
     fast = run(sc)
     try:
         TrafficEngine.fast_path = False

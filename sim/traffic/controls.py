@@ -13,6 +13,7 @@ from ..errors import InputError
 from ..geo import haversine_m
 from ..network import RoadNetwork
 from ..routing import Router
+from .engine import SignalPlan
 from .vehicles import VEHICLE_CLASSES
 
 NON_PRIORITY = [c for c, v in VEHICLE_CLASSES.items() if not v.priority]
@@ -104,6 +105,40 @@ class _Weather:
         self.engine.set_weather(self.speed, self.capacity)
 
 
+@dataclass
+class _SignalPlans:
+    """Signal plans by time of day: at each period's start and end the plan of that moment
+    (the day plan outside every period) takes over."""
+
+    engine: object
+    periods: list
+    day: SignalPlan
+
+    def plan_at(self, t: float) -> SignalPlan:
+        for p in self.periods:
+            if p.covers(t):
+                if p.flashing:
+                    return self.day._replace(flashing=True)
+                return SignalPlan(p.cycle_s, p.green_ratio)
+        return self.day
+
+    def apply(self, t: float) -> None:
+        self.engine.set_signal_plan(self.plan_at(t))
+
+    def switches(self, start_s: float, end_s: float) -> list[float]:
+        """Times within the run, after its start and before its end, when a period starts or
+        ends (every day of the run)."""
+        day_s = 86_400.0
+        out = set()
+        for k in range(int(start_s // day_s), int(end_s // day_s) + 1):
+            for p in self.periods:
+                for b in (p.start, p.end):
+                    t = k * day_s + b % day_s
+                    if start_s < t < end_s:
+                        out.add(t)
+        return sorted(out)
+
+
 def apply_controls(engine, scenario) -> list[dict]:
     """Schedule every control of the scenario on the engine; returns a log of what was set."""
     net = engine.net
@@ -140,6 +175,17 @@ def apply_controls(engine, scenario) -> list[dict]:
         engine.at(w.end, _Weather(engine, base.speed, base.capacity).apply)
         log.append({"control": "weather", "condition": w.condition, "start": w.start,
                     "end": w.end})
+    traffic = scenario.traffic
+    if traffic.signal_plans:
+        plans = _SignalPlans(engine, traffic.signal_plans,
+                             SignalPlan(traffic.signal_cycle_s, traffic.signal_green_ratio))
+        plans.apply(engine.now)
+        for t in plans.switches(engine.now, engine.end_s):
+            engine.at(t, plans.apply)
+        for p in traffic.signal_plans:
+            log.append({"control": "signal_plan", "start": p.start, "end": p.end,
+                        "cycle_s": p.cycle_s, "green_ratio": p.green_ratio,
+                        "flashing": p.flashing})
     for i, m in enumerate(scenario.motorcades):
         log.append(add_motorcade(engine, m, f"motorcades[{i}] ({m.name})"))
     return log

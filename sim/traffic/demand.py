@@ -151,8 +151,10 @@ def _gravity_trips(net, traffic, rng, start_s, end_s) -> TripTable:
                for z in zones]
     pop = np.array([z.population for z in zones], float)
     jobs = np.array([z.jobs for z in zones], float)
-    # zone-to-zone free-flow minutes between each zone's first node
-    router = Router(net)
+    # zone-to-zone free-flow minutes between each zone's first node (at the road classes'
+    # free-flow speeds, as the engine drives them)
+    router = Router(net, net.free_flow_times(
+        speed_factor=net.speed_factor_of_links(traffic.speed_factors)))
     rep = [int(n[0]) for n in z_nodes]
     minutes = router.times_from(rep)[:, rep] / 60.0
     deter = np.exp(-traffic.gravity_beta_per_min * minutes)

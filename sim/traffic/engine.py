@@ -27,7 +27,8 @@ import itertools
 from array import array
 from bisect import bisect_right
 from collections import deque
-from typing import Protocol
+from collections.abc import Mapping
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
@@ -45,6 +46,15 @@ ARRIVE, NO_PATH, HOLD = -1, -2, -3  # HOLD: leave the link and wait off the road
 PLANNED, WAITING, ON_LINK, ARRIVED, ABANDONED = range(5)
 SATURATION_FLOW_VPH = 2200.0  # per lane of green at a signal (KHCM; facts doc)
 DEPARTURE_BUFFER = -1  # a waiter entry meaning "vehicles waiting to enter from the origin"
+
+
+class SignalPlan(NamedTuple):
+    """How the signalised junctions run: a fixed-time cycle (s) with an effective green share,
+    or flashing (yellow/red: drivers give way, no cycle; then cycle and green are unused)."""
+
+    cycle_s: float
+    green_ratio: float
+    flashing: bool = False
 
 
 class VehicleListener(Protocol):
@@ -77,6 +87,7 @@ class TrafficEngine:
         contract: bool = True,
         capacity_scale: float = 1.0,
         closure_patience_s: float | None = None,
+        speed_factors: Mapping[str, float] | None = None,
     ):
         self.net = net
         destinations = sorted(set(destinations or []))
@@ -100,8 +111,12 @@ class TrafficEngine:
         self.length = g.length.tolist()
         self.class_index = {name: i for i, name in enumerate(VEHICLE_CLASSES)}
         self.classes = list(VEHICLE_CLASSES.values())
+        # Free-flow speed of a network link: posted speed times its road class's factor
+        # (calibration; 1.0 unless given), capped by each class's own top speed.
+        self.speed_factor = net.speed_factor_of_links(speed_factors)
         # Free-flow seconds per class and sim link in clear weather (class limits apply).
-        self.fft_base = [g.free_flow(c.vmax_kmh).tolist() for c in self.classes]
+        self.fft_base = [g.free_flow(c.vmax_kmh, self.speed_factor).tolist()
+                         for c in self.classes]
         self.weather_speed = 1.0
         self.weather_cap = 1.0
         # every link's flow capacity (road and signal) times this: calibration and sensitivity
@@ -113,17 +128,17 @@ class TrafficEngine:
         # uniform delay at signals (refreshed from each link's recent flow when guidance is
         # rebuilt), a fixed give-way delay where a local street meets a bigger road and a
         # smaller one where local streets meet.
-        self.signal_cycle_s = float(signal_cycle_s)
-        self.signal_green_ratio = float(signal_green_ratio)
+        # The day plan runs unless a control sets another (set_signal_plan: plans by time of
+        # day, e.g. flashing at night).
+        self.day_plan = SignalPlan(float(signal_cycle_s), float(signal_green_ratio))
+        self.signal_plan = self.day_plan
         self.signalised, self.give_way, self.local_junction = g.junction_control()
         self.give_way_delay_s = float(give_way_delay_s)
         self.local_junction_delay_s = float(local_junction_delay_s)
-        # a signal passes at most its green share of the saturation flow, whatever the class
-        self._signal_cap = np.where(
-            self.signalised,
-            net.lanes[self._last_member] * SATURATION_FLOW_VPH * self.signal_green_ratio, np.inf)
+        self._signal_cap = self._signal_capacity()
         self._update_link_capacity()
         self.signal_delay: list[float] = [0.0] * L
+        self._flow = np.zeros(L)  # veh/h per sim link over the last measuring interval
         self.exit_base: list[list[float]] = [[0.0] * L for _ in self.classes]
         self._log_mark = 0
         self._log_mark_t = self.start_s
@@ -215,6 +230,15 @@ class TrafficEngine:
         self._push(self.start_s + self.reroute_interval_s, REBUILD, 0)
 
     # ---- capacity and storage ----------------------------------------------------------
+    def _signal_capacity(self) -> np.ndarray:
+        """Per sim link, the most its downstream signal passes (veh/h): its green share of the
+        saturation flow, whatever the class; no cap without a signal or while it flashes."""
+        plan = self.signal_plan
+        if plan.flashing:
+            return np.full(self.graph.n_links, np.inf)
+        lanes = self.net.lanes[self._last_member]
+        return np.where(self.signalised, lanes * SATURATION_FLOW_VPH * plan.green_ratio, np.inf)
+
     def _update_link_capacity(self) -> None:
         vph, space = self.graph.capacity_and_storage(self.cap_factor)
         vph = np.minimum(vph, self._signal_cap * self.cap_factor[self._last_member]) \
@@ -245,15 +269,40 @@ class TrafficEngine:
         self.cap_factor[list(links)] = float(factor)
         self._update_link_capacity()
 
-    def junction_delay(self, x: np.ndarray) -> np.ndarray:
-        """Mean delay (s) at each sim link's downstream junction for degree of saturation x:
-        Webster's uniform delay at fixed-time signals, fixed delays where no signal stands."""
-        c, lam = self.signal_cycle_s, self.signal_green_ratio
-        delay = np.where(self.signalised,
-                         0.5 * c * (1 - lam) ** 2 / (1 - np.minimum(x, 1.0) * lam), 0.0)
+    def junction_delay(self, x: np.ndarray, plan: SignalPlan | None = None) -> np.ndarray:
+        """Mean delay (s) at each sim link's downstream junction for degree of saturation x
+        under a signal plan (the day plan unless given): Webster's uniform delay at fixed-time
+        signals, the give-way delay at flashing ones, fixed delays where no signal stands."""
+        plan = self.day_plan if plan is None else plan
+        if plan.flashing:
+            delay = np.where(self.signalised, self.give_way_delay_s, 0.0)
+        else:
+            c, lam = plan.cycle_s, plan.green_ratio
+            delay = np.where(self.signalised,
+                             0.5 * c * (1 - lam) ** 2 / (1 - np.minimum(x, 1.0) * lam), 0.0)
         delay[self.give_way] = self.give_way_delay_s
         delay[self.local_junction] = self.local_junction_delay_s
         return delay
+
+    def set_signal_plan(self, plan: SignalPlan) -> None:
+        """Run the signals on another plan from now (a control: plans by time of day): signal
+        capacities, junction delays (on the flow last measured) and the guidance tables follow
+        at once. Vehicles already on a link keep the exit time they were given on entry."""
+        plan = SignalPlan(float(plan.cycle_s), float(plan.green_ratio), bool(plan.flashing))
+        if plan == self.signal_plan:
+            return
+        self.signal_plan = plan
+        self._signal_cap = self._signal_capacity()
+        self._update_link_capacity()
+        self._refresh_signal_delay()
+        self.guidance.rebuild(self.now, force=True)
+
+    def _refresh_signal_delay(self) -> None:
+        """Junction delays under the plan now, for the flow last measured over capacity now."""
+        cap = 3600.0 / np.asarray(self.hw)
+        x = np.where(cap > 0, self._flow / np.maximum(cap, 1e-9), 0.0)
+        self.signal_delay[:] = self.junction_delay(x, self.signal_plan).tolist()
+        self._update_exit_base()
 
     def update_signal_delay(self, t: float) -> None:
         """Signal delay per link from the flow it carried since the last update."""
@@ -262,19 +311,16 @@ class TrafficEngine:
         self._flush_log()
         links = np.frombuffer(self._log_ids[2 * self._log_mark::2], dtype=np.int64)
         span = t - self._log_mark_t
-        flow = np.bincount(links, minlength=self.graph.n_links) * (3600.0 / span) if span > 0 \
-            else np.zeros(self.graph.n_links)
-        cap = 3600.0 / np.asarray(self.hw)
-        x = np.where(cap > 0, flow / np.maximum(cap, 1e-9), 0.0)
-        self.signal_delay[:] = self.junction_delay(x).tolist()
-        self._update_exit_base()
+        self._flow = np.bincount(links, minlength=self.graph.n_links) * (3600.0 / span) \
+            if span > 0 else np.zeros(self.graph.n_links)
+        self._refresh_signal_delay()
         self._log_mark = len(self._log_ids) // 2
         self._log_mark_t = t
 
     def net_free_flow(self, class_name: str = "car") -> np.ndarray:
-        """Free-flow seconds per network link for a class in clear weather."""
-        vmax = VEHICLE_CLASSES[class_name].vmax_kmh
-        return self.net.length_m / (np.minimum(self.net.speed_kmh, vmax) / 3.6)
+        """Free-flow seconds per network link for a class in clear weather (posted speeds times
+        the road classes' speed factors, capped by the class's top speed)."""
+        return self.net.free_flow_times(VEHICLE_CLASSES[class_name].vmax_kmh, self.speed_factor)
 
     # ---- scheduling ----------------------------------------------------------------------
     def _push(self, t: float, kind: int, idx: int) -> int:

@@ -73,8 +73,9 @@ class Guidance:
     def _open(self, class_index: int) -> np.ndarray:
         return np.asarray(self.engine.closed[class_index]) == 0
 
-    def rebuild(self, t: float, *, closure_change: bool = False) -> None:
-        """New next-link tables for the background classes (shared when closures agree)."""
+    def rebuild(self, t: float, *, closure_change: bool = False, force: bool = False) -> None:
+        """New next-link tables for the background classes (shared when closures agree); `force`
+        builds them even when no link's expected time moved much (a new signal plan)."""
         e = self.engine
         self.forget_routes()  # fixed routes are cached per rebuild: times and closures moved
         if closure_change:
@@ -89,7 +90,8 @@ class Guidance:
         open_mask = self._open(car)
         w = self.expected_times(car)
         last = self._built_weights.get(0)
-        if (not closure_change and last is not None and self.tables[car] is not None
+        if (not closure_change and not force and last is not None
+                and self.tables[car] is not None
                 and np.all(np.abs(w - last) <= REBUILD_TOLERANCE * last)):
             return  # no link time moved enough: keep the table
         table = self._table(w, open_mask)

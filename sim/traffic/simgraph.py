@@ -133,10 +133,11 @@ class SimGraph:
         give_way = local & (best_class_at[ends] > 0)
         return signalised, give_way, local & ~give_way
 
-    def free_flow(self, vmax_kmh: float) -> np.ndarray:
-        """Seconds to cross each sim link at free flow for a class with this top speed."""
+    def free_flow(self, vmax_kmh: float, speed_factor: np.ndarray | None = None) -> np.ndarray:
+        """Seconds to cross each sim link at free flow for a class with this top speed (posted
+        speeds times the per-network-link speed factor, if given)."""
         net = self.net
-        per_link = net.length_m / (np.minimum(net.speed_kmh, vmax_kmh) / 3.6)
+        per_link = net.free_flow_times(vmax_kmh, speed_factor)
         return np.bincount(self.of_link, weights=per_link, minlength=self.n_links)
 
     def capacity_and_storage(self, cap_factor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
