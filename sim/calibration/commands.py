@@ -89,9 +89,11 @@ def format_fit(fit: dict) -> str:
                  f"{t['holdout_routes']}; mean modelled/observed {t['mean_ratio']} "
                  f"({t['not_compared']} bus rows not compared)")
     for pair in e["side_by_side"]:
-        model = "-" if pair["model"] is None else _pct(pair["model"])
-        lines.append(f"  emergency {pair['measure']} ({pair['area']} {pair['year']}): "
-                     f"observed {_pct(pair['observed'])}, model {model}")
+        show = _pct if pair["unit"] == "share" else (lambda x, u=pair["unit"]: f"{x:.1f} {u}")
+        model = "-" if pair["model"] is None else show(pair["model"])
+        lines.append(f"  emergency {pair['measure']} ({pair['area']}, {pair['year'] or 'n.d.'}):"
+                     f" observed {show(pair['observed'])}, model {model} "
+                     f"({pair['incidents']} incidents)")
     if e["model"] is None and e["observed"]:
         lines.append("  emergency: this run has no emergency layer (fit a city_emergency run)")
     lines.append("")
