@@ -7,6 +7,19 @@ from pathlib import Path
 from .clock import format_clock
 
 
+def _pct(x) -> str:
+    return "-" if x is None else f"{100 * x:.0f}%"
+
+
+def _fit_line(cal) -> str:
+    """The calibration record in one line: fitted and hold-out shares within the limits."""
+    return (f"counts GEH<5 {_pct(cal.geh_under_5_share)} of {cal.count_sites} "
+            f"(hold-out {_pct(cal.holdout_geh_under_5_share)} of {cal.holdout_count_sites}), "
+            f"times within 15% {_pct(cal.within_15pct_share)} of {cal.routes} (hold-out "
+            f"{_pct(cal.holdout_within_15pct_share)} of {cal.holdout_routes}); "
+            "docs/validation.md")
+
+
 def print_summary(model, metrics: dict, out: Path, wall_s: float) -> None:
     m = metrics["traffic"]
     sc = model.spec
@@ -25,6 +38,9 @@ def print_summary(model, metrics: dict, out: Path, wall_s: float) -> None:
          f"{m['peak_en_route']:,} at {format_clock(m['peak_en_route_s'])}"),
         ("links over capacity (peak 15 min)", f"{100 * m['links_over_capacity_share']:.1f}%"),
     ]
+    cal = sc.calibration
+    if cal is not None:
+        rows.append(("fit to observed data (as calibrated)", _fit_line(cal)))
     for name, c in m["corridors"].items():
         rows.append((f"corridor {name}", f"{c['uncongested_min']:.1f} min uncongested, "
                      f"{c['peak_hour_min']:.1f} min in the peak hour "

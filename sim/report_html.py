@@ -160,6 +160,7 @@ def _provenance(manifest: dict) -> str:
         ("simulated", f"{format_clock(sc['start'])[:5]}-{format_clock(sc['end'])[:5]}"
          if "start" in sc and "end" in sc else ""),
         ("seed", manifest.get("seed", "")),
+        ("fit to observed data (as calibrated)", _calibration(sc.get("calibration"))),
         ("summit-sim version", versions.get("summit_sim", "")),
         ("Mesa / numpy / Python", " / ".join(str(versions.get(k, "")) for k in
                                              ("mesa", "numpy", "python"))),
@@ -170,6 +171,16 @@ def _provenance(manifest: dict) -> str:
     ]
     body = "".join(f"<tr><th>{_esc(k)}</th><td>{_esc(v)}</td></tr>" for k, v in rows if v != "")
     return f"<table>{body}</table>"
+
+
+def _calibration(record: dict | None) -> str:
+    """The scenario's calibration record in one line, as the console prints it."""
+    if not record:
+        return ""
+    from .report import _fit_line
+    from .scenario import CalibrationRecord
+
+    return _fit_line(CalibrationRecord.model_validate(record))
 
 
 def _target_table(rows: list[dict]) -> str:

@@ -500,6 +500,26 @@ class ShuttlesSpec(Strict):
     drt: DrtSpecModel | None = None
 
 
+class CalibrationRecord(Strict):
+    """How the scenario's parameters fit the observed data when they were calibrated (written
+    by `python run.py calibrate`; scenarios built on this one inherit it, and the console
+    prints it): shares of fitted and hold-out rows within the acceptance limits."""
+
+    observed: str = ""
+    date: str = ""
+    seeds: list[Seed] = Field(default_factory=list)
+    params: dict[str, float] = Field(default_factory=dict)
+    count_sites: int = Field(default=0, ge=0, le=1_000_000)
+    holdout_count_sites: int = Field(default=0, ge=0, le=1_000_000)
+    geh_under_5_share: Share | None = None
+    holdout_geh_under_5_share: Share | None = None
+    routes: int = Field(default=0, ge=0, le=1_000_000)
+    holdout_routes: int = Field(default=0, ge=0, le=1_000_000)
+    within_15pct_share: Share | None = None
+    holdout_within_15pct_share: Share | None = None
+    note: str = ""
+
+
 class OutputSpec(Strict):
     congestion_map: bool = True
     positions: bool = False  # positions.csv.gz: every link traversal, for `run.py animate`
@@ -529,6 +549,7 @@ class Scenario(Strict):
     shuttles: ShuttlesSpec = Field(default_factory=ShuttlesSpec)
     emergency: EmergencySpec = EmergencySpec()
     outputs: OutputSpec = Field(default_factory=OutputSpec)
+    calibration: CalibrationRecord | None = None
     # where the file was read from (relative network paths resolve against it); not in TOML
     source_path: str | None = Field(default=None, exclude=True)
 

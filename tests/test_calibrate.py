@@ -4,6 +4,7 @@ run of the model with known values, calibration started elsewhere, the known val
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -116,6 +117,16 @@ def test_calibration_recovers_known_parameters(synthetic, tmp_path, capsys):
     calibrated = load_scenario(out)
     assert calibrated.traffic.demand_scale == pytest.approx(1.3, rel=0.05)
     assert calibrated.traffic.signal_cycle_s == pytest.approx(160.0, rel=0.1)
+    record = calibrated.calibration  # what the console prints of it
+    assert record.params["traffic.demand_scale"] == calibrated.traffic.demand_scale
+    assert record.count_sites + record.holdout_count_sites == len(
+        load_observations(obs).counts)
+    assert record.routes == 4 and record.holdout_routes == 1
+    assert record.geh_under_5_share == 1.0 and record.within_15pct_share == 1.0
+    capsys.readouterr()
+    assert main(["run", str(out), "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    assert re.search(r"fit to observed data \(as calibrated\) +counts GEH<5 100% of \d+ ",
+                     capsys.readouterr().out)
     # started from the scenario's own values (1.0 and 120 s), and got much better
     best = json.loads((report / "calibration.json").read_text())
     assert best["start"]["params"] == {"traffic.demand_scale": 1.0,
@@ -132,9 +143,23 @@ def test_calibration_recovers_known_parameters(synthetic, tmp_path, capsys):
     assert out.read_text() == text
 
 
+def test_a_value_inside_a_list_is_written_as_its_whole_list(synthetic, tmp_path):
+    """Lists replace their base's, so the calibrated file carries the whole list."""
+    scen, obs = synthetic
+    out = tmp_path / "zones.toml"
+    assert main(["calibrate", scen, "--param", "traffic.zones.0.population=500:3000",
+                 "--observed", str(obs), "--out", str(out), "--report",
+                 str(tmp_path / "report"), "--budget", "3", "--workers", "1", "--quiet"]) == 0
+    calibrated = load_scenario(out)
+    original = load_scenario(scen)
+    assert [z.name for z in calibrated.traffic.zones] == ["west", "east"]
+    assert calibrated.traffic.zones[1] == original.traffic.zones[1]
+    assert calibrated.traffic.zones[0].population == \
+        calibrated.calibration.params["traffic.zones.0.population"]
+
+
 @pytest.mark.parametrize("param, words", [
     ("traffic.demand_scale=2:1", ["LOW", "below HIGH"]),
-    ("traffic.od.0.vph=1:2", ["list item"]),
     ("traffic.nothing=1:2", ["nothing"]),
     ("traffic.demand_scale=0.5:20", ["demand_scale", "10"]),
 ])

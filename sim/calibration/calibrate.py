@@ -134,6 +134,29 @@ def run_calibration(cal: Calibration, backend, *, progress: bool = True) -> dict
             "stopped": stopped, "seeds": seeds}
 
 
+def _list_path(path: str) -> str | None:
+    """The path of the list a parameter sits in (traffic.external for traffic.external.1.x)."""
+    parts = path.split(".")
+    for i, part in enumerate(parts):
+        if part.isdigit():
+            return ".".join(parts[:i])
+    return None
+
+
+def _inline(value) -> str:
+    """A value as inline TOML (tables inline, nulls left out)."""
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{json.dumps(k)} = {_inline(v)}" for k, v in value.items()
+                                if v is not None) + " }"
+    if isinstance(value, list):
+        return "[" + ", ".join(_inline(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
 def _toml_value(v: float, integer: bool) -> str:
     return str(int(v)) if integer else repr(round(float(v), 6))
 
@@ -176,11 +199,51 @@ def calibrated_toml(cal: Calibration, result: dict, out: Path) -> str:
     if cal.base:
         lines.append("# with --set " + " ".join(str(a) for a in cal.base))
     lines += ["", f"base = {json.dumps(base)}"]
+    # a value inside a list (traffic.external.1.trips_per_day) is written as the whole list,
+    # since a scenario's lists replace its base's rather than merge with them
+    chosen = build_scenario(cal.source, [*cal.base, *(
+        range_assignment(r, best["params"][r.path]) for r in cal.ranges)]).model_dump(
+        mode="json", exclude_defaults=False)
+    lists = sorted({_list_path(a.path) for a in [*cal.base, *cal.ranges]} - {None})
     for a in cal.base:
-        lines.append(f"{a.path} = {a.text}")
+        if _list_path(a.path) is None:
+            lines.append(f"{a.path} = {a.text}")
     for r in cal.ranges:
-        lines.append(f"{r.path} = {_toml_value(best['params'][r.path], r.integer)}")
+        if _list_path(r.path) is None:
+            lines.append(f"{r.path} = {_toml_value(best['params'][r.path], r.integer)}")
+    for path in lists:
+        lines.append(f"{path} = {_inline(_read_path(chosen, path))}")
+    lines += ["", *record_lines(cal, result)]
     return "\n".join(lines) + "\n"
+
+
+def record_lines(cal: Calibration, result: dict) -> list[str]:
+    """The [calibration] table of the calibrated scenario (see scenario.CalibrationRecord)."""
+    import datetime
+
+    from .observed import COUNT_UNITS, DEFAULT_DIR
+
+    best = result["best"]
+    counts = [c for c in cal.obs.counts if c.unit in COUNT_UNITS]
+    routes = [r for r in cal.obs.routes if r.mode != "bus"]
+    where = ("sim/data/observed" if cal.obs.folder.resolve() == DEFAULT_DIR.resolve()
+             else str(cal.obs.folder))
+
+    def share(key):
+        return "" if best[key] is None else f"{key} = {round(best[key], 4)}"
+
+    lines = ["[calibration]", f"observed = {json.dumps(where)}",
+             f"date = {json.dumps(datetime.date.today().isoformat())}",
+             f"seeds = {json.dumps(result['seeds'])}",
+             f"count_sites = {sum(not c.source.holdout for c in counts)}",
+             f"holdout_count_sites = {sum(c.source.holdout for c in counts)}",
+             f"routes = {sum(not r.source.holdout for r in routes)}",
+             f"holdout_routes = {sum(r.source.holdout for r in routes)}",
+             *(x for x in map(share, SHARES[:4]) if x),
+             "[calibration.params]",
+             *(f"{json.dumps(r.path)} = {_toml_value(best['params'][r.path], r.integer)}"
+               for r in cal.ranges)]
+    return lines
 
 
 def write_history(cal: Calibration, path: Path) -> None:
