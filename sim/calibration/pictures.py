@@ -9,6 +9,7 @@ import numpy as np
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import ScalarFormatter
 
 from ..atomic import atomic_file
 from ..netmap import LAND, ROAD_STYLE, _road_lines, city_bounds, draw_water, map_projection
@@ -151,22 +152,25 @@ def draw_convergence(cal, path: str | Path) -> Path:
     hist = cal.history
     n = np.arange(1, len(hist) + 1)
     obj = np.array([h["objective"] for h in hist])
-    fig = Figure(figsize=(12, 5.5))
+    fig = Figure(figsize=(12, 6.5))
     fig.suptitle("Calibration: objective and parameters by candidate", x=0.02, ha="left",
                  fontsize=13, fontweight="bold")
-    ax = fig.add_axes((0.07, 0.12, 0.40, 0.74))
+    ax = fig.add_axes((0.07, 0.30, 0.40, 0.58))
     ax.scatter(n, obj, s=14, color="#999", label="candidate")
     ax.plot(n, np.minimum.accumulate(obj), color=FITTED, lw=2, label="best so far")
     ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(ScalarFormatter())
+    ax.yaxis.set_minor_formatter(ScalarFormatter())
     ax.set_xlabel("candidate")
     ax.set_ylabel("objective (1 = every fitted row on its acceptance limit)")
     ax.legend(fontsize=8)
-    ax = fig.add_axes((0.57, 0.12, 0.40, 0.74))
+    ax = fig.add_axes((0.57, 0.30, 0.40, 0.58))
     for r in cal.ranges:
         ys = [(h["params"][r.path] - r.low) / (r.high - r.low) for h in hist]
         ax.plot(n, ys, lw=1.2, marker=".", label=f"{r.path} ({r.low:g}-{r.high:g})")
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("candidate")
     ax.set_ylabel("place in its range (0 = low, 1 = high)")
-    ax.legend(fontsize=7, loc="upper right")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(-0.05, -0.14), ncol=2,
+              frameon=False)
     return _save(fig, Path(path))
