@@ -13,7 +13,8 @@ from sim.animate import POSITION_COLUMNS, animate_run
 from sim.cli import main
 from sim.errors import InputError
 
-QUICK = ["--set", "end=07:40", "--set", "traffic.daily_trips=0", "--set", "traffic.external=[]"]
+QUICK = ["--set", "end=07:40", "--set", "traffic.daily_trips=0", "--set", "traffic.external=[]",
+         "--set", "traffic.through=[]"]
 
 
 @pytest.fixture(scope="module")

@@ -30,7 +30,7 @@ pytestmark = [
                               "(apt-get install chromium chromium-driver)"),
 ]
 
-SETS = ["end=09:00", "traffic.daily_trips=0", "traffic.external=[]"]
+SETS = ["end=09:00", "traffic.daily_trips=0", "traffic.external=[]", "traffic.through=[]"]
 
 
 def _free_port() -> int:

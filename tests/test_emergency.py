@@ -18,6 +18,7 @@ from sim.scenario import load_scenario, validate_scenario
 from tests.traffic_helpers import DLON_PER_KM, write_network
 
 NO_TRAFFIC = ["--set", "traffic.daily_trips=0", "--set", "traffic.external=[]",
+              "--set", "traffic.through=[]",
               "--set", "outputs.congestion_map=false"]
 
 

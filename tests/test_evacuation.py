@@ -118,7 +118,8 @@ def test_evacuation_buses_on_the_responders_road_raise_their_travel_time(tmp_pat
 
 
 # ---- delegates on the SOM1 day -------------------------------------------------------------
-QUIET = ["traffic.daily_trips=0", "traffic.external=[]", "outputs.congestion_map=false"]
+QUIET = ["traffic.daily_trips=0", "traffic.external=[]", "traffic.through=[]",
+         "outputs.congestion_map=false"]
 
 
 def _som1_with_evacuation(**extra):
@@ -195,6 +196,7 @@ def test_no_evacuation_no_evacuation_kpis(tmp_path):
     out = tmp_path / "run"
     assert main(["run", "city_emergency", "--quiet", "--out", str(out), "--set",
                  "traffic.daily_trips=0", "--set", "traffic.external=[]", "--set",
+                 "traffic.through=[]", "--set",
                  'end="02:00"', "--set", "outputs.congestion_map=false"]) == 0
     m = json.loads((out / "metrics.json").read_text())["emergency"]
     assert "evacuation" not in m

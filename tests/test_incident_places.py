@@ -12,7 +12,8 @@ from sim.emergency.layer import _road_length_around, resident_weights, standing_
 from sim.model import SummitModel, load_network
 from sim.scenario import load_scenario
 
-NO_TRAFFIC = ["traffic.daily_trips=0", "traffic.external=[]", "outputs.congestion_map=false"]
+NO_TRAFFIC = ["traffic.daily_trips=0", "traffic.external=[]", "traffic.through=[]",
+              "outputs.congestion_map=false"]
 
 
 @pytest.fixture(scope="module")

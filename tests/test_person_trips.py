@@ -137,7 +137,9 @@ def test_a_persons_trips_chain_on_the_som1_day(som1):
     by_person: dict[str, list] = {}
     for t in trips:
         by_person.setdefault(t["person_id"], []).append(t)
-    assert len(by_person) > 0.9 * len(people)
+    # everyone but those with no session that day (they stay at the hotel) has trips
+    assert {p["delegate_id"] for p in people if p["state"] != "at_hotel"} <= set(by_person)
+    assert len(by_person) > 0.8 * len(people)
     for pid, mine in by_person.items():
         first = mine[0]
         assert first["origin"] == hotels[pid] or first["purpose"] == "from_hub"

@@ -13,7 +13,8 @@ import pytest
 from sim.cli import main
 from sim.report_html import flatten, target_rows, write_report
 
-QUICK = ["--set", "end=08:00", "--set", "traffic.daily_trips=0", "--set", "traffic.external=[]"]
+QUICK = ["--set", "end=08:00", "--set", "traffic.daily_trips=0", "--set", "traffic.external=[]",
+         "--set", "traffic.through=[]"]
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ from sim.cli import main
 
 # the SOM1 day without background traffic: the delegates' day alone runs in about a second
 QUIET_ROADS = ["--set", "traffic.daily_trips=0", "--set", "traffic.external=[]",
+               "--set", "traffic.through=[]",
                "--set", "outputs.congestion_map=false"]
 
 

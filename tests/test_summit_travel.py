@@ -13,7 +13,8 @@ from sim.cli import main
 from sim.model import SummitModel
 from sim.scenario import SCENARIO_DIR, load_scenario
 
-QUIET_ROADS = ["traffic.daily_trips=0", "traffic.external=[]", "outputs.congestion_map=false"]
+QUIET_ROADS = ["traffic.daily_trips=0", "traffic.external=[]", "traffic.through=[]",
+               "outputs.congestion_map=false"]
 
 EXTRA = """
 [[travel]]

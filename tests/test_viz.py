@@ -11,7 +11,7 @@ import pytest
 from sim.viz.live import LiveModel, view_overrides
 from sim.viz.mapview import MapView
 
-QUICK = ["end=08:00", "traffic.daily_trips=0", "traffic.external=[]"]
+QUICK = ["end=08:00", "traffic.daily_trips=0", "traffic.external=[]", "traffic.through=[]"]
 
 
 @pytest.fixture
@@ -60,7 +60,8 @@ def test_the_map_shows_the_model_state(model):
 
 def test_responders_and_incidents_are_placed():
     m = LiveModel("hico_fire_drill", overrides=["end=11:30", "traffic.daily_trips=0",
-                                                "traffic.external=[]"], start_at="10:40")
+                                                "traffic.external=[]", "traffic.through=[]"],
+                  start_at="10:40")
     m.step()
     m.step()
     view = MapView(m)

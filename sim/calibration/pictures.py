@@ -171,6 +171,6 @@ def draw_convergence(cal, path: str | Path) -> Path:
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("candidate")
     ax.set_ylabel("place in its range (0 = low, 1 = high)")
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(-0.05, -0.14), ncol=2,
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(-0.08, -0.13), ncol=1,
               frameon=False)
     return _save(fig, Path(path))
