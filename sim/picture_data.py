@@ -29,6 +29,7 @@ def _waits(layer) -> dict:
     recs = [r for d in layer.delegates for r in d.records]
     return {"waits_min": [r.wait_s / 60 for r in recs if r.rides or r.mode == "shuttle>car"],
             "gave_up": sum(1 for r in recs if r.mode == "shuttle>car"),
+            "gave_up_all": layer.gave_up,  # every purpose, as the console's count
             "max_wait_min": layer.spec.max_wait_min}
 
 

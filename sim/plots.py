@@ -145,10 +145,12 @@ def _stop_waits(data: dict, path: Path, title: str, dpi: int) -> Path:
         ax.hist(waits, bins=np.arange(0, top + 2.5, 2.5), color="#4575b4", edgecolor="white")
         ax.axvline(np.median(waits), color="#111111", lw=1.2, ls="--",
                    label=f"median {np.median(waits):.1f} min")
+    every = data.get("gave_up_all", gave_up)
     ax.axvline(limit, color="#d73027", lw=1.5,
                label=f"a taxi after {limit:g} min (1.25 headways on sparser lines): "
-                     f"{gave_up:,} trips")
-    ax.set_xlabel("minutes waited at the stop (trips by shuttle)")
+                     f"{gave_up:,} trips to sessions\n({every:,} trips of every purpose gave up "
+                     "waiting)")
+    ax.set_xlabel("minutes waited at the stop (trips to sessions by shuttle)")
     ax.set_ylabel("trips")
     ax.legend(frameon=False)
     ax.set_title(f"{title}: waits at shuttle stops" if title else "Waits at shuttle stops",

@@ -55,7 +55,8 @@ def print_summary(model, metrics: dict, out: Path, wall_s: float) -> None:
              f"{d['trips_to_sessions']:,} trips to sessions"),
             ("late p50 / p90 / max", f"{d['late_p50_min']:.1f} / {d['late_p90_min']:.1f} / "
              f"{d['late_max_min']:.1f} min"),
-            ("stop wait p50 / p90", f"{d['wait_p50_min']:.1f} / {d['wait_p90_min']:.1f} min"),
+            ("stop wait p50 / p90 (trips to sessions)",
+             f"{d['wait_p50_min']:.1f} / {d['wait_p90_min']:.1f} min"),
             ("left at the stop by a full bus: people (times)",
              f"{d['people_denied_boarding']:,} ({d['denied_boardings']:,})"),
             ("gave up waiting for a shuttle (took a taxi)",
