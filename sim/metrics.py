@@ -238,6 +238,22 @@ def _pct(values, q) -> float:
     return _r(np.percentile(values, q), 2) if len(values) else 0.0
 
 
+def _wheelchair(layer) -> dict:
+    """Wheelchair users' trips to sessions, with the same definitions as everyone's."""
+    people = [d for d in layer.delegates if d.wheelchair]
+    recs = [r for d in people for r in d.records]
+    done = [r for r in recs if r.cleared_s is not None]
+    late = [r.late_min for r in done]
+    waits = [r.wait_s / 60 for r in done if r.rides or r.mode == "shuttle>car"]
+    return {"people": len(people), "trips_to_sessions": len(recs),
+            "on_time_rate": _r(sum(x == 0 for x in late) / len(recs), 4) if recs else None,
+            "wait_p90_min": _pct(waits, 90) if waits else None,
+            "gave_up_waiting": sum(1 for d in people for t in d.trips if t.mode == "shuttle>car"),
+            "by_mode": {m: n for m in ("walk", "shuttle", "transfer", "park_ride", "drt",
+                                       "shuttle>car", "car")
+                        if (n := sum(r.mode == m for r in recs))}}
+
+
 def delegate_metrics(layer) -> dict:
     """The `delegates` KPIs: punctuality at screening, stop waits, screening, door to door."""
     from agents.delegate import PURPOSES
@@ -287,6 +303,7 @@ def delegate_metrics(layer) -> dict:
         "person_trips": sum(trips.values()),
         "person_trips_by_purpose": trips,
         "gave_up_waiting_by_purpose": gave_up,
+        "wheelchair": _wheelchair(layer),
         "turned_away_at_screening": sum(len(g.turned_away) for g in layer.venues.values()),
         "unplaced": layer.unplaced,
         "states_at_end": counts,

@@ -20,6 +20,14 @@ def _fit_line(cal) -> str:
             "docs/validation.md")
 
 
+def _wheelchair_row(w: dict | None) -> str:
+    if not w or not w["trips_to_sessions"]:
+        return "no trips to sessions"
+    wait = "-" if w["wait_p90_min"] is None else f"{w['wait_p90_min']:.1f} min"
+    return (f"{100 * w['on_time_rate']:.1f}% of {w['trips_to_sessions']:,} trips / {wait} / "
+            f"{w['gave_up_waiting']:,} ({w['people']:,} people)")
+
+
 def print_summary(model, metrics: dict, out: Path, wall_s: float) -> None:
     m = metrics["traffic"]
     sc = model.spec
@@ -55,6 +63,8 @@ def print_summary(model, metrics: dict, out: Path, wall_s: float) -> None:
              f"{d['trips_to_sessions']:,} trips to sessions"),
             ("late p50 / p90 / max", f"{d['late_p50_min']:.1f} / {d['late_p90_min']:.1f} / "
              f"{d['late_max_min']:.1f} min"),
+            ("wheelchair users: on time / stop wait p90 / gave up",
+             _wheelchair_row(d.get("wheelchair"))),
             ("stop wait p50 / p90 (trips to sessions)",
              f"{d['wait_p50_min']:.1f} / {d['wait_p90_min']:.1f} min"),
             ("left at the stop by a full bus: people (times)",

@@ -74,6 +74,7 @@ class SummitLayer:
         self._line_edges = sorted({t for line in self.lines
                                    for t in (line.spec.start_s - 3600, line.spec.end_s)})
         self._running: dict[int, frozenset] = {}
+        self._accessible_sets: dict[frozenset, frozenset] = {}  # running lines -> accessible
         self.drt = self._build_drt(scenario)
         # lodging and the hotel plan
         extra = [Lodging(lg.name, lg.zone, resolve_node(net, lg.node, f"lodging ({lg.name})"),
@@ -314,29 +315,37 @@ class SummitLayer:
             return Leg("walk", (), 0.0)
         if who.guest.role == "leader":
             return Leg("motorcade", (Motorcade(a, b),), self.drive_s(a, b) + 60)
+        chair = bool(getattr(who, "wheelchair", False))
         if who.car_parks:
             if a == who.hotel_node:  # from home: the car park with the quickest way on
                 best = None
                 park_s = 300.0
                 for cp in who.car_parks:
-                    on = self.transit_leg(cp, b, at, walk=not who.ride_from_car_park)
+                    on = self.transit_leg(cp, b, at, walk=not who.ride_from_car_park,
+                                          wheelchair=chair)
                     est = 1.3 * self.drive_to_s(a, cp) + park_s + on.estimate_s
                     if best is None or est < best[0]:
                         best = (est, cp, on)
                 est, cp, on = best
                 return Leg("park_ride", (Drive(a, cp, park_s), *on.steps), est)
             if b == who.hotel_node and who.car_at is not None:  # back to the car, then home
-                back = self.transit_leg(a, who.car_at, at, walk=not who.ride_from_car_park)
+                back = self.transit_leg(a, who.car_at, at, walk=not who.ride_from_car_park,
+                                        wheelchair=chair)
                 drive = 1.3 * self.drive_s(who.car_at, b)
                 return Leg("park_ride", (*back.steps, Drive(who.car_at, b)),
                            back.estimate_s + drive)
-        return self.transit_leg(a, b, at)
+        return self.transit_leg(a, b, at, wheelchair=chair)
 
-    def transit_leg(self, a: str, b: str, at: float, walk: bool = True) -> Leg:
+    def transit_leg(self, a: str, b: str, at: float, walk: bool = True,
+                    wheelchair: bool = False) -> Leg:
         """On foot when close (and allowed); else the best of one shuttle line or two with a
         change among the lines running at `at`; a demand-responsive vehicle when no line
-        serves the trip well; else by car. Cached per set of running lines."""
+        serves the trip well; else by car. A wheelchair user plans only on lines with
+        wheelchair places (else a van, else an accessible taxi). Cached per set of running
+        lines."""
         running = self.running_lines(at)
+        if wheelchair:
+            running = self._accessible(running)
         key = (a, b, walk, running)
         leg = self._legs.get(key)
         if leg is not None:
@@ -358,6 +367,13 @@ class SummitLayer:
                 leg = Leg("car", (Drive(a, b, 300.0),), drive)
         self._legs[key] = leg
         return leg
+
+    def _accessible(self, running: frozenset) -> frozenset:
+        out = self._accessible_sets.get(running)
+        if out is None:
+            out = self._accessible_sets[running] = frozenset(
+                line for line in running if line.spec.wheelchair_places > 0)
+        return out
 
     def running_lines(self, at: float) -> frozenset:
         """The lines running around time `at`: from an hour before their first departure to

@@ -179,3 +179,38 @@ def test_bad_summit_values_are_named(tmp_path, capsys, args, message):
     assert code == 2
     assert message in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_wheelchair_users_plan_only_on_lines_with_wheelchair_places():
+    """The Leaders' day security coaches have no wheelchair places: a wheelchair user going
+    from the muster point to HICO is planned on another way; everyone else takes the coach."""
+    from sim.model import SummitModel
+    from sim.scenario import load_scenario
+
+    sc = load_scenario("leaders_day", ["traffic.daily_trips=0", "traffic.external=[]",
+                                       "traffic.through=[]", "end=05:10",
+                                       "outputs.congestion_map=false"])
+    layer = SummitModel(sc, seed=1).summit
+    net = layer.model.network
+    a = net.resolve("Gyeongju Express Bus Terminal")[0]
+    b = net.resolve("HICO")[0]
+    at = 6 * 3600.0
+    lines = {line.spec.name: line for line in layer.lines}
+    assert lines["Security coaches"].spec.wheelchair_places == 0
+
+    def used(leg):
+        return {s.line.spec.name for s in leg.steps if hasattr(s, "line")}
+
+    everyone = layer.transit_leg(a, b, at)
+    chair = layer.transit_leg(a, b, at, wheelchair=True)
+    assert "Security coaches" in used(everyone)
+    assert "Security coaches" not in used(chair)
+    assert all(lines[n].spec.wheelchair_places > 0 for n in used(chair))
+
+
+def test_wheelchair_users_kpis_beside_everyones(som1):
+    _, m = som1
+    w = m["delegates"]["wheelchair"]
+    assert 0 < w["people"] < m["delegates"]["total"]
+    assert w["trips_to_sessions"] <= m["delegates"]["trips_to_sessions"]
+    assert w["on_time_rate"] is None or 0 <= w["on_time_rate"] <= 1
