@@ -100,16 +100,22 @@ def draw_count_map(net, fit: dict, path: str | Path, *, title: str = "") -> Path
     fig = Figure(figsize=(15, 8.5))
     fig.suptitle(title or "Count sites by GEH", x=0.02, ha="left", fontsize=13,
                  fontweight="bold")
-    sites = []
+    by_link: dict = {}  # rows counted on one road link share a line and a label
     for r in fit["counts"]["rows"]:
         pair = (r["from_node"], r["to_node"])
         lk = net._link_by_pair.get(pair) or net._link_by_pair.get(pair[::-1])
         if lk is None or not r["compared"] or r["geh"] is None:
             continue
+        by_link.setdefault(frozenset(pair), (lk, []))[1].append(r)
+    sites = []
+    for lk, rows in by_link.values():
         pts = np.asarray(lk.geometry)
         x, y = proj.to_xy(pts[:, 0], pts[:, 1])
-        colour = next(col for limit, col, _ in GEH_COLOURS if r["geh"] < limit)
-        sites.append((np.column_stack([x, y]) / 1000, colour, r))
+        worst = max(r["geh"] for r in rows)
+        colour = next(col for limit, col, _ in GEH_COLOURS if worst < limit)
+        label = " / ".join(f"{r['id']} {r['geh']:.1f}" for r in rows)
+        sites.append((np.column_stack([x, y]) / 1000, colour, label,
+                      any(not r["holdout"] for r in rows)))
     xs = np.concatenate([s[0][:, 0] for s in sites]) if sites else np.array([0.0])
     ys = np.concatenate([s[0][:, 1] for s in sites]) if sites else np.array([0.0])
     whole = (xs.min() - 4, xs.max() + 4, ys.min() - 4, ys.max() + 4)
@@ -125,12 +131,12 @@ def draw_count_map(net, fit: dict, path: str | Path, *, title: str = "") -> Path
                                                  linewidths=ROAD_STYLE[cls][1] * scale))
         ax.add_collection(LineCollection([s[0] for s in sites], colors=[s[1] for s in sites],
                                          linewidths=7 * scale, zorder=6, capstyle="round"))
-        for seg, _, r in sites:
+        for seg, _, label, fitted in sites:
             x, y = seg[len(seg) // 2]
             if bounds[0] <= x <= bounds[1] and bounds[2] <= y <= bounds[3]:
-                ax.annotate(f"{r['id']} {r['geh']:.1f}", (x, y), fontsize=7 + scale,
+                ax.annotate(label, (x, y), fontsize=7 + scale,
                             xytext=(4, 4), textcoords="offset points", zorder=8,
-                            fontweight="bold" if not r["holdout"] else "normal",
+                            fontweight="bold" if fitted else "normal",
                             bbox={"boxstyle": "round,pad=0.15", "fc": "white", "alpha": 0.8,
                                   "lw": 0})
         ax.set_xlim(bounds[0], bounds[1])
@@ -141,8 +147,8 @@ def draw_count_map(net, fit: dict, path: str | Path, *, title: str = "") -> Path
         ax.set_title(name, loc="left", fontsize=10)
     fig.legend(handles=[Line2D([], [], color=col, lw=6, label=label)
                         for _, col, label in GEH_COLOURS],
-               loc="lower right", fontsize=9, title="GEH of the mean hour (bold: fitted, "
-               "plain: hold-out)", title_fontsize=9)
+               loc="lower right", fontsize=9, title="GEH of the mean hour, the worst row of a "
+               "road in its colour (bold: fitted rows, plain: hold-out only)", title_fontsize=9)
     return _save(fig, Path(path))
 
 
