@@ -7,16 +7,17 @@ from pathlib import Path
 from .clock import format_clock
 
 
-def _pct(x) -> str:
+def pct(x) -> str:
+    """A share as a whole percentage ('-' when there is none)."""
     return "-" if x is None else f"{100 * x:.0f}%"
 
 
-def _fit_line(cal) -> str:
+def fit_line(cal) -> str:
     """The calibration record in one line: fitted and hold-out shares within the limits."""
-    return (f"counts GEH<5 {_pct(cal.geh_under_5_share)} of {cal.count_sites} "
-            f"(hold-out {_pct(cal.holdout_geh_under_5_share)} of {cal.holdout_count_sites}), "
-            f"times within 15% {_pct(cal.within_15pct_share)} of {cal.routes} (hold-out "
-            f"{_pct(cal.holdout_within_15pct_share)} of {cal.holdout_routes}); "
+    return (f"counts GEH<5 {pct(cal.geh_under_5_share)} of {cal.count_sites} "
+            f"(hold-out {pct(cal.holdout_geh_under_5_share)} of {cal.holdout_count_sites}), "
+            f"times within 15% {pct(cal.within_15pct_share)} of {cal.routes} (hold-out "
+            f"{pct(cal.holdout_within_15pct_share)} of {cal.holdout_routes}); "
             "docs/validation.md")
 
 
@@ -48,7 +49,7 @@ def print_summary(model, metrics: dict, out: Path, wall_s: float) -> None:
     ]
     cal = sc.calibration
     if cal is not None:
-        rows.append(("fit to observed data (as calibrated)", _fit_line(cal)))
+        rows.append(("fit to observed data (as calibrated)", fit_line(cal)))
     for name, c in m["corridors"].items():
         rows.append((f"corridor {name}", f"{c['uncongested_min']:.1f} min uncongested, "
                      f"{c['peak_hour_min']:.1f} min in the peak hour "

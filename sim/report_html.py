@@ -177,10 +177,10 @@ def _calibration(record: dict | None) -> str:
     """The scenario's calibration record in one line, as the console prints it."""
     if not record:
         return ""
-    from .report import _fit_line
+    from .report import fit_line
     from .scenario import CalibrationRecord
 
-    return _fit_line(CalibrationRecord.model_validate(record))
+    return fit_line(CalibrationRecord.model_validate(record))
 
 
 def _target_table(rows: list[dict]) -> str:

@@ -315,7 +315,7 @@ class SummitLayer:
             return Leg("walk", (), 0.0)
         if who.guest.role == "leader":
             return Leg("motorcade", (Motorcade(a, b),), self.drive_s(a, b) + 60)
-        chair = bool(getattr(who, "wheelchair", False))
+        chair = who.wheelchair
         if who.car_parks:
             if a == who.hotel_node:  # from home: the car park with the quickest way on
                 best = None

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from traffic_helpers import exits, run, scenario, trips, write_network
+from traffic_helpers import exits, run, run_reference, scenario, trips, write_network
 
 from sim.clock import format_clock, parse_clock
 from sim.errors import InputError
-from sim.traffic.engine import TrafficEngine
 
 # A T junction: Main road (an urban arterial at 50 km/h) from w through c to e, a local side
 # street from c to s. Main arrives at c, a junction of three roads: a signal. c -> e ends at e,
@@ -142,11 +141,7 @@ def test_fast_and_reference_loops_agree_with_plans_and_speed_factors(tmp_path, g
         "signal_plans": plans, "speed_factors": {"arterial": 0.8, "local": 1.2},
         "reroute_interval_s": 300})
     fast = run(sc)
-    try:
-        TrafficEngine.fast_path = False
-        ref = run(sc)
-    finally:
-        TrafficEngine.fast_path = True
+    ref = run_reference(sc)
     rows = trips(fast)
     assert len(rows) > 3000 and rows == trips(ref)
     for a, b in zip(fast.engine.traversals_log(), ref.engine.traversals_log(), strict=True):

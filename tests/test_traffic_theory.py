@@ -11,6 +11,7 @@ from traffic_helpers import (
     exits,
     line_network,
     run,
+    run_reference,
     scenario,
     trips,
     write_network,
@@ -314,13 +315,7 @@ def test_gridlock_is_broken_by_moving_stuck_vehicles_on(tmp_path):
     assert g["share_of_trips_arrived"] == round(c["arrived"] / c["entered"], 4) < 0.5
     assert g["vehicles_held_at_end"] > 0
     # the reference loop forces, counts and reports the same
-    from sim.traffic.engine import TrafficEngine
-
-    try:
-        TrafficEngine.fast_path = False
-        ref = run(sc)
-    finally:
-        TrafficEngine.fast_path = True
+    ref = run_reference(sc)
     assert trips(ref) == rows
     assert ref.engine.counts() == c and ref.engine.timeseries == model.engine.timeseries
 
@@ -331,8 +326,6 @@ def test_gridlock_is_broken_by_moving_stuck_vehicles_on(tmp_path):
 def test_fast_and_reference_loops_agree(tmp_path, rules):
     """The inlined event loop must do exactly what the reference methods do (also with road
     classes' speed factors and a signal plan switching mid-run)."""
-    from sim.traffic.engine import TrafficEngine
-
     net = line_network(tmp_path, BOTTLENECK)
     sc = scenario(net, od=[_od(2400), _od(300, kind="truck"),
                            _od(6, start="00:30", end="00:50", kind="emergency")],
@@ -341,11 +334,7 @@ def test_fast_and_reference_loops_agree(tmp_path, rules):
                       {"condition": "rain", "start": "00:20", "end": "00:40"}]},
                   traffic=rules)
     fast = run(sc)
-    try:
-        TrafficEngine.fast_path = False
-        ref = run(sc)
-    finally:
-        TrafficEngine.fast_path = True
+    ref = run_reference(sc)
     assert trips(fast) == trips(ref)
     assert fast.engine.max_queue == ref.engine.max_queue
     # and the traversal log, entry for entry, which every link and trip statistic comes from

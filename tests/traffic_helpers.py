@@ -52,6 +52,18 @@ def run(sc, seed=1) -> SummitModel:
     return model
 
 
+def run_reference(sc, seed=1) -> SummitModel:
+    """The same run through the engine's reference loop (small methods, no inlining), for
+    comparing every trip with the fast loop's."""
+    from sim.traffic.engine import TrafficEngine
+
+    try:
+        TrafficEngine.fast_path = False
+        return run(sc, seed)
+    finally:
+        TrafficEngine.fast_path = True
+
+
 def link_id(model, u, v) -> int:
     return model.network.link_between(u, v).id
 

@@ -221,11 +221,11 @@ def record_lines(cal: Calibration, result: dict) -> list[str]:
     """The [calibration] table of the calibrated scenario (see scenario.CalibrationRecord)."""
     import datetime
 
-    from .observed import COUNT_UNITS, DEFAULT_DIR
+    from .observed import DEFAULT_DIR
 
     best = result["best"]
-    counts = [c for c in cal.obs.counts if c.unit in COUNT_UNITS]
-    routes = [r for r in cal.obs.routes if r.mode != "bus"]
+    counts = [c for c in cal.obs.counts if c.comparable]
+    routes = [r for r in cal.obs.routes if r.comparable]
     where = ("sim/data/observed" if cal.obs.folder.resolve() == DEFAULT_DIR.resolve()
              else str(cal.obs.folder))
 

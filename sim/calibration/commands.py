@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from .. import argtypes
+from ..report import pct
 
 FIT_COUNT_COLUMNS = ["id", "road", "site", "unit", "observed", "model", "ratio", "geh",
                      "geh_under_5", "holdout", "estimate", "compared", "note"]
@@ -70,26 +71,22 @@ def add_calibration_commands(sub, common=None) -> None:
     p.set_defaults(func=cmd_calibrate)
 
 
-def _pct(x) -> str:
-    return "-" if x is None else f"{100 * x:.0f}%"
-
-
 def format_fit(fit: dict) -> str:
     """The fit as a planner reads it: acceptance on fitted rows, hold-out beside, then rows."""
     c, t, e = fit["counts"], fit["travel_times"], fit["emergency"]
     lines = [f"fit of {fit['run']} ({fit['scenario']}) to {fit['observed']}"]
     verdict = {True: "meets", False: "FAILS", None: "no rows for"}
-    lines.append(f"  counts: GEH < 5 on {_pct(c['geh_under_5_share'])} of "
+    lines.append(f"  counts: GEH < 5 on {pct(c['geh_under_5_share'])} of "
                  f"{c['fitted_sites']} fitted sites ({verdict[c['accepted']]} the 85% "
-                 f"criterion); hold-out {_pct(c['holdout_geh_under_5_share'])} of "
+                 f"criterion); hold-out {pct(c['holdout_geh_under_5_share'])} of "
                  f"{c['holdout_sites']} ({c['reference_rows']} reference rows not compared)")
-    lines.append(f"  travel times: within 15% on {_pct(t['within_15pct_share'])} of "
+    lines.append(f"  travel times: within 15% on {pct(t['within_15pct_share'])} of "
                  f"{t['fitted_routes']} fitted routes ({verdict[t['accepted']]} the 85% "
-                 f"criterion); hold-out {_pct(t['holdout_within_15pct_share'])} of "
+                 f"criterion); hold-out {pct(t['holdout_within_15pct_share'])} of "
                  f"{t['holdout_routes']}; mean modelled/observed {t['mean_ratio']} "
                  f"({t['not_compared']} bus rows not compared)")
     for pair in e["side_by_side"]:
-        show = _pct if pair["unit"] == "share" else (lambda x, u=pair["unit"]: f"{x:.1f} {u}")
+        show = pct if pair["unit"] == "share" else (lambda x, u=pair["unit"]: f"{x:.1f} {u}")
         model = "-" if pair["model"] is None else show(pair["model"])
         lines.append(f"  emergency {pair['measure']} ({pair['area']}, {pair['year'] or 'n.d.'}):"
                      f" observed {show(pair['observed'])}, model {model} "
@@ -233,8 +230,8 @@ def cmd_calibrate(args) -> int:
           f"{result['evaluations']} candidates ({result['stopped']})")
     for r in ranges:
         print(f"  {r.path:<40} {start['params'][r.path]:>10.4g} -> {best['params'][r.path]:.4g}")
-    print(f"  counts GEH < 5 (fitted / hold-out): {_pct(best['geh_under_5_share'])} / "
-          f"{_pct(best['holdout_geh_under_5_share'])}; travel times within 15%: "
-          f"{_pct(best['within_15pct_share'])} / {_pct(best['holdout_within_15pct_share'])}")
+    print(f"  counts GEH < 5 (fitted / hold-out): {pct(best['geh_under_5_share'])} / "
+          f"{pct(best['holdout_geh_under_5_share'])}; travel times within 15%: "
+          f"{pct(best['within_15pct_share'])} / {pct(best['holdout_within_15pct_share'])}")
     print(f"calibrated scenario written to {out}; report in {report}/")
     return 0

@@ -14,7 +14,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from ..errors import InputError
 from . import goodness
-from .observed import COUNT_UNITS, Observations
+from .observed import Observations
 
 # An observed emergency measure and the run's figure it is compared with: (group of incident
 # types in metrics.json `emergency.by_group`, key, factor from the run's unit to the observed)
@@ -52,6 +52,7 @@ class RunTables:
         self.hour_start = self.start_s + 3600.0 * np.arange(self.hour_n.shape[1])
         self.pairs, self.slot = np.unique(np.stack([self.link_from, self.link_to]), axis=1,
                                           return_inverse=True)
+        self._graphs: dict[int, csr_matrix] = {}
 
     @classmethod
     def from_model(cls, model, metrics: dict) -> RunTables:
@@ -118,16 +119,23 @@ class RunTables:
         n = self.hour_n[:, h]
         return np.where(n > 0, self.hour_tt[:, h] / np.maximum(n, 1), self.calm_s)
 
-    def route_seconds(self, origin: str, destination: str, hours: list[int]) -> float:
-        """Mean over the hours of the quickest path's time on each hour's link times."""
-        size, pairs = len(self.nodes), self.pairs
-        o, d = self.node_index[origin], self.node_index[destination]
-        times = []
-        for h in hours:
+    def hour_graph(self, h: int) -> csr_matrix:
+        """The road graph weighted by hour h's link times (the quicker of parallel links),
+        built once per hour: the routes of one period share it."""
+        graph = self._graphs.get(h)
+        if graph is None:
+            pairs = self.pairs
             cost = np.full(pairs.shape[1], np.inf)
             np.minimum.at(cost, self.slot.ravel(), np.maximum(self.hour_costs(h), 1e-3))
-            graph = csr_matrix((cost, (pairs[0], pairs[1])), shape=(size, size))
-            times.append(float(dijkstra(graph, indices=o)[d]))
+            size = len(self.nodes)
+            graph = self._graphs[h] = csr_matrix((cost, (pairs[0], pairs[1])),
+                                                 shape=(size, size))
+        return graph
+
+    def route_seconds(self, origin: str, destination: str, hours: list[int]) -> float:
+        """Mean over the hours of the quickest path's time on each hour's link times."""
+        o, d = self.node_index[origin], self.node_index[destination]
+        times = [float(dijkstra(self.hour_graph(h), indices=o)[d]) for h in hours]
         return float(np.mean(times))
 
 
@@ -151,7 +159,7 @@ def fit_counts(run: RunTables, obs: Observations) -> dict:
                "unit": site.unit, "holdout": site.source.holdout,
                "estimate": site.source.estimate, "from_node": site.from_node,
                "to_node": site.to_node, "compared": True, "note": ""}
-        if site.unit not in COUNT_UNITS:
+        if not site.comparable:
             row.update(compared=False, note=f"reference only: {site.unit}")
             model, g = float(run.entered[links].sum()), math.nan
         elif site.unit == "veh/day":
@@ -193,7 +201,7 @@ def fit_travel_times(run: RunTables, obs: Observations) -> dict:
                "holdout": route.source.holdout, "estimate": route.source.estimate,
                "compared": True, "note": ""}
         hours = run.hours_of(*route.hours)
-        if route.mode == "bus":
+        if not route.comparable:
             row.update(compared=False, note="a bus's time (with stops) is not compared with "
                                             "a car's")
         if not hours:

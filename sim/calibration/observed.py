@@ -53,6 +53,11 @@ class CountSite:
     year: str
     source: Source
 
+    @property
+    def comparable(self) -> bool:
+        """Whether a run can be compared with it (else a reference row, reported only)."""
+        return self.unit in COUNT_UNITS
+
 
 @dataclass(frozen=True)
 class Route:
@@ -66,6 +71,12 @@ class Route:
     minutes: float
     mode: str
     source: Source
+
+    @property
+    def comparable(self) -> bool:
+        """Whether a run's car times can be compared with it: a bus's time includes its stops
+        and detours."""
+        return self.mode != "bus"
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from matplotlib.ticker import ScalarFormatter
 
 from ..atomic import atomic_file
 from ..netmap import LAND, ROAD_STYLE, _road_lines, city_bounds, draw_water, map_projection
+from ..report import pct
 from . import goodness
 
 FITTED, HOLDOUT = "#1f5fa8", "#d2691e"
@@ -38,58 +39,57 @@ def _points(ax, rows, x_key, y_key):
                             textcoords="offset points", color="#444")
 
 
+def _panel(ax, rows, x_key, y_key, band, *, band_label, xlabel, ylabel, title, floor):
+    """One modelled-against-observed panel: the acceptance band (a function of the observed
+    values giving its lower and upper edges), the diagonal, fitted and hold-out points."""
+    top = max([floor] + [max(r[x_key], r[y_key]) for r in rows if r["compared"]])
+    x = np.linspace(0, top * 1.1, 200)
+    lower, upper = band(x)
+    ax.fill_between(x, np.maximum(lower, 0), upper, color="#2e8b57", alpha=0.12,
+                    label=band_label)
+    ax.plot(x, x, color="#777", lw=0.8)
+    _points(ax, rows, x_key, y_key)
+    ax.set_xlim(0, top * 1.1)
+    ax.set_ylim(0, top * 1.1)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, loc="left", fontsize=10)
+    ax.legend(loc="upper left", fontsize=8)
+
+
+def _geh_band(c):
+    """GEH of the mean hour = 5  <=>  M = C + k^2/4 +- k sqrt(C + k^2/16) per hour, k = 5."""
+    hour, k = c / 24.0, goodness.GEH_LIMIT
+    root = k * np.sqrt(hour + k * k / 16)
+    return (hour + k * k / 4 - root) * 24, (hour + k * k / 4 + root) * 24
+
+
+def _time_band(t):
+    """Within 15% of the observed time, or within 1 minute where that is more."""
+    band = np.maximum(goodness.TIME_TOLERANCE * t, goodness.TIME_FLOOR_S / 60)
+    return t - band, t + band
+
+
 def draw_fit_scatter(fit: dict, path: str | Path, *, title: str = "") -> Path:
     """Counts (veh/day, with the GEH < 5 band of the mean hour) and travel times (with the
     15%-or-1-minute band), modelled against observed; hold-out rows hollow."""
     fig = Figure(figsize=(13, 6.2))
     fig.suptitle(title or "Fit to observed data", x=0.02, ha="left", fontsize=13,
                  fontweight="bold")
-    counts = [r for r in fit["counts"]["rows"] if r["unit"] == "veh/day"]
-    ax = fig.add_axes((0.06, 0.1, 0.40, 0.76))
-    top = max([1000.0] + [max(r["observed"], r["model"]) for r in counts if r["compared"]])
-    c = np.linspace(0, top * 1.1, 200)
-    # GEH of the mean hour = 5  <=>  M = C + 5 sqrt((M + C) / 2) per hour, solved for M
-    hour = c / 24.0
-    k = goodness.GEH_LIMIT
-    upper = (hour + k * k / 4 + k * np.sqrt(hour + k * k / 16)) * 24
-    lower = (hour + k * k / 4 - k * np.sqrt(hour + k * k / 16)) * 24
-    ax.fill_between(c, np.maximum(lower, 0), upper, color="#2e8b57", alpha=0.12,
-                    label="GEH < 5 (mean hour)")
-    ax.plot(c, c, color="#777", lw=0.8)
-    _points(ax, counts, "observed", "model")
-    ax.set_xlim(0, top * 1.1)
-    ax.set_ylim(0, top * 1.1)
-    ax.set_xlabel("observed vehicles a day (both directions)")
-    ax.set_ylabel("modelled vehicles a day")
-    cs = fit["counts"]
-    ax.set_title(f"Counts: GEH < 5 on {_pct(cs['geh_under_5_share'])} fitted, "
-                 f"{_pct(cs['holdout_geh_under_5_share'])} hold-out (85% needed)",
-                 loc="left", fontsize=10)
-    ax.legend(loc="upper left", fontsize=8)
-    times = fit["travel_times"]["rows"]
-    ax = fig.add_axes((0.56, 0.1, 0.40, 0.76))
-    top = max([10.0] + [max(r["observed_min"], r["model_min"]) for r in times
-                        if r["compared"]])
-    t = np.linspace(0, top * 1.1, 200)
-    band = np.maximum(goodness.TIME_TOLERANCE * t, goodness.TIME_FLOOR_S / 60)
-    ax.fill_between(t, np.maximum(t - band, 0), t + band, color="#2e8b57", alpha=0.12,
-                    label="within 15% (or 1 min)")
-    ax.plot(t, t, color="#777", lw=0.8)
-    _points(ax, times, "observed_min", "model_min")
-    ax.set_xlim(0, top * 1.1)
-    ax.set_ylim(0, top * 1.1)
-    ax.set_xlabel("observed minutes")
-    ax.set_ylabel("modelled minutes (car)")
-    ts = fit["travel_times"]
-    ax.set_title(f"Travel times: within 15% on {_pct(ts['within_15pct_share'])} fitted, "
-                 f"{_pct(ts['holdout_within_15pct_share'])} hold-out (85% needed)",
-                 loc="left", fontsize=10)
-    ax.legend(loc="upper left", fontsize=8)
+    cs, ts = fit["counts"], fit["travel_times"]
+    _panel(fig.add_axes((0.06, 0.1, 0.40, 0.76)),
+           [r for r in cs["rows"] if r["unit"] == "veh/day"], "observed", "model", _geh_band,
+           band_label="GEH < 5 (mean hour)", floor=1000.0,
+           xlabel="observed vehicles a day (both directions)",
+           ylabel="modelled vehicles a day",
+           title=f"Counts: GEH < 5 on {pct(cs['geh_under_5_share'])} fitted, "
+                 f"{pct(cs['holdout_geh_under_5_share'])} hold-out (85% needed)")
+    _panel(fig.add_axes((0.56, 0.1, 0.40, 0.76)), ts["rows"], "observed_min", "model_min",
+           _time_band, band_label="within 15% (or 1 min)", floor=10.0,
+           xlabel="observed minutes", ylabel="modelled minutes (car)",
+           title=f"Travel times: within 15% on {pct(ts['within_15pct_share'])} fitted, "
+                 f"{pct(ts['holdout_within_15pct_share'])} hold-out (85% needed)")
     return _save(fig, Path(path))
-
-
-def _pct(x) -> str:
-    return "-" if x is None else f"{100 * x:.0f}%"
 
 
 def draw_count_map(net, fit: dict, path: str | Path, *, title: str = "") -> Path:

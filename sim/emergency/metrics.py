@@ -29,23 +29,28 @@ def _rate(hits: int, n: int) -> float | None:
     return _r(hits / n, 4) if n else None
 
 
+def _call_to_arrival(incidents) -> list[float]:
+    """Seconds from each call to its first unit on scene (incidents never reached left out)."""
+    return [i.first_arrival_s - i.call_s for i in incidents if i.first_arrival_s is not None]
+
+
 def emergency_metrics(layer) -> dict:
     spec = layer.spec
     target_s = spec.coverage_target_min * 60.0
     incs = layer.incidents
     served = [i for i in incs if i.first_arrival_s is not None]
-    delays = [i.first_arrival_s - i.call_s for i in served]
+    delays = _call_to_arrival(served)
     by_type = {}
     for kind in sorted({i.type for i in incs}):
         group = [i for i in incs if i.type == kind]
-        d = [i.first_arrival_s - i.call_s for i in group if i.first_arrival_s is not None]
+        d = _call_to_arrival(group)
         by_type[kind] = {"incidents": len(group), "served": len(d),
                          "call_to_arrival_p50_s": _pct(d, 50),
                          "within_7min_rate": _rate(sum(x <= target_s for x in d), len(group))}
     by_group = {}
     for group, kinds in GROUPS.items():
         group_incs = [i for i in incs if kinds(i.type)]
-        d = [i.first_arrival_s - i.call_s for i in group_incs if i.first_arrival_s is not None]
+        d = _call_to_arrival(group_incs)
         by_group[group] = {
             "incidents": len(group_incs), "served": len(d),
             "call_to_arrival_mean_s": _r(np.mean(d), 1) if d else None,

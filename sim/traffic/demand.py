@@ -108,13 +108,17 @@ def demand_destinations(net: RoadNetwork, traffic) -> list[int]:
 
 
 def _crossing_ends(net: RoadNetwork, flow, i: int) -> tuple[int, int]:
-    where = f"traffic.through[{i}] ({flow.name})"
+    return _ends(net, flow, f"traffic.through[{i}] ({flow.name})",
+                 "a through flow crosses the city between two cordons")
+
+
+def _ends(net: RoadNetwork, flow, where: str, why: str) -> tuple[int, int]:
+    """A flow's origin and destination node indices; one node for both is refused."""
     o = _node(net, flow.origin, f"{where}.origin")
     d = _node(net, flow.destination, f"{where}.destination")
     if o == d:
         raise InputError(f"{where}: origin {flow.origin!r} and destination "
-                         f"{flow.destination!r} are the same node; a through flow crosses the "
-                         "city between two cordons")
+                         f"{flow.destination!r} are the same node ({net.nodes[o].id}); {why}")
     return o, d
 
 
@@ -217,9 +221,19 @@ def _gravity_trips(net, traffic, rng, start_s, end_s) -> TripTable:
             inner = _pick(rng, z_nodes, zj, avoid=ext_nodes[x_i])
             outer = np.full(n_x, ext_nodes[x_i])
             deps.append(rng.uniform(lo, hi, n_x))
-            origs.append(np.where(inbound, outer, inner))
-            dests.append(np.where(inbound, inner, outer))
+            _either_way(inbound, outer, inner, origs, dests)
             kinds.append(_kinds(rng, n_x, traffic.truck_share))
+    return _table(deps, origs, dests, kinds)
+
+
+def _either_way(forward, a, b, origs: list, dests: list) -> None:
+    """Trips from a to b where `forward`, else from b to a (appended to origs and dests)."""
+    origs.append(np.where(forward, a, b))
+    dests.append(np.where(forward, b, a))
+
+
+def _table(deps: list, origs: list, dests: list, kinds: list) -> TripTable:
+    """The trips drawn in parts (arrays per part) as one TripTable."""
     if not deps:
         return TripTable(np.zeros(0), np.zeros(0, int), np.zeros(0, int), [])
     return TripTable(np.concatenate(deps), np.concatenate(origs).astype(np.int64),
@@ -242,13 +256,9 @@ def _crossing_trips(net, traffic, rng, start_s, end_s) -> TripTable:
                 continue
             forward = rng.random(n) < 0.5
             deps.append(rng.uniform(lo, hi, n))
-            origs.append(np.where(forward, a, b))
-            dests.append(np.where(forward, b, a))
+            _either_way(forward, a, b, origs, dests)
             kinds.append(_kinds(rng, n, traffic.truck_share))
-    if not deps:
-        return TripTable(np.zeros(0), np.zeros(0, int), np.zeros(0, int), [])
-    return TripTable(np.concatenate(deps), np.concatenate(origs).astype(np.int64),
-                     np.concatenate(dests).astype(np.int64), [k for ks in kinds for k in ks])
+    return _table(deps, origs, dests, kinds)
 
 
 def _pick(rng, z_nodes, zone_idx: np.ndarray, avoid: int | None = None) -> np.ndarray:
@@ -300,12 +310,7 @@ def _kinds(rng, n: int, truck_share: float) -> list[str]:
 
 
 def _od_trips(net, od, i, rng, start_s, end_s) -> TripTable:
-    where = f"traffic.od[{i}]"
-    o = _node(net, od.origin, f"{where}.origin")
-    d = _node(net, od.destination, f"{where}.destination")
-    if o == d:
-        raise InputError(f"{where}: origin {od.origin!r} and destination {od.destination!r} are "
-                         f"the same node ({net.nodes[o].id}); a trip must go somewhere")
+    o, d = _ends(net, od, f"traffic.od[{i}]", "a trip must go somewhere")
     lo, hi = max(start_s, od.start), min(end_s, od.end)
     if hi <= lo:
         return TripTable(np.zeros(0), np.zeros(0, int), np.zeros(0, int), [])
