@@ -92,20 +92,70 @@ class ThroughFlow(Strict):
     note: str = ""
 
 
+class VisitorOrigin(Strict):
+    """Where visitors from one region enter the modelled roads (a cordon node or place)."""
+
+    name: str
+    node: str
+    weight: float = Field(gt=0, le=MAX_PEOPLE)  # share of the visitors (normalised over origins)
+    note: str = ""
+
+
+class Attraction(Strict):
+    """A place visitors drive to, drawn in proportion to its weight (e.g. yearly entries)."""
+
+    name: str
+    node: str
+    weight: float = Field(gt=0, le=1e9)
+    note: str = ""
+
+
+def _day_shares(v: list[float]) -> list[float]:
+    if any(x < 0 for x in v):
+        raise ValueError("shares must be >= 0")
+    if abs(sum(v) - 1.0) > 0.01:
+        raise ValueError(f"the 24 hourly shares must sum to 1 (they sum to {sum(v):.4f})")
+    return v
+
+
+class Visitors(Strict):
+    """Day visitors from outside the city who come by car: each car enters at its region's
+    cordon, visits `places` attractions in turn over its stay and leaves the way it came
+    (docs/traffic-model.md, "Visitors")."""
+
+    per_day: float = Field(default=0, ge=0, le=MAX_PEOPLE)  # visitors (people) a day
+    car_share: Share = 0.7  # of the visitors, those who come by car
+    persons_per_car: float = Field(default=2.5, ge=1, le=60)
+    stay_h: float = Field(default=4.8, gt=0, le=24)  # mean time from arrival to leaving
+    places: int = Field(default=2, ge=1, le=10)  # attractions visited per car
+    arrivals: list[float] = Field(default_factory=lambda: [1 / 24] * 24, min_length=24,
+                                  max_length=24)  # share of the day's cars arriving each hour
+    origins: list[VisitorOrigin] = Field(default_factory=list)
+    attractions: list[Attraction] = Field(default_factory=list)
+    source: str = ""
+
+    _arrivals = field_validator("arrivals")(classmethod(lambda cls, v: _day_shares(v)))
+
+    @model_validator(mode="after")
+    def _somewhere_to_go(self):
+        if self.per_day > 0 and not (self.origins and self.attractions):
+            raise ValueError("visitors with per_day > 0 need at least one "
+                             "[[traffic.visitors.origins]] and one "
+                             "[[traffic.visitors.attractions]]")
+        return self
+
+    @property
+    def cars_per_day(self) -> float:
+        return self.per_day * self.car_share / self.persons_per_car
+
+
 class Profile(Strict):
     hourly: list[Share] = Field(min_length=24, max_length=24)
     to_work: list[float] = Field(default_factory=lambda: [0.5] * 24, min_length=24,
                                  max_length=24)
     source: str = ""
 
-    @field_validator("hourly")
-    @classmethod
-    def _sums_to_one(cls, v):
-        if any(x < 0 for x in v):
-            raise ValueError("shares must be >= 0")
-        if abs(sum(v) - 1.0) > 0.01:
-            raise ValueError(f"the 24 hourly shares must sum to 1 (they sum to {sum(v):.4f})")
-        return v
+    _sums_to_one = field_validator("hourly")(classmethod(lambda cls, v: _day_shares(v)))
 
     @field_validator("to_work")
     @classmethod
@@ -206,6 +256,7 @@ class TrafficSpec(Strict):
     zones: list[Zone] = Field(default_factory=list)
     external: list[ExternalZone] = Field(default_factory=list)
     through: list[ThroughFlow] = Field(default_factory=list)
+    visitors: Visitors = Field(default_factory=Visitors)
     od: list[ODFlow] = Field(default_factory=list)
     corridors: list[Corridor] = Field(default_factory=list)
     sources: list[str] = Field(default_factory=list)

@@ -59,10 +59,11 @@ def line_run(tmp_path_factory):
     return out
 
 
-def _observed(tmp_path, counts="", times=""):
+def _observed(tmp_path, counts="", times="", *, parallel=False):
     folder = tmp_path / "obs"
-    folder.mkdir()
-    (folder / "counts.csv").write_text(COUNT_HEAD + counts, encoding="utf-8")
+    folder.mkdir(parents=True)
+    head = COUNT_HEAD.replace("note\n", "note,parallel_links\n") if parallel else COUNT_HEAD
+    (folder / "counts.csv").write_text(head + counts, encoding="utf-8")
     (folder / "travel_times.csv").write_text(TIME_HEAD + times, encoding="utf-8")
     return folder
 
@@ -179,3 +180,32 @@ def test_a_reference_row_is_reported_never_compared(line_run, tmp_path):
     assert "reference only" in rows["X"]["note"] and rows["X"]["model"] == 1200
     assert fit["counts"]["fitted_sites"] == 1 and fit["counts"]["reference_rows"] == 1
     assert fit["counts"]["geh_under_5_share"] == 1.0
+
+
+def test_an_earlier_count_of_a_counted_link_is_reported_beside_the_latest(line_run, tmp_path):
+    """A 2015 count of a link also counted in 2024 is not compared (the model's base year is the
+    latest), whichever direction names the link; a row without a year is always compared."""
+    folder = _observed(tmp_path, counts=(
+        f"A,segment 0,a,n0,n1,,,1200,2024,veh/day,,{SOURCE},no,\n"
+        f"O,segment 0,a,n1,n0,,,9000,2015,veh/day,,{SOURCE},no,\n"
+        f"U,segment 0,a,n0,n1,,,5000,,veh/day,,{SOURCE},no,\n"
+        f"B,segment 1,b,n1,n2,,,1200,2015,veh/day,,{SOURCE},no,\n"))
+    fit = fit_run(line_run, load_observations(folder))
+    rows = {r["id"]: r for r in fit["counts"]["rows"]}
+    assert not rows["O"]["compared"] and "A is a later count" in rows["O"]["note"]
+    assert rows["O"]["model"] == 1200 and rows["O"]["geh"] is None
+    assert rows["A"]["compared"] and rows["U"]["compared"] and rows["B"]["compared"]
+    assert fit["counts"]["fitted_sites"] == 3 and fit["counts"]["reference_rows"] == 1
+
+
+def test_a_count_made_before_a_parallel_road_opened_is_compared_with_both(line_run, tmp_path):
+    """`parallel_links` adds a later road's links to the counted one (a screenline)."""
+    folder = _observed(tmp_path, counts=(
+        f"A,segment 0,a,n0,n1,,,2400,2024,veh/day,,{SOURCE},no,,n1 n2\n"), parallel=True)
+    rows = fit_run(line_run, load_observations(folder))["counts"]["rows"]
+    assert rows[0]["model"] == 2400 and rows[0]["geh"] == 0.0
+    assert "parallel road" in rows[0]["note"]
+    bad = _observed(tmp_path / "bad", counts=(
+        f"A,segment 0,a,n0,n1,,,2400,2024,veh/day,,{SOURCE},no,,n1 n9\n"), parallel=True)
+    with pytest.raises(InputError, match="n1 - n9 is not a link"):
+        fit_run(line_run, load_observations(bad))

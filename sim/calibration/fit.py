@@ -148,24 +148,27 @@ def _split(rows: list[dict], key: str) -> tuple[float | None, float | None]:
 def fit_counts(run: RunTables, obs: Observations) -> dict:
     rows = []
     for site in obs.counts:
-        links = [run.link_by_pair[p] for p in ((site.from_node, site.to_node),
-                                               (site.to_node, site.from_node))
-                 if p in run.link_by_pair]
-        if not links:
-            raise InputError(f"{obs.folder / 'counts.csv'}: site {site.id} ({site.road}): "
-                             f"{site.from_node} - {site.to_node} is not a link of the run's "
-                             "network")
+        links = []
+        for a, b in ((site.from_node, site.to_node), *site.parallel):
+            found = [run.link_by_pair[p] for p in ((a, b), (b, a)) if p in run.link_by_pair]
+            if not found:
+                raise InputError(f"{obs.folder / 'counts.csv'}: site {site.id} ({site.road}): "
+                                 f"{a} - {b} is not a link of the run's network")
+            links += found
         row = {"id": site.id, "road": site.road, "site": site.site, "observed": site.flow,
                "unit": site.unit, "holdout": site.source.holdout,
                "estimate": site.source.estimate, "from_node": site.from_node,
-               "to_node": site.to_node, "compared": True, "note": ""}
+               "to_node": site.to_node, "compared": True,
+               "note": (f"with the later parallel road ({len(site.parallel)} link(s))"
+                        if site.parallel else "")}
         if not site.comparable:
-            row.update(compared=False, note=f"reference only: {site.unit}")
+            row.update(compared=False, note=site.reference_reason)
             model, g = float(run.entered[links].sum()), math.nan
         elif site.unit == "veh/day":
             model = float(run.entered[links].sum())
             if run.window_h < 23.5:
-                row["note"] = f"the run covers {run.window_h:.0f} h of the day"
+                row["note"] = "; ".join(filter(None, (
+                    row["note"], f"the run covers {run.window_h:.0f} h of the day")))
             g = goodness.geh_daily(model, site.flow)
         else:
             lo, hi = (float(x) for x in site.period.split("-"))

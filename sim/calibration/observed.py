@@ -4,6 +4,7 @@ row carries its source; the format is described in `sim/data/observed/README.md`
 from __future__ import annotations
 
 import csv
+import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,11 +53,25 @@ class CountSite:
     period: str  # for veh/h: "HH-HH" hours of the count; else empty
     year: str
     source: Source
+    superseded_by: str = ""  # id of a later count of the same link, compared in its place
+    # links of a road opened after the count that took over part of the counted road's
+    # traffic: the count is compared with the counted link and these together (a screenline)
+    parallel: tuple[tuple[str, str], ...] = ()
 
     @property
     def comparable(self) -> bool:
         """Whether a run can be compared with it (else a reference row, reported only)."""
-        return self.unit in COUNT_UNITS
+        return self.unit in COUNT_UNITS and not self.superseded_by
+
+    @property
+    def reference_reason(self) -> str:
+        """Why a row is reported but not compared (empty for a compared row)."""
+        if self.unit not in COUNT_UNITS:
+            return f"reference only: {self.unit}"
+        if self.superseded_by:
+            return (f"reference only: a {self.year} count; {self.superseded_by} is a later count "
+                    "of the same link")
+        return ""
 
 
 @dataclass(frozen=True)
@@ -171,6 +186,46 @@ def _unique(path, items) -> None:
         seen.add(item.id)
 
 
+def _node_pairs(path, line, text: str) -> tuple[tuple[str, str], ...]:
+    """`parallel_links`: node pairs "FROM TO" separated by semicolons."""
+    pairs = []
+    for part in (p.strip() for p in text.split(";")):
+        if not part:
+            continue
+        ends = part.split()
+        if len(ends) != 2:
+            raise InputError(f"{path}, line {line}: parallel_links part {part!r}; allowed: two "
+                             "node ids separated by a space, pairs separated by ';'")
+        pairs.append((ends[0], ends[1]))
+    return tuple(pairs)
+
+
+def _latest_counts(counts: list[CountSite]) -> list[CountSite]:
+    """Mark counts of one link made in an earlier year than another count of it as superseded.
+
+    The model is a day of 2025: where a link was counted in several years (the 2015 master-plan
+    table beside the 2025 expressway AADT), the latest year is its base-year count, as the
+    counts of a traffic model's base year are chosen (TAG unit M3.1, section 3.3), and the
+    earlier rows are reported beside it, not compared. Rows without a year are always compared.
+    """
+    latest: dict[frozenset, CountSite] = {}
+    for c in counts:
+        if c.unit not in COUNT_UNITS or not c.year.isdigit():
+            continue
+        link = frozenset((c.from_node, c.to_node))
+        best = latest.get(link)
+        if best is None or int(c.year) > int(best.year):
+            latest[link] = c
+    out = []
+    for c in counts:
+        best = latest.get(frozenset((c.from_node, c.to_node)))
+        if (best is not None and c.unit in COUNT_UNITS and c.year.isdigit()
+                and int(c.year) < int(best.year)):
+            c = dataclasses.replace(c, superseded_by=best.id)
+        out.append(c)
+    return out
+
+
 def load_observations(folder: str | Path | None = None) -> Observations:
     """Every observation in `folder` (default: the ones shipped with the project), checked."""
     folder = Path(folder) if folder is not None else DEFAULT_DIR
@@ -189,8 +244,10 @@ def load_observations(folder: str | Path | None = None) -> Observations:
                 from_node=row["from_node"].strip(), to_node=row["to_node"].strip(),
                 flow=_positive(path, line, row, "aadt"), unit=unit,
                 period=(row["period"] or "").strip(), year=(row["year"] or "").strip(),
-                source=_source(path, line, row)))
+                source=_source(path, line, row),
+                parallel=_node_pairs(path, line, row.get("parallel_links") or "")))
         _unique(path, counts)
+        counts = _latest_counts(counts)
     path = folder / "travel_times.csv"
     if path.is_file():
         for line, row in _rows(path, TIME_COLUMNS):

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..bounds import DAY_S
 from ..errors import InputError
 from ..geo import haversine_m
 from ..network import RoadNetwork
@@ -104,6 +105,10 @@ def demand_destinations(net: RoadNetwork, traffic) -> list[int]:
         nodes.add(_node(net, od.destination, f"traffic.od[{i}].destination"))
     for i, t in enumerate(traffic.through):
         nodes.update(_crossing_ends(net, t, i))
+    if traffic.visitors.per_day > 0:
+        origins, places, _ = _visitor_nodes(net, traffic.visitors)
+        nodes.update(origins.tolist())
+        nodes.update(places.tolist())
     return sorted(nodes)
 
 
@@ -137,8 +142,10 @@ def generate_trips(net: RoadNetwork, traffic, rng: np.random.Generator, start_s:
         parts.append(_gravity_trips(net, traffic, rng, start_s, end_s))
     for i, od in enumerate(traffic.od):
         parts.append(_od_trips(net, od, i, rng, start_s, end_s))
-    if traffic.through:  # drawn last: a scenario without through flows draws as before
+    if traffic.through:  # drawn after the rest: a scenario without them draws as before
         parts.append(_crossing_trips(net, traffic, rng, start_s, end_s))
+    if traffic.visitors.per_day > 0:
+        parts.append(_visitor_trips(net, traffic, rng, start_s, end_s))
     if not parts:
         return TripTable(np.zeros(0), np.zeros(0, int), np.zeros(0, int), [])
     dep = np.concatenate([p.depart_s for p in parts])
@@ -259,6 +266,81 @@ def _crossing_trips(net, traffic, rng, start_s, end_s) -> TripTable:
             _either_way(forward, a, b, origs, dests)
             kinds.append(_kinds(rng, n, traffic.truck_share))
     return _table(deps, origs, dests, kinds)
+
+
+def _visitor_nodes(net, visitors) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Origin nodes, attraction nodes and the attractions' draw probabilities."""
+    origins = np.array([_node(net, o.node, f"traffic.visitors.origins ({o.name})")
+                        for o in visitors.origins], dtype=np.int64)
+    places = np.array([_node(net, a.node, f"traffic.visitors.attractions ({a.name})")
+                       for a in visitors.attractions], dtype=np.int64)
+    w = np.array([a.weight for a in visitors.attractions], float)
+    return origins, places, w / w.sum()
+
+
+# ASSUMED: attractions closer than this (straight line) are walked between from where the car
+# was parked: Daereungwon, Cheomseongdae, Gyochon and Wolji lie within about a kilometre.
+WALK_M = 1500.0
+# Stays are spread around the mean as a gamma with this shape (coefficient of variation 0.5):
+# ASSUMED, no distribution of Gyeongju visitors' stays was found, only the mean.
+STAY_SHAPE = 4.0
+
+
+def _visitor_trips(net, traffic, rng, start_s, end_s) -> TripTable:
+    """Visitors' car trips. Per day, Poisson around cars_per_day x demand_scale cars; each
+    arrives in an hour drawn from `arrivals`, from its region's origin, goes to `places`
+    attractions in turn (each drawn by weight among those elsewhere; walked to, the car left
+    parked, when within WALK_M) at equal shares of a gamma-spread stay, and drives back to its
+    origin at the stay's end. The day repeats: a stay that runs past midnight ends in the small
+    hours of the same modelled day (yesterday's visitors leaving)."""
+    v = traffic.visitors
+    origins, places, p_place = _visitor_nodes(net, v)
+    p_origin = np.array([o.weight for o in v.origins], float)
+    p_origin /= p_origin.sum()
+    p_hour = np.asarray(v.arrivals, float) / sum(v.arrivals)
+    places_sorted = np.unique(places)
+    lat = np.array([net.nodes[i].lat for i in places_sorted])
+    lon = np.array([net.nodes[i].lon for i in places_sorted])
+    near = haversine_m(lat[:, None], lon[:, None], lat[None, :], lon[None, :]) < WALK_M
+    deps, origs, dests = [], [], []
+    for day in range(int(start_s // DAY_S), int(np.ceil(end_s / DAY_S))):
+        n = rng.poisson(v.cars_per_day * traffic.demand_scale)
+        home = origins[rng.choice(len(origins), size=n, p=p_origin)]
+        arrive = (rng.choice(24, size=n, p=p_hour) + rng.random(n)) * 3600.0
+        stay = rng.gamma(STAY_SHAPE, v.stay_h * 3600.0 / STAY_SHAPE, size=n)
+        at = home
+        for k in range(v.places + 1):
+            if k == 0:
+                nxt = places[rng.choice(len(places), size=n, p=p_place)]
+            elif k < v.places:
+                nxt = _elsewhere(rng, at, places, p_place)
+            else:
+                nxt = home
+            if 0 < k < v.places:  # a walk to a nearby attraction: the car stays where it is
+                walk = near[np.searchsorted(places_sorted, at), np.searchsorted(places_sorted, nxt)]
+                nxt = np.where(walk, at, nxt)
+            moving = nxt != at  # a place at the cordon itself, one attraction, or a walk
+            dep = day * DAY_S + (arrive + stay * k / v.places) % DAY_S
+            deps.append(dep[moving])
+            origs.append(at[moving])
+            dests.append(nxt[moving])
+            at = nxt
+    dep = np.concatenate(deps) if deps else np.zeros(0)
+    keep = (dep >= start_s) & (dep < end_s)
+    return TripTable(dep[keep], np.concatenate(origs)[keep].astype(np.int64),
+                     np.concatenate(dests)[keep].astype(np.int64), ["car"] * int(keep.sum()))
+
+
+def _elsewhere(rng, at: np.ndarray, places: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """For each car, a place drawn by weight among those not at its node (its own node when
+    there is no other)."""
+    out = at.copy()
+    for node in np.unique(at).tolist():
+        cars = np.flatnonzero(at == node)
+        w = np.where(places == node, 0.0, p)
+        if w.sum() > 0:
+            out[cars] = places[rng.choice(len(places), size=len(cars), p=w / w.sum())]
+    return out
 
 
 def _pick(rng, z_nodes, zone_idx: np.ndarray, avoid: int | None = None) -> np.ndarray:
