@@ -120,13 +120,27 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_") or "run"
 
 
+def _overrides(args) -> list[str]:
+    """The run's `--set` overrides, with `--network FILE` as one more: `network.file` set to
+    the file's absolute path, so it is recorded, names the variant's folder and replaces the
+    scenario's own network exactly as `[network] file` would."""
+    sets = list(args.set)
+    if getattr(args, "network", None):
+        path = Path(args.network)
+        if not path.is_file():
+            raise InputError(f"--network {args.network!r}: no such file; give a network file "
+                             "(.json own format, .graphml, .osm)")
+        sets.append(f"network.file={json.dumps(str(path.resolve()), ensure_ascii=False)}")
+    return sets
+
+
 def cmd_validate(args) -> int:
     from .model import load_network
     from .scenario import load_scenario
     from .traffic.controls import path_links, select_links
     from .traffic.demand import demand_destinations
 
-    scenario = load_scenario(args.scenario, args.set)
+    scenario = load_scenario(args.scenario, _overrides(args))
     net = load_network(scenario)
     # resolve every name the scenario uses against the network, as a run would
     demand_destinations(net, scenario.traffic)
@@ -145,7 +159,8 @@ def cmd_validate(args) -> int:
         from .emergency.layer import emergency_nodes
 
         emergency_nodes(net, scenario)
-    print(f"{scenario.name}: valid ({scenario.source_path})")
+    print(f"{scenario.name}: valid ({scenario.source_path}; network: {net.name or 'unnamed'}, "
+          f"{net.n_nodes} nodes)")
     return 0
 
 
@@ -153,7 +168,7 @@ def cmd_drill(args) -> int:
     from .emergency.drill import review
 
     out = review(args.scenario, args.observed, seeds=args.seeds, out=args.out,
-                 overrides=args.set, force=args.force)
+                 overrides=args.set, workers=args.workers, force=args.force)
     from .report_html import write_report
 
     print(f"report: {write_report(out)}")
@@ -170,12 +185,13 @@ def cmd_run(args) -> int:
     from .report import print_summary
     from .scenario import load_scenario
 
-    scenario = load_scenario(args.scenario, args.set)
+    sets = _overrides(args)
+    scenario = load_scenario(args.scenario, sets)
     seed = scenario.seed if args.seed is None else args.seed
     # variants of one scenario get folders of their own: the overrides name them
     out = Path(args.out) if args.out else Path("outputs") / (
-        f"{_slug(scenario.name)}-seed{seed}{variant_suffix(args.set)}")
-    key = run_key("run", scenario.source_path, args.set, seed)
+        f"{_slug(scenario.name)}-seed{seed}{variant_suffix(sets)}")
+    key = run_key("run", scenario.source_path, sets, seed)
     replace = check_output_folder(out, force=args.force, key=key, default=not args.out)
     t0 = time.perf_counter()
     # the pictures' worker gets ready on the other core while the model runs here
@@ -184,7 +200,7 @@ def cmd_run(args) -> int:
         model.run(progress=not args.quiet)
         wall = time.perf_counter() - t0
         metrics = write_run(model, out, wall_s=wall, painter=painter, replace=replace, key=key,
-                            overrides=args.set)
+                            overrides=sets)
     print_summary(model, metrics, out, wall)
     print(f"report: {out / 'report.html'}")
     return 0
@@ -264,13 +280,19 @@ def cmd_default(args) -> int:
     args.scenario = "leaders_day"
     args.seed = None
     args.set = []
+    args.network = None
     args.quiet = False
     return cmd_run(args)
 
 
+NETWORK_RUN_HELP = ("a network file (.json own format, .graphml, .osm) replacing the scenario's "
+                    "own ([network] file, else the embedded Gyeongju network); every place and "
+                    "node the scenario names must be in it")
 FORCE_HELP = ("replace an earlier output of summit-sim at --out (never anything else: a folder "
               "holding other files is refused)")
 MAP_DEFAULT = "outputs/network_map.png"
+SET_HELP = ("override a scenario value, e.g. traffic.demand_scale=0.8 or the alias "
+            "shuttles.fleet=200 (repeatable; the same names as compare and sweep)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -316,8 +338,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("scenario", metavar="SCENARIO", help="a .toml file or a shipped scenario name")
     p.add_argument("--seed", type=argtypes.seed,
                    help="random seed, 0 to 2**63 - 1 (default: the scenario's)")
-    p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
-                   help="override a scenario value, e.g. traffic.demand_scale=0.8 (repeatable)")
+    p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", help=SET_HELP)
+    p.add_argument("--network", metavar="FILE", help=NETWORK_RUN_HELP)
     p.add_argument("--out", metavar="DIR",
                    help="output folder (default: outputs/NAME-seedN, plus the overrides)")
     p.add_argument("--force", action="store_true", help=FORCE_HELP)
@@ -326,7 +348,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="check a scenario without running it")
     p.add_argument("scenario", metavar="SCENARIO")
-    p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE")
+    p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", help=SET_HELP)
+    p.add_argument("--network", metavar="FILE", help=NETWORK_RUN_HELP)
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("drill", help="review an observed drill log against the scenario's runs")
@@ -336,7 +359,10 @@ def build_parser() -> argparse.ArgumentParser:
     # judgement: 10,000 runs is beyond any review
     p.add_argument("--seeds", type=argtypes.whole(1, 10_000), default=5, metavar="N",
                    help="runs: the scenario's seed and the N-1 after it (default 5)")
-    p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE")
+    p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", help=SET_HELP)
+    p.add_argument("--workers", type=argtypes.whole(1, 1024), default=None, metavar="N",
+                   help="local worker processes (default: one per CPU); the review is the "
+                        "same whatever the number")
     p.add_argument("--out", metavar="DIR", help="output folder (default: outputs/NAME-drill)")
     p.add_argument("--force", action="store_true", help=FORCE_HELP)
     p.set_defaults(func=cmd_drill)
@@ -355,8 +381,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("viz", help="the live control-centre view in the browser (ui extra)")
     p.add_argument("scenario", metavar="SCENARIO", nargs="?", default="leaders_day",
                    help="a .toml file or a shipped scenario name (default: leaders_day)")
-    p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
-                   help="override a scenario value (repeatable)")
+    p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", help=SET_HELP)
     p.add_argument("--host", default="127.0.0.1", type=argtypes.host,
                    help="address to listen on (default 127.0.0.1: this machine only; any "
                         "other address needs --public)")

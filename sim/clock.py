@@ -31,3 +31,10 @@ def format_clock(seconds: float) -> str:
     """Seconds from midnight -> 'HH:MM:SS' (hours may pass 24 on multi-day runs)."""
     s = round(seconds)
     return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def format_mmss(seconds: float) -> str:
+    """Seconds -> 'MM:SS' (minutes may pass 59, '-' before a negative): a time after a moment,
+    such as a drill stage after its call, written one way in tables, console and pictures."""
+    s = round(abs(seconds))
+    return f"{'-' if seconds < 0 and s else ''}{s // 60:02d}:{s % 60:02d}"

@@ -242,7 +242,9 @@ def _drill(run_dir: Path) -> str:
            f"against {len(info.get('seeds', []))} runs (seeds "
            f"{_esc(', '.join(str(s) for s in info.get('seeds', [])))}): "
            f"{info.get('outside_band', 0)} of {info.get('compared', 0)} observed times lie "
-           "outside the runs' 5-95% band.</p>"]
+           "outside the runs' 5-95% band. Times are mm:ss after the incident's call.</p>"]
+    if info.get("band_note"):
+        out.append(f"<p class='note'><strong>{_esc(info['band_note'])}</strong></p>")
     table = run_dir / "drill_table.csv"
     if table.exists():
         with open(table, newline="", encoding="utf-8") as fh:

@@ -1,9 +1,11 @@
 """Scenario files (TOML) and their schema: what a run simulates, validated before anything runs.
 
 A scenario may name a `base` scenario whose values it starts from (tables merge key by key;
-lists are replaced). Any value can be overridden from the command line with `--set path=value`
-(`--set traffic.demand_scale=0.8`, `--set weather=snow`). Errors name the field, the value and
-what is allowed.
+lists are replaced): a file beside it, else a shipped scenario by name. Any value can be
+overridden from the command line with `--set path=value` (`--set traffic.demand_scale=0.8`,
+`--set weather=snow`, the alias `--set shuttles.fleet=200`), by the same rules in every command
+(sim/overrides.py). Errors name the field, the value and what is allowed. The fields are
+described in docs/scenarios.md.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import copy
 import difflib
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -43,6 +46,7 @@ from .clock import format_clock
 from .emergency.spec import EmergencySpec
 from .errors import InputError, describe_validation_error
 from .network import ROAD_CLASSES
+from .overrides import apply_overrides
 from .traffic.vehicles import VEHICLE_CLASSES
 
 VehicleClassName = Literal["car", "truck", "bus", "shuttle", "event", "emergency", "motorcade"]
@@ -693,8 +697,9 @@ def _resolve_base(raw: dict, path: Path, seen: tuple[Path, ...] = ()) -> dict:
         return raw
     if not isinstance(base, str):
         raise InputError(f"scenario {str(path)!r}: base = {base!r}: must be the path of another "
-                         "scenario file (a string), relative to this one")
-    base_path = (path.parent / base).resolve()
+                         "scenario file (a string), relative to this one, or a shipped "
+                         "scenario's name")
+    base_path = _base_path(base, path)
     if base_path in seen or base_path == path.resolve():
         raise InputError(f"scenario {str(path)!r}: base = {base!r} makes a cycle")
     parent = _resolve_base(_read_toml(base_path, f"scenario {str(path)!r}: base = {base!r}"),
@@ -704,65 +709,20 @@ def _resolve_base(raw: dict, path: Path, seen: tuple[Path, ...] = ()) -> dict:
     return merged
 
 
-def parse_value(text: str) -> Any:
-    """A --set value as TOML reads it (numbers, booleans, arrays, quoted strings), else text."""
-    try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        return text
-
-
-def apply_override(raw: dict, assignment: str) -> None:
-    """Apply one `path=value` to the raw scenario dict; list items by index (closures.0.start)."""
-    if "=" not in assignment:
-        raise InputError(
-            f"--set {assignment!r}: expected path=value, e.g. traffic.demand_scale=0.8")
-    path, text = assignment.split("=", 1)
-    keys = path.strip().split(".")
-    if not all(keys):
-        raise InputError(f"--set {assignment!r}: empty part in path {path!r}")
-    node: Any = raw
-    walked = []
-    for key in keys[:-1]:
-        if not isinstance(node, dict | list):
-            raise InputError(f"--set {path}: {'.'.join(walked)} = {node!r} is a value, not a "
-                             "table or a list")
-        walked.append(key)
-        node = _list_item(node, key, walked) if isinstance(node, list) else \
-            node.setdefault(key, {})
-    if not isinstance(node, dict | list):
-        raise InputError(f"--set {path}: {'.'.join(walked)} = {node!r} is a value, not a "
-                         "table or a list")
-    last = keys[-1]
-    if isinstance(node, list):
-        idx = _index(node, last, [*walked, last])
-        node[idx] = parse_value(text.strip())
-    else:
-        node[last] = parse_value(text.strip())
-
-
-def _index(node: list, key: str, walked: list[str]) -> int:
-    try:
-        idx = int(key)
-    except ValueError:
-        raise InputError(f"--set: {'.'.join(walked)}: {key!r} must be a list index") from None
-    if not -len(node) <= idx < len(node):
-        raise InputError(f"--set: {'.'.join(walked)}: index {idx} is out of range "
-                         f"(the list has {len(node)} items)")
-    return idx
-
-
-def _list_item(node: list, key: str, walked: list[str]):
-    return node[_index(node, key, walked)]
-
-
-def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scenario:
-    """Read, merge with its base, apply --set overrides, and validate a scenario file."""
+def load_scenario(path: str | Path, overrides: Sequence[str] | None = None) -> Scenario:
+    """Read, merge with its base, apply --set overrides (aliases too), and validate a scenario
+    file."""
     p = _resolve_scenario_path(path)
     raw = _resolve_base(_read_toml(p), p)
-    for assignment in overrides or []:
-        apply_override(raw, assignment)
-    return validate_scenario(raw, where=str(p), source_path=str(p))
+    return override_scenario(raw, overrides or [], where=str(p), source_path=str(p))
+
+
+def override_scenario(raw: dict, overrides: Sequence[str], where: str = "scenario",
+                      source_path: str | None = None) -> Scenario:
+    """A raw scenario (a file's tables, or a run's recorded scenario) with `--set` overrides
+    applied as every command applies them (sim/overrides.py), validated."""
+    return apply_overrides(raw, overrides, Scenario,
+                           lambda r: validate_scenario(r, where, source_path))
 
 
 def validate_scenario(raw: dict, where: str = "scenario", source_path: str | None = None
@@ -806,13 +766,41 @@ def _known_fields(loc) -> list[str]:
     return list(model.model_fields) if model else []
 
 
+def shipped_names() -> list[str]:
+    """The names of the scenarios that ship with summit-sim (scenarios/*.toml)."""
+    return sorted(f.stem for f in SCENARIO_DIR.glob("*.toml"))
+
+
+def shipped_scenario(name: str) -> Path | None:
+    """The shipped scenario file a bare name (with or without .toml) stands for, if any."""
+    if not name or Path(name).name != name:
+        return None
+    for cand in (SCENARIO_DIR / name, SCENARIO_DIR / f"{name}.toml"):
+        if cand.is_file():
+            return cand
+    return None
+
+
+def _base_path(base: str, path: Path) -> Path:
+    """Where `base = "..."` points: a file relative to the scenario's folder when there is one,
+    else a shipped scenario by name, so a scenario copied elsewhere still finds `som1_day`."""
+    local = path.parent / base
+    if local.exists():
+        return local.resolve()
+    shipped = shipped_scenario(base)
+    if shipped is not None:
+        return shipped.resolve()
+    raise InputError(f"scenario {str(path)!r}: base = {base!r}: there is no file "
+                     f"{str(local)!r} and no shipped scenario of that name; shipped scenarios: "
+                     f"{', '.join(shipped_names()) or '(none)'}")
+
+
 def _resolve_scenario_path(path: str | Path) -> Path:
     p = Path(path)
     if p.is_file():
         return p
-    for cand in (SCENARIO_DIR / p, SCENARIO_DIR / f"{p}.toml"):
-        if cand.is_file():
-            return cand
-    shipped = sorted(f.stem for f in SCENARIO_DIR.glob("*.toml"))
+    shipped = shipped_scenario(str(path))
+    if shipped is not None:
+        return shipped
     raise InputError(f"scenario file {str(path)!r} does not exist; shipped scenarios: "
-                     f"{', '.join(shipped) or '(none)'}")
+                     f"{', '.join(shipped_names()) or '(none)'}")

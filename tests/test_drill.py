@@ -5,6 +5,8 @@ nothing written; the shipped sample log fits the shipped drill scenario."""
 from __future__ import annotations
 
 import csv
+import json
+import re
 
 import pytest
 
@@ -52,6 +54,14 @@ Test fire,Gyeongju Fire Station aerial ladder 1,on_scene,09:05:00
 """
 
 
+MMSS = re.compile(r"^\d{2,}:\d{2}$")
+
+
+def _seconds(mmss: str) -> int:
+    minutes, seconds = mmss.split(":")
+    return int(minutes) * 60 + int(seconds)
+
+
 @pytest.fixture
 def drill(tmp_path):
     from sim.scenario import SCENARIO_DIR
@@ -81,15 +91,25 @@ def test_a_drill_review_writes_the_table_and_a_chart_per_unit(tmp_path, drill, c
     pumper = "Bomun 119 Safety Centre pumper 1"
     dispatch = body[(pumper, "dispatch")]
     # one minute's call handling in every run: a dispatch one minute after the call fits
-    assert dispatch["sim_median_min"] == dispatch["sim_p5_min"] == "1.00"
+    assert dispatch["sim_median_mmss"] == dispatch["sim_p5_mmss"] == "01:00"
+    assert dispatch["observed_mmss"] == "01:00" and dispatch["observed_clock"] == "08:11:00"
     assert dispatch["flag"] == "" and dispatch["sim_runs"] == dispatch["runs"] == "3"
     on_scene = body[(pumper, "on_scene")]
-    assert float(on_scene["sim_p5_min"]) <= float(on_scene["sim_median_min"]) <= \
-        float(on_scene["sim_p95_min"])
+    assert on_scene["observed_mmss"] == "04:45"
+    assert _seconds(on_scene["sim_p5_mmss"]) <= _seconds(on_scene["sim_median_mmss"]) <= \
+        _seconds(on_scene["sim_p95_mmss"])
     # 55 minutes for a trip the model makes in about 15: flagged
     ladder = body[("Gyeongju Fire Station aerial ladder 1", "on_scene")]
-    assert ladder["flag"] == "later than band" and float(ladder["observed_min"]) == 55.0
+    assert ladder["flag"] == "later than band" and ladder["observed_mmss"] == "55:00"
     assert "<< LATER THAN BAND" in printed and "Short drill" in printed
+    # one time format: every time after the call is mm:ss, in the file and on the console
+    for row in body.values():
+        for column in ("observed_mmss", "sim_median_mmss", "sim_p5_mmss", "sim_p95_mmss"):
+            assert MMSS.match(row[column]), (column, row[column])
+    assert "04:45" in printed and "55:00" in printed and "4.75" not in printed
+    # three runs make a rough band, and the review says so, with the number
+    assert "the 5-95% band comes from only 3 runs" in printed
+    assert "3 runs" in json.loads((out / "drill.json").read_text())["band_note"]
     pngs = sorted(p.name for p in out.glob("*.png"))
     assert pngs == ["timeline_bomun_119_safety_centre_pumper_1.png",
                     "timeline_gyeongju_fire_station_aerial_ladder_1.png"]
@@ -101,6 +121,25 @@ def test_the_same_seeds_give_the_same_table(tmp_path, drill):
     _, first = _drill(tmp_path, drill, LOG, "--seeds", "2", name="a")
     _, again = _drill(tmp_path, drill, LOG, "--seeds", "2", name="b")
     assert (first / "drill_table.csv").read_bytes() == (again / "drill_table.csv").read_bytes()
+
+
+def test_the_review_is_the_same_whatever_the_number_of_workers(tmp_path, drill, capsys):
+    code, one = _drill(tmp_path, drill, LOG, "--seeds", "2", "--workers", "1", name="one")
+    printed_one = capsys.readouterr().out
+    code2, two = _drill(tmp_path, drill, LOG, "--seeds", "2", "--workers", "2", name="two")
+    printed_two = capsys.readouterr().out
+    assert code == code2 == 0
+    for name in ("drill_table.csv", "drill.json"):
+        assert (one / name).read_bytes() == (two / name).read_bytes()
+    assert printed_one.replace("one/", "two/") == printed_two
+    assert json.loads((one / "drill.json").read_text())["seeds"] == [1, 2]
+
+
+def test_a_band_from_ten_runs_carries_no_warning():
+    from sim.emergency.drill import band_note
+
+    assert band_note(10) == "" and band_note(50) == ""
+    assert "only 1 run;" in band_note(1) and "--seeds 10" in band_note(9)
 
 
 @pytest.mark.parametrize("log, message", [

@@ -11,6 +11,7 @@ import re
 import pytest
 
 from sim.cli import main
+from sim.emergency.drill import band_note
 from sim.report_html import flatten, target_rows, write_report
 
 QUICK = ["--set", "end=08:00", "--set", "traffic.daily_trips=0", "--set", "traffic.external=[]",
@@ -95,12 +96,15 @@ def test_a_drill_review_folder_gets_its_review_in_the_report(tmp_path):
     png = b"\x89PNG\r\n\x1a\n" + b"0" * 64
     (tmp_path / "timeline_bomun_pumper_1.png").write_bytes(png)
     (tmp_path / "drill_table.csv").write_text(
-        "incident,unit,stage,observed_clock,observed_min,sim_median_min,sim_p5_min,"
-        "sim_p95_min,sim_runs,runs,flag\nHICO fire,Bomun pumper 1,on_scene,10:48:00,8.00,"
-        "6.10,5.00,7.20,3,3,later than band\n", encoding="utf-8")
+        "incident,unit,stage,observed_clock,observed_mmss,sim_median_mmss,sim_p5_mmss,"
+        "sim_p95_mmss,sim_runs,runs,flag\nHICO fire,Bomun pumper 1,on_scene,10:48:00,08:00,"
+        "06:06,05:00,07:12,3,3,later than band\n", encoding="utf-8")
     (tmp_path / "drill.json").write_text(json.dumps(
         {"scenario": "HICO drill", "observed_log": "log.csv", "seeds": [1, 2, 3],
-         "outside_band": 1, "compared": 1, "charts": {}}), encoding="utf-8")
+         "outside_band": 1, "compared": 1, "charts": {},
+         "band_note": band_note(3)}), encoding="utf-8")
     page = write_report(tmp_path).read_text(encoding="utf-8")
     assert "Drill review" in page and "later than band" in page and "Bomun pumper 1" in page
+    assert "<td>06:06</td>" in page and "mm:ss after the incident's call" in page
+    assert "the 5-95% band comes from only 3 runs" in page
     assert base64.b64encode(png).decode() in page

@@ -7,7 +7,9 @@ is the run's. For each logged unit and stage the table gives the observed time, 
 median and 5-95% band over the runs, and a flag when the observation lies outside the band.
 
 Seeds are the scenario's seed and the ones after it (seed, seed + 1, ...), so a review is
-repeatable; runs go in parallel worker processes (two at most on this class of machine).
+repeatable; the runs go through the what-if runner (sim/whatif/runner.py), on as many local
+worker processes as asked, and the review is the same whatever their number. Times after the
+call are written one way everywhere, mm:ss (sim/clock.py format_mmss).
 """
 
 from __future__ import annotations
@@ -15,14 +17,13 @@ from __future__ import annotations
 import csv
 import datetime
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..clock import format_clock, parse_clock
+from ..clock import format_clock, format_mmss, parse_clock
 from ..errors import InputError
 
 COLUMNS = ("incident", "unit", "stage", "timestamp")
@@ -31,10 +32,15 @@ STAGE_FIELD = {"dispatch": "dispatch_s", "en_route": "en_route_s", "on_scene": "
                "transport": "transport_s", "hospital": "hospital_s", "clear": "clear_s"}
 STAGE_LABEL = {"dispatch": "dispatched", "en_route": "set off", "on_scene": "on scene",
                "transport": "left with patient", "hospital": "at hospital", "clear": "clear"}
-TABLE_COLUMNS = ["incident", "unit", "stage", "observed_clock", "observed_min", "sim_median_min",
-                 "sim_p5_min", "sim_p95_min", "sim_runs", "runs", "flag"]
-MAX_WORKERS = 2
+# times after the incident's call in mm:ss; observed_clock is the logged time of day
+TABLE_COLUMNS = ["incident", "unit", "stage", "observed_clock", "observed_mmss",
+                 "sim_median_mmss", "sim_p5_mmss", "sim_p95_mmss", "sim_runs", "runs", "flag"]
 TOLERANCE_S = 15.0  # drill logs are kept to about this (radio log, stopwatch): no flag within
+# judgement: below about 10 runs the 5th and 95th percentiles are little more than the lowest
+# and highest run, so the band (and a flag against it) is rough
+ROUGH_BELOW = 10
+_CALL = "drill_call\x1f"  # the runner's KPI names for the probe's figures (see StageTimes)
+_TIME = "drill_time\x1f"
 _DATE_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ](\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)$")
 
 
@@ -197,42 +203,53 @@ def seeds_for(scenario, n: int) -> list[int]:
     return [scenario.seed + k for k in range(n)]
 
 
-def run_seed(scenario_ref: str, overrides: list[str], seed: int,
-             wanted: list[tuple[str, str, str]]) -> dict:
-    """One run: per incident the call time, and per wanted (incident, unit, stage) the stage's
-    time after the call (None when the unit never reached it). Runs in a worker process."""
-    from ..model import SummitModel
-    from ..scenario import load_scenario
-
-    scenario = load_scenario(scenario_ref, overrides)
-    model = SummitModel(scenario, seed=seed)
-    model.run()
-    incidents = {i.name: i for i in model.emergency.incidents if i.scripted}
-    out = {"seed": seed, "calls": {n: i.call_s for n, i in incidents.items()}, "times": {}}
-    for inc_name, unit, stage in wanted:
-        inc = incidents.get(inc_name)
-        value = None
-        if inc is not None:
-            recs = sorted((r for r in inc.assignments if r.unit.name == unit),
-                          key=lambda r: r.dispatch_s)
-            if recs:
-                t = getattr(recs[0], STAGE_FIELD[stage])
-                value = None if t is None else float(t) - inc.call_s
-        out["times"][f"{inc_name}\x1f{unit}\x1f{stage}"] = value
-    return out
+def _stage_key(incident: str, unit: str, stage: str) -> str:
+    return f"{incident}\x1f{unit}\x1f{stage}"
 
 
-def simulate(scenario_ref: str, overrides: list[str], seeds: list[int],
-             wanted: list[tuple[str, str, str]], workers: int = MAX_WORKERS) -> list[dict]:
-    workers = max(1, min(workers, len(seeds), os.cpu_count() or 1))
-    if workers == 1:
-        return [run_seed(scenario_ref, overrides, s, wanted) for s in seeds]
-    from ..processes import process_pool
+@dataclass(frozen=True)
+class StageTimes:
+    """The probe the what-if runner calls on each finished run (in its worker): per scripted
+    incident the call time, and per wanted (incident, unit, stage) the stage's time after the
+    call, absent when the unit never reached it."""
 
-    # workers ignore Ctrl-C and end with this process; an interrupt stops them at once
-    with process_pool(workers, "spawn") as pool:
-        futures = [pool.submit(run_seed, scenario_ref, overrides, s, wanted) for s in seeds]
-        return [f.result() for f in futures]
+    wanted: tuple[tuple[str, str, str], ...]
+
+    def __call__(self, model, metrics) -> dict[str, float | None]:
+        incidents = {i.name: i for i in model.emergency.incidents if i.scripted}
+        out: dict[str, float | None] = {_CALL + n: i.call_s for n, i in incidents.items()}
+        for inc_name, unit, stage in self.wanted:
+            out[_TIME + _stage_key(inc_name, unit, stage)] = _stage_time(
+                incidents.get(inc_name), unit, stage)
+        return out
+
+
+def _stage_time(inc, unit: str, stage: str) -> float | None:
+    """The unit's first assignment to the incident: the stage's time after the call."""
+    if inc is None:
+        return None
+    recs = sorted((r for r in inc.assignments if r.unit.name == unit), key=lambda r: r.dispatch_s)
+    t = getattr(recs[0], STAGE_FIELD[stage]) if recs else None
+    return None if t is None else float(t) - inc.call_s
+
+
+def _run_record(seed: int, kpis: dict[str, float]) -> dict:
+    """One run's probe figures, back from the runner's flat KPI names: seed, calls, times."""
+    calls = {k[len(_CALL):]: v for k, v in kpis.items() if k.startswith(_CALL)}
+    times = {k[len(_TIME):]: v for k, v in kpis.items() if k.startswith(_TIME)}
+    return {"seed": seed, "calls": calls, "times": times}
+
+
+def simulate(scenario, seeds: list[int], wanted: list[tuple[str, str, str]],
+             workers: int | None = None) -> list[dict]:
+    """Run the scenario once per seed through the what-if runner; one record per seed, in the
+    seeds' order, whatever the number of workers and the order the runs finish in."""
+    from ..whatif.runner import Job, make_backend
+
+    probe = StageTimes(tuple(wanted))
+    jobs = [Job(i, scenario, s, probe) for i, s in enumerate(seeds)]
+    done = {job.key: kpis for job, kpis in make_backend(workers=workers).run(jobs)}
+    return [_run_record(job.seed, done[job.key]) for job in jobs]
 
 
 def compare(observations: list[Observation], scenario, runs: list[dict]) -> list[Comparison]:
@@ -243,7 +260,7 @@ def compare(observations: list[Observation], scenario, runs: list[dict]) -> list
     for o in observations:
         if o.stage == "call":
             continue
-        key = f"{o.incident}\x1f{o.unit}\x1f{o.stage}"
+        key = _stage_key(o.incident, o.unit, o.stage)
         sim = [r["times"][key] for r in runs if r["times"].get(key) is not None]
         out.append(Comparison(o.incident, o.unit, o.stage, o.clock_s,
                               o.clock_s - calls[o.incident], sim, len(runs)))
@@ -251,33 +268,38 @@ def compare(observations: list[Observation], scenario, runs: list[dict]) -> list
 
 
 # ---- the review ---------------------------------------------------------------------------------
-def _mmss(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    sign = "-" if seconds < 0 else "+"
-    s = round(abs(seconds))
-    return f"{sign}{s // 60:02d}:{s % 60:02d}"
+def _mmss(seconds: float | None, missing: str = "-") -> str:
+    return missing if seconds is None else format_mmss(seconds)
 
 
-def _minutes(x: float | None) -> str:
-    return "" if x is None else f"{x / 60:.2f}"
+def band_note(runs: int) -> str:
+    """A plain warning when the 5-95% band rests on too few runs to be more than rough; '' from
+    ROUGH_BELOW runs on."""
+    if runs >= ROUGH_BELOW:
+        return ""
+    return (f"warning: the 5-95% band comes from only {runs} run{'s' if runs != 1 else ''}; "
+            f"from fewer than {ROUGH_BELOW} it is rough (little more than the lowest and highest "
+            f"run), so take a flag as a prompt to look, not a finding; use --seeds "
+            f"{ROUGH_BELOW} or more for a review to brief from")
 
 
 def table_rows(comparisons: list[Comparison]) -> list[list]:
+    """drill_table.csv's rows: times after the call in mm:ss, empty where there is none."""
     rows = []
     for c in comparisons:
-        band = c.band
+        band = c.band or (None, None)
         rows.append([c.incident, c.unit, c.stage, format_clock(c.observed_clock_s),
-                     _minutes(c.observed_s), _minutes(c.median),
-                     _minutes(band[0] if band else None), _minutes(band[1] if band else None),
-                     len(c.sim), c.runs, c.flag])
+                     _mmss(c.observed_s, ""), _mmss(c.median, ""), _mmss(band[0], ""),
+                     _mmss(band[1], ""), len(c.sim), c.runs, c.flag])
     return rows
 
 
-def print_table(comparisons: list[Comparison], header: str) -> None:
+def print_table(comparisons: list[Comparison], header: str, runs: int) -> None:
+    """The review on the console: the table in mm:ss, how many stages lie outside, and the
+    warning when the band rests on few runs."""
     print(header)
-    print("times are minutes:seconds after the incident's call; runs: runs where the unit "
-          "reached the stage")
+    print("times are mm:ss after the incident's call; runs: runs where the unit reached the "
+          "stage")
     heads = ["incident", "unit", "stage", "observed", "sim median", "sim 5-95%", "runs", "flag"]
     lines = []
     for c in comparisons:
@@ -291,23 +313,18 @@ def print_table(comparisons: list[Comparison], header: str) -> None:
         print("  ".join(str(x).ljust(w) for x, w in zip(r, widths, strict=True)).rstrip())
     n_out = sum(bool(c.flag) for c in comparisons)
     print(f"{n_out} of {len(comparisons)} observed stages outside the simulated band")
+    if band_note(runs):
+        print(band_note(runs))
 
 
 def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_") or "unit"
 
 
-def review(scenario_ref: str, log: str | Path, *, seeds: int = 5, out: str | Path | None = None,
-           overrides: list[str] | None = None, workers: int = MAX_WORKERS,
-           force: bool = False) -> Path:
-    """Read and check the log, run the seeds, write the table and the charts into `out`
-    (atomically: complete or absent), print the table; returns the output folder."""
-    from ..atomic import atomic_dir
-    from ..ownership import check_output_folder, run_key, variant_suffix
+def _load(scenario_ref: str, log: str | Path, overrides: list[str], seeds: int):
+    """The scenario and its checked log, or an InputError before anything runs or is written."""
     from ..scenario import load_scenario
-    from .plots import draw_drill_timeline
 
-    overrides = list(overrides or [])
     if seeds < 1:
         raise InputError(f"--seeds {seeds}: must be 1 or more")
     scenario = load_scenario(scenario_ref, overrides)
@@ -315,12 +332,53 @@ def review(scenario_ref: str, log: str | Path, *, seeds: int = 5, out: str | Pat
         raise InputError(f"scenario {scenario.name!r} has no emergency layer "
                          "(emergency.enabled = false); a drill needs one")
     observations = read_log(log, scenario)
+    logged = {o.incident for o in observations}
     for s in scenario.emergency.scripted:
-        if s.name in {o.incident for o in observations} and not \
-                scenario.start <= s.at < scenario.end:
+        if s.name in logged and not scenario.start <= s.at < scenario.end:
             raise InputError(f"incident {s.name!r} is called at {format_clock(s.at)}, outside "
                              f"the run ({format_clock(scenario.start)}-"
                              f"{format_clock(scenario.end)})")
+    return scenario, observations
+
+
+def _write(tmp: Path, scenario, log: str | Path, overrides: list[str], seed_list: list[int],
+           runs: list[dict], comparisons: list[Comparison]) -> str:
+    """The table, a chart per unit and drill.json into the folder being written; returns the
+    line that names the runs."""
+    from .plots import draw_drill_timeline
+
+    seeds_text = f"seed {seed_list[0]}" if len(seed_list) == 1 else \
+        f"seeds {seed_list[0]}-{seed_list[-1]}"
+    against = f"{len(runs)} run{'s' if len(runs) != 1 else ''} ({seeds_text})"
+    rough = " - a rough band" if band_note(len(runs)) else ""
+    with open(tmp / "drill_table.csv", "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([TABLE_COLUMNS, *table_rows(comparisons)])
+    charts = {}
+    for unit in sorted({c.unit for c in comparisons}):
+        name = f"timeline_{slug(unit)}.png"
+        draw_drill_timeline([c for c in comparisons if c.unit == unit], tmp / name, title=unit,
+                            subtitle=f"{scenario.name}: observed against {against}{rough}")
+        charts[unit] = name
+    summary = {"scenario": scenario.name, "scenario_file": scenario.source_path,
+               "overrides": overrides, "observed_log": str(log), "seeds": seed_list,
+               "sim_calls": [r["calls"] for r in runs], "charts": charts,
+               "outside_band": sum(bool(c.flag) for c in comparisons),
+               "compared": len(comparisons), "time_format": "mm:ss after the incident's call",
+               "band_note": band_note(len(runs))}
+    (tmp / "drill.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    return f"{scenario.name}: observed log {Path(log).name} against {against}"
+
+
+def review(scenario_ref: str, log: str | Path, *, seeds: int = 5, out: str | Path | None = None,
+           overrides: list[str] | None = None, workers: int | None = None,
+           force: bool = False) -> Path:
+    """Read and check the log, run the seeds, write the table and the charts into `out`
+    (atomically: complete or absent), print the table; returns the output folder."""
+    from ..atomic import atomic_dir
+    from ..ownership import check_output_folder, run_key, variant_suffix
+
+    overrides = list(overrides or [])
+    scenario, observations = _load(scenario_ref, log, overrides, seeds)
     key = run_key("drill", scenario.source_path, str(log), overrides, seeds)
     default = out is None
     out = Path(out) if out else Path("outputs") / (
@@ -328,28 +386,10 @@ def review(scenario_ref: str, log: str | Path, *, seeds: int = 5, out: str | Pat
     replace = check_output_folder(out, force=force, key=key, default=default)
     wanted = sorted({(o.incident, o.unit, o.stage) for o in observations if o.stage != "call"})
     seed_list = seeds_for(scenario, seeds)
-    runs = simulate(scenario_ref, overrides, seed_list, wanted, workers)
+    runs = simulate(scenario, seed_list, wanted, workers)
     comparisons = compare(observations, scenario, runs)
-    seeds_text = f"seed {seed_list[0]}" if len(seed_list) == 1 else \
-        f"seeds {seed_list[0]}-{seed_list[-1]}"
     with atomic_dir(out, replace=replace, command="drill", key=key) as tmp:
-        with open(tmp / "drill_table.csv", "w", newline="", encoding="utf-8") as fh:
-            csv.writer(fh).writerows([TABLE_COLUMNS, *table_rows(comparisons)])
-        units = sorted({c.unit for c in comparisons})
-        charts = {}
-        for unit in units:
-            name = f"timeline_{slug(unit)}.png"
-            draw_drill_timeline([c for c in comparisons if c.unit == unit], tmp / name,
-                                title=unit, subtitle=f"{scenario.name}: observed against "
-                                f"{len(runs)} runs ({seeds_text})")
-            charts[unit] = name
-        summary = {"scenario": scenario.name, "scenario_file": scenario.source_path,
-                   "overrides": overrides, "observed_log": str(log), "seeds": seed_list,
-                   "sim_calls": [r["calls"] for r in runs], "charts": charts,
-                   "outside_band": sum(bool(c.flag) for c in comparisons),
-                   "compared": len(comparisons)}
-        (tmp / "drill.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-        print_table(comparisons, f"{scenario.name}: observed log {Path(log).name} against "
-                    f"{len(runs)} runs ({seeds_text})")
+        header = _write(tmp, scenario, log, overrides, seed_list, runs, comparisons)
+        print_table(comparisons, header, len(runs))
     print(f"drill review written to {out}/")
     return out

@@ -10,9 +10,10 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter
 
 from ..atomic import atomic_file
-from ..clock import format_clock
+from ..clock import format_clock, format_mmss
 
 BAND = "#9ecae1"
 MEDIAN = "#08519c"
@@ -23,10 +24,9 @@ TYPE_COLOURS = {"pumper": "#d7301f", "ambulance": "#2171b5", "aerial_ladder": "#
                 "hazmat": "#31a354", "command": "#525252"}
 
 
-def _mmss(seconds: float) -> str:
-    sign = "-" if seconds < 0 else "+"
-    s = round(abs(seconds))
-    return f"{sign}{s // 60}:{s % 60:02d}"
+def _minutes_as_mmss(minutes: float, _pos=None) -> str:
+    """An axis tick in minutes written as mm:ss, as the drill table and console write times."""
+    return format_mmss(minutes * 60)
 
 
 def draw_drill_timeline(comparisons, out: str | Path, *, title: str, subtitle: str = "",
@@ -73,9 +73,9 @@ def draw_drill_timeline(comparisons, out: str | Path, *, title: str, subtitle: s
                     markeredgecolor="black", markeredgewidth=0.6)
             if band is not None:
                 gap = c.observed_s - (band[1] if c.flag.startswith("later") else band[0])
-                note = f"observed {_mmss(c.observed_s)}: {c.flag} by {_mmss(gap)[1:]}"
+                note = f"observed {format_mmss(c.observed_s)}: {c.flag} by {format_mmss(abs(gap))}"
             else:
-                note = f"observed {_mmss(c.observed_s)}: no run had this stage"
+                note = f"observed {format_mmss(c.observed_s)}: no run had this stage"
             where = (obs - x0) / (x1 - x0)
             ha = "right" if where > 0.7 else ("left" if where < 0.3 else "center")
             ax.annotate(note, (obs, y), xytext=(0, 10), textcoords="offset points", ha=ha,
@@ -85,7 +85,8 @@ def draw_drill_timeline(comparisons, out: str | Path, *, title: str, subtitle: s
                     markeredgecolor="black", markeredgewidth=0.6)
     ax.set_yticks(range(len(rows)), labels, fontsize=10)
     ax.set_ylim(len(rows) - 0.45, -0.75)
-    ax.set_xlabel("minutes after the incident's call")
+    ax.xaxis.set_major_formatter(FuncFormatter(_minutes_as_mmss))
+    ax.set_xlabel("mm:ss after the incident's call")
     ax.grid(axis="x", color="#dddddd", zorder=0)
     ax.set_axisbelow(True)
     handles = [Patch(facecolor=BAND, edgecolor=MEDIAN, label="simulated 5-95% of runs"),

@@ -39,7 +39,7 @@ def _common(p: argparse.ArgumentParser, *, seeds: int) -> None:
 
 def add_whatif_commands(sub) -> None:
     """Add compare, sweep and sensitivity to the command line's subparsers."""
-    from .params import aliases_help
+    from ..overrides import aliases_help
 
     p = sub.add_parser(
         "compare", help="scenarios or run folders over N seeds: KPI means, 95%% CIs, differences",

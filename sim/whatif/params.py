@@ -1,68 +1,28 @@
 """What-if parameters: scenario paths, the aliases that read more naturally, grids and ranges.
 
 A parameter is any path `--set` accepts (`traffic.demand_scale`, `weather`,
-`shuttles.lines.0.headway_min`) or one of the ALIASES below. Paths are checked against the
+`shuttles.lines.0.headway_min`) or one of the aliases of sim/overrides.py, which every command
+with `--set` shares. Paths are checked against the
 scenario schema before anything runs, so a typo names itself and what is allowed instead of
 surfacing hours into a sweep.
 """
 
 from __future__ import annotations
 
-import difflib
 import itertools
 import json
 import math
-import types
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
 
+from .. import overrides
 from ..errors import InputError
-from ..network import CLASS_DEFAULTS
-from ..scenario import Scenario, apply_override, load_scenario, parse_value, validate_scenario
-
-# Capacity per lane that `traffic.capacity_per_lane` is measured against: the expressway default
-# of sim/network.py CLASS_DEFAULTS (2,000 veh/h per lane). Every road class scales alike.
-REFERENCE_LANE_CAPACITY = CLASS_DEFAULTS["expressway"].capacity_vph_per_lane
-
-
-def _line_vehicles(scenario: Scenario) -> int:
-    return sum(line.vehicles for line in scenario.shuttles.lines)
-
-
-def _fleet(value: float, scenario: Scenario) -> float:
-    total = _line_vehicles(scenario)
-    if total == 0:
-        raise InputError(f"shuttles.fleet={value:g}: scenario {scenario.name!r} has no shuttle "
-                         "lines, so there is no fleet to scale")
-    return value / total
-
-
-@dataclass(frozen=True)
-class Alias:
-    name: str
-    target: str
-    meaning: str
-    convert: Callable[[float, Scenario], float]
-
-
-# name -> what it sets. The conversion sees the scenario with every other override applied.
-ALIASES: dict[str, Alias] = {a.name: a for a in (
-    Alias("shuttles.fleet", "shuttles.fleet_scale",
-          "total line buses N: fleet_scale = N / the scenario's total line vehicles",
-          _fleet),
-    Alias("traffic.capacity_per_lane", "traffic.capacity_scale",
-          f"veh/h per lane X: capacity_scale = X / {REFERENCE_LANE_CAPACITY:g} (the expressway "
-          "default); every road's capacity scales alike",
-          lambda value, _scenario: value / REFERENCE_LANE_CAPACITY),
-)}
-
-
-def aliases_help() -> str:
-    return "; ".join(f"{a.name} ({a.meaning})" for a in ALIASES.values())
+from ..overrides import ALIASES, alias_number, parse_value, unwrap
+from ..scenario import Scenario, load_scenario, override_scenario
 
 
 # ---- values ----------------------------------------------------------------------------------
@@ -109,69 +69,10 @@ def parse_assignment(text: str, what: str = "--set") -> Assignment:
 
 
 # ---- paths -----------------------------------------------------------------------------------
-def _unwrap(ann: Any) -> Any:
-    """Strip Annotated and `X | None` down to the type that decides what may follow a path."""
-    while True:
-        origin = get_origin(ann)
-        if origin is Annotated:
-            ann = get_args(ann)[0]
-        elif origin in (Union, types.UnionType):
-            args = [a for a in get_args(ann) if a is not type(None)]
-            models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
-            ann = models[0] if models else args[0]
-        else:
-            return ann
-
-
-def _describe_model(model: type[BaseModel], where: str) -> str:
-    names = [n for n in model.model_fields if not (model is Scenario and n == "source_path")]
-    return f"{where or 'a scenario'} has: {', '.join(names)}"
-
-
 def check_path(path: str, context: str | None = None) -> Any:
-    """Check a parameter path against the scenario schema (aliases included); return the type of
-    its value. Unknown paths raise InputError naming the path and what is allowed there."""
-    context = context or f"parameter {path!r}"
-    if path in ALIASES:
-        return float
-    keys = path.split(".")
-    if not path or not all(keys):
-        raise InputError(f"{context}: {path!r} is not a parameter path (dotted names, "
-                         "e.g. traffic.demand_scale)")
-    ann: Any = Scenario
-    walked: list[str] = []
-    for key in keys:
-        ann = _unwrap(ann)
-        origin = get_origin(ann)
-        where = ".".join(walked)
-        if isinstance(ann, type) and issubclass(ann, BaseModel):
-            fields = ann.model_fields
-            if key not in fields or (not walked and key == "source_path"):
-                close = difflib.get_close_matches(key, list(fields), n=1)
-                close += [a for a in difflib.get_close_matches(path, list(ALIASES), n=1)]
-                hint = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
-                raise InputError(
-                    f"{context}: unknown parameter {path!r}: "
-                    f"{('no field ' + repr(key) + ' under ' + where) if where else repr(key)}"
-                    f"{'' if where else ' is not a scenario field'}.{hint} "
-                    f"Allowed: {_describe_model(ann, where)}; aliases: {aliases_help()}")
-            ann = fields[key].annotation
-        elif origin is list or origin is tuple:
-            if not key.lstrip("-").isdigit():
-                raise InputError(f"{context}: unknown parameter {path!r}: {where} is a list, "
-                                 f"so {key!r} must be an item index (e.g. {where}.0)")
-            args = get_args(ann)
-            ann = args[0] if args else Any
-        elif origin is dict:
-            key_type, ann = get_args(ann)
-            if get_origin(key_type) is Literal and key not in get_args(key_type):
-                raise InputError(f"{context}: unknown parameter {path!r}: {key!r} is not one of "
-                                 f"{where}'s keys: {', '.join(get_args(key_type))}")
-        else:
-            raise InputError(f"{context}: unknown parameter {path!r}: {where} is a single value, "
-                             "not a table")
-        walked.append(key)
-    return _unwrap(ann)
+    """Check a parameter path against the scenario schema (aliases included), as `--set` does
+    in every command; return the type of its value."""
+    return overrides.check_path(path, Scenario, context)
 
 
 # ---- grids and ranges ------------------------------------------------------------------------
@@ -212,10 +113,7 @@ def parse_grid(text: str) -> GridAxis:
 
 
 def _positive_number(a: Assignment, context: str) -> float:
-    x = a.value
-    if isinstance(x, bool) or not isinstance(x, int | float) or not x > 0:
-        raise InputError(f"{context}: {a.path} must be a number > 0, not {a.text!r}")
-    return float(x)
+    return alias_number(a.path, a.text, context)
 
 
 def parse_grids(texts: Sequence[str]) -> list[GridAxis]:
@@ -296,9 +194,13 @@ def source(ref: str) -> Source:
     return Source(ref, label)
 
 
-def _scenario_from(src: Source, plain: Sequence[Assignment]) -> Scenario:
+def build_scenario(src: Source, assignments: Sequence[Assignment]) -> Scenario:
+    """The validated scenario with the assignments applied in order, as `--set` applies them in
+    every command (aliases converted with every other assignment in place: shuttles.fleet counts
+    the lines as they end up)."""
+    texts = [f"{a.path}={a.text}" for a in assignments]
     if not src.is_run_folder:
-        return load_scenario(src.ref, [f"{a.path}={a.text}" for a in plain])
+        return load_scenario(src.ref, texts)
     manifest_path = Path(src.ref) / "manifest.json"
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
@@ -306,27 +208,8 @@ def _scenario_from(src: Source, plain: Sequence[Assignment]) -> Scenario:
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise InputError(f"run folder {src.ref!r}: manifest.json has no readable scenario "
                          f"({exc})") from None
-    raw = _without_defaults(raw, Scenario)
-    for a in plain:
-        apply_override(raw, f"{a.path}={a.text}")
-    return validate_scenario(raw, where=str(manifest_path),
+    return override_scenario(_without_defaults(raw, Scenario), texts, where=str(manifest_path),
                              source_path=manifest.get("scenario_file"))
-
-
-def build_scenario(src: Source, assignments: Sequence[Assignment]) -> Scenario:
-    """The validated scenario with the assignments applied; aliases are converted with every
-    other assignment already in place (shuttles.fleet counts the lines as they end up)."""
-    plain = [a for a in assignments if a.path not in ALIASES]
-    aliased = [a for a in assignments if a.path in ALIASES]
-    scenario = _scenario_from(src, plain)
-    if not aliased:
-        return scenario
-    converted = []
-    for a in aliased:
-        alias = ALIASES[a.path]
-        x = alias.convert(_positive_number(a, f"{a.path}={a.text}"), scenario)
-        converted.append(Assignment(alias.target, repr(float(x))))
-    return _scenario_from(src, [*plain, *converted])
 
 
 def _without_defaults(raw: dict, model: type[BaseModel]) -> dict:
@@ -343,7 +226,7 @@ def _without_defaults(raw: dict, model: type[BaseModel]) -> dict:
             default, mode="json"), default=str))
         if value == dumped:
             continue
-        sub = _unwrap(field.annotation)
+        sub = unwrap(field.annotation)
         if isinstance(value, dict) and isinstance(sub, type) and issubclass(sub, BaseModel):
             value = _without_defaults(value, sub)
         out[name] = value
