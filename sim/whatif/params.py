@@ -47,18 +47,30 @@ class Alias:
     target: str
     meaning: str
     convert: Callable[[float, Scenario], float]
+    unit: str = ""
 
 
 # name -> what it sets. The conversion sees the scenario with every other override applied.
 ALIASES: dict[str, Alias] = {a.name: a for a in (
     Alias("shuttles.fleet", "shuttles.fleet_scale",
           "total line buses N: fleet_scale = N / the scenario's total line vehicles",
-          _fleet),
+          _fleet, "buses"),
     Alias("traffic.capacity_per_lane", "traffic.capacity_scale",
           f"veh/h per lane X: capacity_scale = X / {REFERENCE_LANE_CAPACITY:g} (the expressway "
           "default); every road's capacity scales alike",
-          lambda value, _scenario: value / REFERENCE_LANE_CAPACITY),
+          lambda value, _scenario: value / REFERENCE_LANE_CAPACITY, "veh/h per lane"),
 )}
+
+# the unit a parameter is given in, by the end of its name (aliases carry their own)
+_PARAM_UNITS = (("_scale", "x scenario value"), ("_min", "min"), ("_s", "s"), ("vph", "veh/h"),
+                ("_kmh", "km/h"), ("_per_hour", "per hour"))
+
+
+def param_axis_label(path: str) -> str:
+    """A parameter as a chart axis names it: its path and, where known, its unit."""
+    unit = ALIASES[path].unit if path in ALIASES else next(
+        (u for suffix, u in _PARAM_UNITS if path.endswith(suffix)), "")
+    return f"{path} ({unit})" if unit else path
 
 
 def aliases_help() -> str:
