@@ -51,15 +51,17 @@ class Alias:
     target: str
     meaning: str
     convert: Callable[[float, Any], float]
+    unit: str = ""  # what the value is counted in, for chart axes
 
 
 # name -> what it sets. The conversion sees the scenario with every plain override applied.
 ALIASES: dict[str, Alias] = {a.name: a for a in (
     Alias("shuttles.fleet", "shuttles.fleet_scale",
-          "total line buses N: fleet_scale = N / the scenario's total line vehicles", _fleet),
+          "total line buses N: fleet_scale = N / the scenario's total line vehicles", _fleet,
+          "buses"),
     Alias("traffic.capacity_per_lane", "traffic.capacity_scale",
           f"veh/h per lane X: capacity_scale = X / {REFERENCE_LANE_CAPACITY:g} (the expressway "
-          "default); every road's capacity scales alike", _capacity),
+          "default); every road's capacity scales alike", _capacity, "veh/h per lane"),
 )}
 
 

@@ -19,8 +19,16 @@ from traffic_helpers import line_network
 
 from sim.cli import main
 from sim.errors import InputError
-from sim.whatif import stats
-from sim.whatif.compare import parse_subjects, run_compare
+from sim.whatif import kpis, stats
+from sim.whatif.compare import (
+    NAME_WIDTH,
+    WIDTH,
+    CompareResult,
+    format_table,
+    parse_subjects,
+    run_compare,
+    shown_kpis,
+)
 from sim.whatif.params import (
     Assignment,
     build_scenario,
@@ -31,7 +39,9 @@ from sim.whatif.params import (
     parse_range,
     source,
 )
+from sim.whatif.plots import morris_figure, sweep_figure
 from sim.whatif.runner import LocalBackend, flatten, make_backend, replicate_seeds
+from sim.whatif.sensitivity import sample_warning
 from sim.whatif.sweep import Sweep, run_sweep
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -225,7 +235,8 @@ def test_compare_cli_writes_a_folder_and_takes_run_folders(tiny, tmp_path, capsy
     assert main(["compare", str(run_dir), tiny, "traffic.capacity_per_lane=900", tiny,
                  "--seeds", "4", "--workers", "1", "--out", str(out), "--quiet"]) == 0
     printed = capsys.readouterr().out
-    assert "C - A [95% CI]" in printed and "traffic.delay_mean_min" in printed
+    assert "vs A [95% CI]" in printed and "delay per trip, mean (min)" in printed
+    assert "--all prints every one" in printed and "traffic.arrived" not in printed
     assert sorted(p.name for p in out.iterdir()) == [
         "compare.csv", "compare.json", "compare.png", "manifest.json", "runs.csv", "table.txt"]
     with open(out / "compare.csv", newline="", encoding="utf-8") as fh:
@@ -234,6 +245,14 @@ def test_compare_cli_writes_a_folder_and_takes_run_folders(tiny, tmp_path, capsy
     # the run folder's recorded scenario runs exactly as the scenario file does
     assert rows["traffic.delay_mean_min", "C"]["diff_from_a"] == "0"
     assert rows["traffic.delay_mean_min", "C"]["significant"] == "no"
+    # every KPI in the files, whatever the console showed; counts' intervals from 0
+    assert {k for k, _ in rows} == set(_lines(out / "runs.csv")[0].split(",")[4:])
+    assert all(float(r["ci95_low"]) >= 0 for r in rows.values() if r["ci95_low"])
+    assert "traffic.arrived" in (out / "table.txt").read_text(encoding="utf-8")
+    assert main(["compare", str(run_dir), tiny, "--seeds", "2", "--workers", "1", "--out",
+                 str(out), "--force", "--quiet", "--all"]) == 0
+    printed = capsys.readouterr().out
+    assert "traffic.arrived" in printed and "--all prints" not in printed
 
 
 # ---- sweeps: resumable, byte-identical -------------------------------------------------------
@@ -370,3 +389,175 @@ def test_parse_assignment_checks_the_path():
     assert str(parse_assignment("weather = snow")) == "weather=snow"
     with pytest.raises(InputError, match=r"unknown parameter 'trafic\.demand_scale'"):
         parse_assignment("trafic.demand_scale=2")
+
+
+# ---- readable outputs: KPI kinds, bounded intervals, the briefing table, pictures -----------
+@pytest.mark.parametrize(("name", "kind"), [
+    ("delegates.on_time_rate", kpis.SHARE),
+    ("emergency.coverage_min", kpis.SHARE),
+    ("emergency.unit_utilization.pumper", kpis.SHARE),
+    ("traffic.gridlock.share_of_trips_arrived", kpis.SHARE),
+    ("shuttles.by_line.City hotels - HICO.max_load_share", kpis.SHARE),
+    ("traffic.peak_en_route_s", kpis.CLOCK),
+    ("shuttles.by_line.City hotels - HICO.peak_hour_start_s", kpis.CLOCK),
+    ("traffic.corridors.Bomun-ro: Bomun-gyo - HICO.peak_hour_start_s", kpis.CLOCK),
+    ("emergency.call_to_arrival_p90_s", kpis.AMOUNT),
+    ("traffic.stuck", kpis.AMOUNT),
+    ("shuttles.boardings_per_seat", kpis.AMOUNT),
+])
+def test_kpi_kinds(name, kind):
+    assert kpis.kind(name) == kind
+
+
+def test_count_and_share_intervals_stay_within_what_they_can_be():
+    rng = np.random.default_rng(14)
+    for _ in range(300):
+        n = int(rng.integers(2, 12))
+        counts = rng.poisson(0.3, n).astype(float).tolist()
+        e = kpis.estimate("traffic.stuck", counts)
+        assert 0 <= e.low <= e.mean <= e.high
+        for centre in (0.02, 0.98):
+            shares = np.clip(rng.normal(centre, 0.05, n), 0, 1).tolist()
+            e = kpis.estimate("delegates.on_time_rate", shares)
+            assert 0 <= e.low <= e.mean <= e.high <= 1
+    # the case that read 'stuck 0.2 [-0.36, 0.76]'
+    raw = stats.ci([0, 0, 0, 0, 1])
+    assert raw.low < 0
+    e = kpis.estimate("traffic.stuck", [0, 0, 0, 0, 1])
+    assert (e.mean, e.low, e.high) == (raw.mean, 0.0, raw.high)
+    assert kpis.estimate_text("traffic.stuck", e).startswith("0.2 [0, ")
+
+
+def test_a_time_of_day_gets_no_interval():
+    name = "traffic.peak_en_route_s"
+    e = kpis.estimate(name, [27000.0, 27900.0, 28800.0])
+    assert e.mean == 27900.0 and math.isnan(e.low) and math.isnan(e.high)
+    assert kpis.estimate_text(name, e) == "07:45"
+    d = kpis.difference(name, [27000.0, 27900.0], [28800.0, 29700.0])
+    assert math.isnan(d.low) and not d.significant
+    assert kpis.difference_text(name, d) == "+30 min"
+
+
+def _synthetic_compare(n_subjects: int = 3, seeds: int = 5) -> CompareResult:
+    """Every briefing KPI, a time of day, 120 more with long names and big values, over
+    `seeds` made-up replicates per scenario: no run needed."""
+    rng = np.random.default_rng(5)
+    names = [*kpis.BRIEFING, "traffic.peak_en_route_s", "traffic.vehicle_km",
+             *(f"traffic.corridors.Gyeonggam-ro: Guhwanggyo - Bobul-ro junction {i}.peak_hour_min"
+               for i in range(120))]
+    runs = []
+    for s in range(n_subjects):
+        per = []
+        for _ in range(seeds):
+            kpi = {}
+            for k in names:
+                if kpis.kind(k) == kpis.SHARE:
+                    kpi[k] = float(np.clip(rng.normal(0.9 - 0.05 * s, 0.08), 0, 1))
+                elif k == "traffic.stuck":
+                    kpi[k] = float(rng.poisson(0.3))
+                else:
+                    kpi[k] = float(rng.normal(1e6 if k == "traffic.vehicle_km" else 20, 2))
+            per.append(kpi)
+        runs.append(per)
+    subjects = parse_subjects(["leaders_day", "leaders_day", "shuttles.fleet_scale=0.5",
+                               "snow_day"][:n_subjects + (n_subjects > 1)])
+    return CompareResult(subjects[:n_subjects], replicate_seeds(1, seeds), 1, runs,
+                         sorted(names))
+
+
+@pytest.mark.parametrize("n_subjects", [2, 3])
+def test_default_compare_table_is_the_briefing_and_fits_the_width(n_subjects):
+    res = _synthetic_compare(n_subjects)
+    shown = shown_kpis(res)
+    assert shown == list(kpis.BRIEFING) and len(shown) <= 14
+    text = format_table(res, shown)
+    lines = text.splitlines()
+    assert max(map(len, lines)) <= WIDTH
+    labelled = [ln for ln in lines if ln[:NAME_WIDTH].strip() and "  A  " in ln]
+    assert len(labelled) == len(shown) <= 14
+    stuck = next(ln for ln in lines if ln.startswith("trips stuck"))
+    assert "[-" not in stuck  # a count's interval never goes below 0
+    assert "119 arrival within 7 min" in text and "%" in text
+    full = format_table(res, shown_kpis(res, every=True))
+    assert max(map(len, full.splitlines())) <= WIDTH
+    assert all(k in full for k in res.kpis)
+    clock = full.splitlines()[full.splitlines().index(
+        next(ln for ln in full.splitlines() if ln.startswith("traffic.peak_en_route_s")))]
+    assert "[" not in clock  # a time of day: no interval
+    for row in res.table():  # the same holds for every row of compare.csv
+        e = row["estimate"]
+        if kpis.kind(row["kpi"]) == kpis.CLOCK:
+            assert math.isnan(e.low)
+        else:
+            lo, hi = kpis.bounds(row["kpi"])
+            assert lo <= e.low <= e.high <= hi
+
+
+def test_sweep_figure_names_every_line_and_does_not_join_categories():
+    from matplotlib.collections import PolyCollection
+
+    points = [{"params": {"shuttles.fleet": str(f), "weather": w},
+               "kpis": {"delegates.on_time_rate": stats.ci([0.5 + f / 100, 0.52 + f / 100]),
+                        "traffic.delay_mean_min": stats.ci([3.0, 3.4])}}
+              for f in (11, 22, 33) for w in ("clear", "snow")]
+    fig = sweep_figure(points, ["shuttles.fleet", "weather"],
+                       ["delegates.on_time_rate", "traffic.delay_mean_min"], title="t")
+    axes = fig.axes
+    by_column = {0: axes[0::2], 1: axes[1::2]}
+    fleet_top, weather_top = by_column[0][0], by_column[1][0]
+    # every line of a column is in its legend, titled by the parameter (and its unit)
+    assert weather_top.get_legend().get_title().get_text() == "shuttles.fleet (buses)"
+    assert [t.get_text() for t in weather_top.get_legend().get_texts()] == ["11", "22", "33"]
+    assert fleet_top.get_legend().get_title().get_text() == "weather"
+    assert [t.get_text() for t in fleet_top.get_legend().get_texts()] == ["clear", "snow"]
+    for ax in by_column[1]:  # weather: points with whiskers, no line between values
+        assert all(ln.get_linestyle() in ("None", "none", "") or len(ln.get_xdata()) <= 1
+                   for ln in ax.get_lines())
+        assert not any(isinstance(c, PolyCollection) for c in ax.collections)
+    for ax in by_column[0]:  # fleet: a line per weather
+        assert sum(len(ln.get_xdata()) == 3 for ln in ax.get_lines()) == 2
+    assert by_column[0][-1].get_xlabel() == "shuttles.fleet (buses)"
+    assert by_column[1][-1].get_xlabel() == "weather"
+    assert by_column[0][0].get_ylabel() == "on time at screening (%)"
+    assert by_column[0][1].get_ylabel() == "delay per trip, mean (min)"
+
+
+def test_morris_figure_labels_every_parameter():
+    rows = [{"kpi": "traffic.delay_mean_min", "param": p, "mu": m, "mu_star": m,
+             "mu_star_conf": 1.0, "sigma": s}
+            for p, m, s in (("shuttles.fleet", 5.0, 1.0), ("weather_x", 0.5, 0.4))]
+    fig = morris_figure(rows, title="t")
+    ax = fig.axes[0]
+    texts = {t.get_text() for t in ax.texts}
+    assert {"shuttles.fleet", "weather_x"} <= texts
+    assert ax.get_xlabel().startswith("mu*") and "(min)" in ax.get_xlabel()
+    assert ax.get_ylabel().startswith("sigma") and "(min)" in ax.get_ylabel()
+
+
+def test_sample_warning_follows_the_methods_guidance():
+    assert "10 to 20 trajectories" in sample_warning("morris", 4)
+    assert sample_warning("morris", 10) is None
+    assert "512" in sample_warning("sobol", 32)
+    assert sample_warning("sobol", 512) is None
+
+
+@pytest.mark.parametrize(("samples", "warned"), [("3", True), ("10", False)])
+def test_sensitivity_keeps_every_kpi_and_warns_on_a_small_sample(tiny, tmp_path, capsys,
+                                                                 samples, warned):
+    pytest.importorskip("SALib")
+    out = tmp_path / "morris"
+    assert main(["sensitivity", tiny, "--param", "traffic.od.0.vph=300:900", "--samples",
+                 samples, "--kpi", "traffic.delay_mean_min", "--workers", "1", "--out",
+                 str(out), "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert ("warning: morris with 3 trajectories" in captured.err) == warned
+    assert ("warning" in captured.err) == warned
+    assert "KPI's own unit" in captured.out and "min" in captured.out
+    header = _lines(out / "samples.csv")[0].split(",")
+    run_kpis = _lines(out / "samples.csv")
+    assert len(run_kpis) == 1 + 2 * int(samples)
+    # every KPI the runs report, not only the one analysed
+    assert {"mean:traffic.delay_mean_min", "mean:traffic.arrived", "mean:traffic.stuck",
+            "mean:traffic.mean_speed_kmh"} <= set(header)
+    assert len([h for h in header if h.startswith("mean:")]) > 20
+    assert (out / "morris.png").stat().st_size > 0

@@ -43,13 +43,17 @@ def add_whatif_commands(sub) -> None:
 
     p = sub.add_parser(
         "compare", help="scenarios or run folders over N seeds: KPI means, 95%% CIs, differences",
-        description="Run each scenario over the same replicate seeds and compare every KPI: "
+        description="Run each scenario over the same replicate seeds and compare the KPIs: "
                     "mean and 95% CI, difference from the first (A) with its Welch 95% CI and "
-                    "whether it is significant. A PATH=VALUE after a scenario overrides it "
-                    f"alone. Parameter aliases: {aliases_help()}.")
+                    "whether it is significant. The table shows the key KPIs (--all: every "
+                    "one). A PATH=VALUE after a scenario overrides it alone. Parameter "
+                    f"aliases: {aliases_help()}.")
     p.add_argument("items", nargs="+", metavar="SCENARIO|PATH=VALUE",
                    help="a scenario file or shipped name, or a finished run folder, each "
                         "optionally followed by its own overrides")
+    p.add_argument("--all", action="store_true", dest="every",
+                   help="print every KPI (default: the key KPIs a planner briefs from; "
+                        "compare.csv and table.txt always have every one)")
     _common(p, seeds=10)
     p.set_defaults(func=cmd_compare)
 
@@ -93,8 +97,14 @@ def _progress(args) -> bool:
 
 def cmd_compare(args) -> int:
     from ..ownership import check_output_folder, run_key
-    from .compare import default_out, format_table, parse_subjects, run_compare, write_compare
-    from .runner import key_kpis
+    from .compare import (
+        default_out,
+        format_table,
+        parse_subjects,
+        run_compare,
+        shown_kpis,
+        write_compare,
+    )
 
     subjects = parse_subjects(args.items, args.set)
     if args.kpi:
@@ -112,9 +122,11 @@ def cmd_compare(args) -> int:
     result = run_compare(subjects, seeds=args.seeds, base_seed=args.seed, backend=backend,
                          progress=_progress(args))
     write_compare(result, out, chart_kpis=args.kpi, replace=replace, key=key)
-    shown = key_kpis(result.kpis, args.kpi) if args.kpi else None
+    shown = shown_kpis(result, args.kpi, args.every)
     print(format_table(result, shown), end="")
-    print(f"\ncompare written to {out}/ (compare.csv has every KPI)")
+    if len(shown) < len(result.kpis):
+        print(f"\n{len(shown)} of {len(result.kpis)} KPIs shown; --all prints every one")
+    print(f"compare written to {out}/ (compare.csv and table.txt have every KPI)")
     return 0
 
 
@@ -147,20 +159,21 @@ def cmd_sweep(args) -> int:
 
 
 def _print_sweep(sweep, result) -> None:
-    from .compare import fmt
+    from . import kpis
     from .sweep import sweep_points
 
-    points = sweep_points(sweep, result.rows, result.charted[:3])
-    header = [a.path for a in sweep.axes] + [f"{k} [95% CI]" for k in result.charted[:3]]
+    shown = result.charted[:3]
+    points = sweep_points(sweep, result.rows, shown)
+    header = [a.path for a in sweep.axes] + [kpis.label(k) for k in shown]
     lines = [header]
     for p in points:
         line = [p["params"][a.path] for a in sweep.axes]
-        for k in result.charted[:3]:
+        for k in shown:
             e = p["kpis"].get(k)
-            line.append("-" if e is None else
-                        f"{fmt(e.mean)} [{fmt(e.low)}, {fmt(e.high)}]" if e.n > 1 else fmt(e.mean))
+            line.append("-" if e is None else kpis.estimate_text(k, e))
         lines.append(line)
     widths = [max(len(r[c]) for r in lines) for c in range(len(header))]
+    print(f"mean [95% CI] over {sweep.seeds} seed{'s' if sweep.seeds > 1 else ''}; shares in %")
     for r in lines:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
     print(f"\nsweep: {result.total} runs ({result.ran} run now, {result.skipped} already done); "
@@ -170,7 +183,14 @@ def _print_sweep(sweep, result) -> None:
 def cmd_sensitivity(args) -> int:
     from ..ownership import check_output_folder, run_key, variant_suffix
     from .params import build_scenario, parse_assignment, parse_range, source
-    from .sensitivity import DEFAULT_SAMPLES, Study, format_indices, run_study, write_study
+    from .sensitivity import (
+        DEFAULT_SAMPLES,
+        Study,
+        format_indices,
+        run_study,
+        sample_warning,
+        write_study,
+    )
 
     src = source(args.scenario)
     base = [parse_assignment(t) for t in args.set]
@@ -186,6 +206,9 @@ def cmd_sensitivity(args) -> int:
     key = run_key("sensitivity", src.ref, args.set, args.param, args.method, samples,
                   args.seeds, base_seed)
     replace = check_output_folder(out, force=args.force, key=key, default=not args.out)
+    warning = sample_warning(args.method, samples)
+    if warning:  # before any run: the moment to ask for more
+        print(warning, file=sys.stderr)
     backend = _backend(args)
     if not args.quiet:
         print(f"sensitivity: {args.method} over {', '.join(r.path for r in ranges)} on "
@@ -193,5 +216,7 @@ def cmd_sensitivity(args) -> int:
     result = run_study(study, backend, kpis=args.kpi, progress=_progress(args))
     write_study(result, out, replace=replace, key=key)
     print(format_indices(result), end="")
-    print(f"\nsensitivity written to {out}/ (indices.csv, samples.csv, sensitivity.png)")
+    pictures = "sensitivity.png, morris.png" if args.method == "morris" else "sensitivity.png"
+    print(f"\nsensitivity written to {out}/ (indices.csv, samples.csv with every KPI, "
+          f"{pictures})")
     return 0

@@ -1,10 +1,11 @@
 """`python run.py compare A B [...]`: scenarios (or finished run folders), each followed by its own
-PATH=VALUE overrides, run over the same replicate seeds; every KPI's mean and 95% CI, and each
-scenario's difference from A (Welch 95% CI, significant when it excludes 0).
+PATH=VALUE overrides, run over the same replicate seeds; every KPI's mean and 95% CI (held to
+what the KPI can be: kpis.py), and each scenario's difference from A (Welch 95% CI, significant
+when it excludes 0). The console shows the briefing KPIs (kpis.BRIEFING), --all every one.
 
 The output folder (written whole or not at all) holds compare.csv (one row per KPI and scenario),
-runs.csv (one row per run), table.txt (the printed table), compare.json (what was compared, the
-seeds) and compare.png (key KPIs side by side with CI bars).
+runs.csv (one row per run), table.txt (the table with every KPI), compare.json (what was
+compared, the seeds) and compare.png (key KPIs side by side with CI bars).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import csv
 import json
 import math
 import re
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +23,7 @@ from .. import __version__
 from ..atomic import atomic_dir
 from ..errors import InputError
 from ..ownership import run_key
-from . import stats
+from . import kpis, stats
 from .params import Assignment, Source, build_scenario, parse_assignment, source
 from .runner import Job, cell, key_kpis, replicate_seeds
 
@@ -70,12 +72,15 @@ class CompareResult:
         return [r[kpi] for r in self.runs[s] if kpi in r and math.isfinite(r[kpi])]
 
     def estimates(self) -> dict[str, dict[str, stats.Estimate]]:
+        """Per scenario label and KPI: mean and 95% CI, held to what the KPI can be."""
         out = {}
         for s, subj in enumerate(self.subjects):
-            out[subj.label] = {k: stats.ci(xs) for k in self.kpis if (xs := self.values(s, k))}
+            out[subj.label] = {k: kpis.estimate(k, xs) for k in self.kpis
+                               if (xs := self.values(s, k))}
         return out
 
     def table(self) -> list[dict]:
+        """One row per KPI and scenario: its estimate and, after A, its difference from A."""
         rows = []
         for kpi in self.kpis:
             a = self.values(0, kpi)
@@ -83,11 +88,10 @@ class CompareResult:
                 xs = self.values(s, kpi)
                 if not xs:
                     continue
-                e = stats.ci(xs)
-                row = {"kpi": kpi, "scenario": _letter(s), "label": subj.label, "estimate": e,
-                       "diff": None}
+                row = {"kpi": kpi, "scenario": _letter(s), "label": subj.label,
+                       "estimate": kpis.estimate(kpi, xs), "diff": None}
                 if s > 0 and a:
-                    row["diff"] = stats.welch(a, xs)
+                    row["diff"] = kpis.difference(kpi, a, xs)
                 rows.append(row)
         return rows
 
@@ -124,63 +128,69 @@ def run_compare(subjects: list[Subject], *, seeds: int, base_seed: int | None, b
 
 
 # ---- presenting ------------------------------------------------------------------------------
-def fmt(x: float, signed: bool = False) -> str:
-    if x is None or math.isnan(x):
-        return "-"
-    sign = "+" if signed else ""
-    if x == 0:
-        return f"{sign}0" if signed else "0"
-    if abs(x) >= 10_000:
-        return f"{x:{sign},.0f}"
-    return f"{x:{sign}.4g}"
+WIDTH = 100  # the printed table fits this many characters (names longer than NAME_WIDTH aside)
+NAME_WIDTH = 32  # a longer KPI name gets a line of its own above its values
 
 
-def _est_text(e: stats.Estimate) -> str:
-    if math.isnan(e.low):
-        return fmt(e.mean)
-    return f"{fmt(e.mean)} [{fmt(e.low)}, {fmt(e.high)}]"
+def shown_kpis(result: CompareResult, chosen: Sequence[str] = (), every: bool = False
+               ) -> list[str]:
+    """The KPIs the console shows: those chosen, every one with `every`, else the briefing's
+    (every one when the runs have none of them)."""
+    if every:
+        return list(result.kpis)
+    if chosen:
+        return key_kpis(result.kpis, chosen)
+    return kpis.briefing(result.kpis) or list(result.kpis)
 
 
-def _diff_text(d: stats.Difference | None) -> str:
-    if d is None:
-        return ""
-    if math.isnan(d.low):
-        return fmt(d.diff, True)
-    return f"{fmt(d.diff, True)} [{fmt(d.low, True)}, {fmt(d.high, True)}]" + \
-        (" *" if d.significant else "")
+def _preamble(result: CompareResult, width: int) -> list[str]:
+    """What the table shows and how to read it, then the scenarios by letter, wrapped."""
+    lines = textwrap.wrap(
+        f"{len(result.seeds)} seeds from base seed {result.base_seed}: mean [95% CI]; vs A: "
+        "difference from A [95% CI], * significant at 5% (Welch t). Shares in %, their "
+        "differences in percentage points (pp); intervals stop at 0 and 100%; times of day "
+        "have none.", width)
+    for letter, subj in zip(map(_letter, range(len(result.subjects))), result.subjects,
+                            strict=True):
+        lines += textwrap.wrap(f"{letter}: {subj.label}", width, subsequent_indent="   ")
+    return [*lines, ""]
 
 
-def format_table(result: CompareResult, kpis: Sequence[str] | None = None) -> str:
-    """Text table: per KPI, each scenario's mean [95% CI] and, after A, its difference from A
-    [95% CI], '*' where significant at 5%."""
+def _rows(result: CompareResult, shown: Sequence[str]) -> list[tuple[str, list[list[str]]]]:
+    """Per KPI shown: its label and one [letter, estimate, difference] line per scenario."""
     by_kpi: dict[str, dict[str, dict]] = {}
     for row in result.table():
         by_kpi.setdefault(row["kpi"], {})[row["scenario"]] = row
-    letters = [_letter(i) for i in range(len(result.subjects))]
-    header = ["KPI"]
-    for i, letter in enumerate(letters):
-        header.append(f"{letter} mean [95% CI]")
-        if i:
-            header.append(f"{letter} - A [95% CI]")
-    lines = [header]
-    for kpi in kpis if kpis is not None else result.kpis:
+    out = []
+    named = kpis.label if set(shown) <= set(kpis.BRIEFING) else str  # one naming per table
+    for kpi in shown:
         rows = by_kpi.get(kpi)
         if not rows:
             continue
-        line = [kpi]
-        for i, letter in enumerate(letters):
-            row = rows.get(letter)
-            line.append(_est_text(row["estimate"]) if row else "-")
-            if i:
-                line.append(_diff_text(row["diff"]) if row else "")
-        lines.append(line)
-    widths = [max(len(r[c]) for r in lines) for c in range(len(header))]
-    text = [f"{len(result.seeds)} seeds from base seed {result.base_seed}; "
-            "* = difference from A significant at 5% (Welch t)"]
-    text += [f"{letter}: {s.label}" for letter, s in zip(letters, result.subjects, strict=True)]
-    text.append("")
-    text += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
-             for r in lines]
+        lines = [[letter, kpis.estimate_text(kpi, row["estimate"]),
+                  kpis.difference_text(kpi, row["diff"])] for letter, row in rows.items()]
+        out.append((named(kpi), lines))
+    return out
+
+
+def format_table(result: CompareResult, shown: Sequence[str] | None = None, *,
+                 width: int = WIDTH) -> str:
+    """Text table: per KPI a line per scenario with its mean [95% CI] and, after A, its
+    difference from A [95% CI], '*' where significant at 5%. Narrow for any number of
+    scenarios: scenarios go down, not across."""
+    groups = _rows(result, result.kpis if shown is None else shown)
+    name_w = min(NAME_WIDTH, max((len(name) for name, _ in groups), default=3))
+    cells = [line for _, lines in groups for line in lines]
+    est_w = max([len("mean [95% CI]"), *(len(c[1]) for c in cells)])
+    text = _preamble(result, width)
+    text.append(f"{'KPI':<{name_w}}  {'':<3}  {'mean [95% CI]':<{est_w}}  vs A [95% CI]")
+    for name, lines in groups:
+        if len(name) > name_w:
+            text.append(name)
+            name = ""
+        for letter, est, diff in lines:
+            text.append(f"{name:<{name_w}}  {letter:<3}  {est:<{est_w}}  {diff}".rstrip())
+            name = ""
     return "\n".join(text) + "\n"
 
 

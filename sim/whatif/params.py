@@ -24,6 +24,17 @@ from ..errors import InputError
 from ..overrides import ALIASES, alias_number, parse_value, unwrap
 from ..scenario import Scenario, load_scenario, override_scenario
 
+# the unit a parameter is given in, by the end of its name (aliases carry their own)
+_PARAM_UNITS = (("_scale", "x scenario value"), ("_min", "min"), ("_s", "s"), ("vph", "veh/h"),
+                ("_kmh", "km/h"), ("_per_hour", "per hour"))
+
+
+def param_axis_label(path: str) -> str:
+    """A parameter as a chart axis names it: its path and, where known, its unit."""
+    unit = ALIASES[path].unit if path in ALIASES else next(
+        (u for suffix, u in _PARAM_UNITS if path.endswith(suffix)), "")
+    return f"{path} ({unit})" if unit else path
+
 
 # ---- values ----------------------------------------------------------------------------------
 def canonical(value: Any) -> str:

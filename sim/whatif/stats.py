@@ -65,6 +65,14 @@ def ci(xs: Sequence[float], level: float = LEVEL) -> Estimate:
     return Estimate(n, m, s, m - h, m + h)
 
 
+def clip(e: Estimate, low: float, high: float) -> Estimate:
+    """The estimate with its interval held within [low, high]: the mean of values that cannot
+    leave that range cannot either, so the part of a t interval beyond it says nothing."""
+    if math.isnan(e.low):
+        return e
+    return Estimate(e.n, e.mean, e.sd, min(max(e.low, low), high), max(min(e.high, high), low))
+
+
 def welch(a: Sequence[float], b: Sequence[float], level: float = LEVEL) -> Difference:
     """Difference of means b - a, unequal variances, Welch-Satterthwaite degrees of freedom."""
     na, nb = len(a), len(b)

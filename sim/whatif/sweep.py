@@ -6,7 +6,8 @@ seeds. One folder:
   skips the (parameters, seed) rows already there. When the sweep completes the file is
   rewritten, sorted, so the same sweep gives the same bytes however it was interrupted.
 - sweep.json: what was swept (written when the sweep starts; `--resume` checks it).
-- summary.csv: per combination and KPI, n, mean, sd and the 95% CI (rewritten at the end).
+- summary.csv: per combination and KPI, n, mean, sd and the 95% CI, held to what the KPI can
+  be; none for a time of day (rewritten at the end).
 - sweep.png: each key KPI against each swept parameter with 95% CI bands (rewritten at the end).
 """
 
@@ -25,7 +26,7 @@ from .. import __version__
 from ..atomic import atomic_file
 from ..errors import InputError
 from ..ownership import MANIFEST, check_location, stamp_folder
-from . import stats
+from . import kpis as kpi_info
 from .params import Assignment, GridAxis, Source, build_scenario, check_kpi_names, combinations
 from .runner import Job, cell, key_kpis, replicate_seeds
 
@@ -239,7 +240,8 @@ def run_sweep(sweep: Sweep, out: Path, backend, *, resume: bool = False, force: 
     from .plots import draw_sweep
 
     draw_sweep(sweep_points(sweep, rows, charted), [a.path for a in sweep.axes], charted,
-               out / CHART, title=f"{sweep.source.label}: {len(rows)} runs")
+               out / CHART, title=f"{sweep.source.label}: mean and 95% CI over {sweep.seeds} "
+                                  f"seed{'s' if sweep.seeds > 1 else ''} ({len(rows)} runs)")
     stamp_folder(out, "sweep")
     return SweepResult(out, len(jobs), len(todo), skipped, rows, charted)
 
@@ -336,7 +338,7 @@ def write_summary(sweep: Sweep, rows, kpis: Sequence[str], path: Path) -> None:
                 xs = _floats(group, kpi)
                 if not xs:
                     continue
-                e = stats.ci(xs)
+                e = kpi_info.estimate(kpi, xs)
                 w.writerow([*labels, kpi, e.n, *(_g(x) for x in (e.mean, e.sd, e.low, e.high))])
 
 
@@ -344,11 +346,11 @@ def _g(x: float) -> str:
     return "" if math.isnan(x) else f"{x:.6g}"
 
 
-def sweep_points(sweep: Sweep, rows, kpis: Sequence[str]) -> list[dict]:
+def sweep_points(sweep: Sweep, rows, charted: Sequence[str]) -> list[dict]:
     """Per combination: its parameter values and each KPI's estimate (for the chart)."""
     points = []
     for labels, group in group_rows(sweep, rows):
-        est = {k: stats.ci(xs) for k in kpis if (xs := _floats(group, k))}
+        est = {k: kpi_info.estimate(k, xs) for k in charted if (xs := _floats(group, k))}
         points.append({"params": dict(zip([a.path for a in sweep.axes], labels, strict=True)),
                        "kpis": est})
     return points
