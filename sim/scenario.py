@@ -106,11 +106,13 @@ class VisitorOrigin(Strict):
 
 
 class Attraction(Strict):
-    """A place visitors drive to, drawn in proportion to its weight (e.g. yearly entries)."""
+    """A place visitors drive to, with its visitors a year: it takes that share of the visitors'
+    stops, and the stops no attraction takes go to the zones by their jobs (shops, restaurants,
+    lodgings)."""
 
     name: str
     node: str
-    weight: float = Field(gt=0, le=1e9)
+    visits_per_year: float = Field(gt=0, le=1e9)
     note: str = ""
 
 

@@ -109,3 +109,17 @@ def test_a_factor_outside_its_bounds_is_refused(tmp_path, value):
     net = line_network(tmp_path, SEGMENTS)
     with pytest.raises(InputError, match=r"traffic\.speed_factors\.national"):
         scenario(net, traffic={"speed_factors": {"national": value}})
+
+
+def test_priority_vehicles_drive_at_the_posted_speed(tmp_path):
+    """The factors stand for what slows ordinary traffic; an emergency unit under lights and
+    sirens takes the national road at its limit while a car takes it at 0.5 x."""
+    net = line_network(tmp_path, SEGMENTS)
+    od = [{"origin": "n0", "destination": "n3", "vph": 2, "start": "00:00", "end": "01:00",
+           "kind": kind} for kind in ("car", "emergency")]
+    model = run(scenario(net, od=od, traffic={"speed_factors": {"national": 0.5}}))
+    length = model.network.link_between("n0", "n1").length_m
+    _, car = _crossing_times(model, "car")
+    _, unit = _crossing_times(model, "emergency")
+    assert car[0] == pytest.approx(length / (60 * 0.5 / 3.6))
+    assert unit[0] == pytest.approx(length / (60 / 3.6))

@@ -22,8 +22,8 @@ def _setup(tmp_path, km=2.0, **visitors):
     spec = {"per_day": 2500, "car_share": 0.8, "persons_per_car": 2.0, "stay_h": 3.0,
             "places": 2, "arrivals": arrivals,
             "origins": [{"name": "region", "node": "n0", "weight": 1}],
-            "attractions": [{"name": "temple", "node": "n2", "weight": 3},
-                            {"name": "palace", "node": "n3", "weight": 1}], **visitors}
+            "attractions": [{"name": "temple", "node": "n2", "visits_per_year": 3},
+                            {"name": "palace", "node": "n3", "visits_per_year": 1}], **visitors}
     sc = scenario(net, start="00:00", end="24:00",
                   traffic={"profile": {"hourly": HOURLY}, "visitors": spec})
     return sc, load_network(sc)
@@ -75,7 +75,7 @@ def test_a_stay_past_midnight_ends_in_the_small_hours_of_the_modelled_day(tmp_pa
 
 @pytest.mark.parametrize("change, words", [
     ({"attractions": []}, r"traffic.visitors.*attractions"),
-    ({"attractions": [{"name": "nowhere", "node": "n9", "weight": 1}]},
+    ({"attractions": [{"name": "nowhere", "node": "n9", "visits_per_year": 1}]},
      r"traffic.visitors.attractions \(nowhere\)"),
     ({"car_share": 1.5}, r"car_share"),
 ])
@@ -83,3 +83,28 @@ def test_bad_visitor_settings_are_named(tmp_path, change, words):
     with pytest.raises(InputError, match=words):
         sc, net = _setup(tmp_path, **change)
         _trips(sc, net)
+
+
+def test_attractions_take_their_visits_and_the_zones_the_rest_by_jobs(tmp_path):
+    """An attraction with half the day's stops a year takes half the first stops; the other
+    half go to the zones in proportion to their jobs (3:1)."""
+    net = line_network(tmp_path, [{"length_km": 2.0, "speed_kmh": 60, "oneway": False}] * 3)
+    per_day, places = 2500, 2
+    spec = {"per_day": per_day, "car_share": 0.8, "persons_per_car": 2.0, "places": places,
+            "origins": [{"name": "region", "node": "n0", "weight": 1}],
+            "attractions": [{"name": "temple", "node": "n2",
+                             "visits_per_year": 0.5 * per_day * places * 365}]}
+    zones = [{"name": "market", "population": 0, "jobs": 3, "lat": 35.85, "lon": 129.2,
+              "nodes": ["n1"]},
+             {"name": "harbour", "population": 0, "jobs": 1, "lat": 35.85, "lon": 129.2,
+              "nodes": ["n3"]}]
+    sc = scenario(net, start="00:00", end="24:00",
+                  traffic={"profile": {"hourly": HOURLY}, "visitors": spec, "zones": zones,
+                           "trip_ends_at_junctions": False})
+    net_ = load_network(sc)
+    trips = _trips(sc, net_, seed=11)
+    first = trips.destination[trips.origin == net_.node_index["n0"]]
+    share = {n: (first == net_.node_index[n]).mean() for n in ("n1", "n2", "n3")}
+    assert share["n2"] == pytest.approx(0.5, abs=0.04)
+    assert share["n1"] == pytest.approx(0.375, abs=0.04)
+    assert share["n3"] == pytest.approx(0.125, abs=0.03)

@@ -106,7 +106,7 @@ def demand_destinations(net: RoadNetwork, traffic) -> list[int]:
     for i, t in enumerate(traffic.through):
         nodes.update(_crossing_ends(net, t, i))
     if traffic.visitors.per_day > 0:
-        origins, places, _ = _visitor_nodes(net, traffic.visitors)
+        origins, places, _ = _visitor_nodes(net, traffic)
         nodes.update(origins.tolist())
         nodes.update(places.tolist())
     return sorted(nodes)
@@ -268,14 +268,29 @@ def _crossing_trips(net, traffic, rng, start_s, end_s) -> TripTable:
     return _table(deps, origs, dests, kinds)
 
 
-def _visitor_nodes(net, visitors) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Origin nodes, attraction nodes and the attractions' draw probabilities."""
+def _visitor_nodes(net, traffic) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Origin nodes, the nodes a visitor can stop at, and the chance of each for one stop.
+
+    An attraction takes its visits a year / 365 of the day's visitor stops (per_day x places);
+    the stops left go to the zones' nodes by the zones' jobs (the shops, restaurants and
+    lodgings most visitors spend their day at), or to the attractions alone without zones.
+    """
+    v = traffic.visitors
     origins = np.array([_node(net, o.node, f"traffic.visitors.origins ({o.name})")
-                        for o in visitors.origins], dtype=np.int64)
-    places = np.array([_node(net, a.node, f"traffic.visitors.attractions ({a.name})")
-                       for a in visitors.attractions], dtype=np.int64)
-    w = np.array([a.weight for a in visitors.attractions], float)
-    return origins, places, w / w.sum()
+                        for o in v.origins], dtype=np.int64)
+    nodes = [_node(net, a.node, f"traffic.visitors.attractions ({a.name})")
+             for a in v.attractions]
+    stops_a_day = max(v.per_day * v.places, 1.0)
+    p = [a.visits_per_year / 365.0 / stops_a_day for a in v.attractions]
+    rest = 1.0 - sum(p)
+    jobs = sum(z.jobs for z in traffic.zones)
+    if rest > 0 and jobs > 0:
+        for z in traffic.zones:
+            zn = zone_nodes(net, z, at_junctions=traffic.trip_ends_at_junctions)
+            nodes += zn
+            p += [rest * z.jobs / jobs / len(zn)] * len(zn)
+    p = np.array(p, float)
+    return origins, np.array(nodes, dtype=np.int64), p / p.sum()
 
 
 # ASSUMED: attractions closer than this (straight line) are walked between from where the car
@@ -288,19 +303,20 @@ STAY_SHAPE = 4.0
 
 def _visitor_trips(net, traffic, rng, start_s, end_s) -> TripTable:
     """Visitors' car trips. Per day, Poisson around cars_per_day x demand_scale cars; each
-    arrives in an hour drawn from `arrivals`, from its region's origin, goes to `places`
-    attractions in turn (each drawn by weight among those elsewhere; walked to, the car left
-    parked, when within WALK_M) at equal shares of a gamma-spread stay, and drives back to its
-    origin at the stay's end. The day repeats: a stay that runs past midnight ends in the small
-    hours of the same modelled day (yesterday's visitors leaving)."""
+    arrives in an hour drawn from `arrivals`, from its region's origin, stops at `places`
+    places in turn (attractions and zones, see _visitor_nodes; each drawn among those
+    elsewhere; walked to, the car left parked, when within WALK_M) at equal shares of a
+    gamma-spread stay, and drives back to its origin at the stay's end. The day repeats: a stay
+    that runs past midnight ends in the small hours of the same modelled day (yesterday's
+    visitors leaving)."""
     v = traffic.visitors
-    origins, places, p_place = _visitor_nodes(net, v)
+    origins, places, p_place = _visitor_nodes(net, traffic)
     p_origin = np.array([o.weight for o in v.origins], float)
     p_origin /= p_origin.sum()
     p_hour = np.asarray(v.arrivals, float) / sum(v.arrivals)
-    places_sorted = np.unique(places)
-    lat = np.array([net.nodes[i].lat for i in places_sorted])
-    lon = np.array([net.nodes[i].lon for i in places_sorted])
+    places, p_place = _merge_nodes(places, p_place)
+    lat = np.array([net.nodes[i].lat for i in places])
+    lon = np.array([net.nodes[i].lon for i in places])
     near = haversine_m(lat[:, None], lon[:, None], lat[None, :], lon[None, :]) < WALK_M
     deps, origs, dests = [], [], []
     for day in range(int(start_s // DAY_S), int(np.ceil(end_s / DAY_S))):
@@ -317,7 +333,7 @@ def _visitor_trips(net, traffic, rng, start_s, end_s) -> TripTable:
             else:
                 nxt = home
             if 0 < k < v.places:  # a walk to a nearby attraction: the car stays where it is
-                walk = near[np.searchsorted(places_sorted, at), np.searchsorted(places_sorted, nxt)]
+                walk = near[np.searchsorted(places, at), np.searchsorted(places, nxt)]
                 nxt = np.where(walk, at, nxt)
             moving = nxt != at  # a place at the cordon itself, one attraction, or a walk
             dep = day * DAY_S + (arrive + stay * k / v.places) % DAY_S
@@ -329,6 +345,12 @@ def _visitor_trips(net, traffic, rng, start_s, end_s) -> TripTable:
     keep = (dep >= start_s) & (dep < end_s)
     return TripTable(dep[keep], np.concatenate(origs)[keep].astype(np.int64),
                      np.concatenate(dests)[keep].astype(np.int64), ["car"] * int(keep.sum()))
+
+
+def _merge_nodes(nodes: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One entry per node (sorted), its chances added up."""
+    uniq, inv = np.unique(nodes, return_inverse=True)
+    return uniq, np.bincount(inv, weights=p)
 
 
 def _elsewhere(rng, at: np.ndarray, places: np.ndarray, p: np.ndarray) -> np.ndarray:

@@ -112,10 +112,13 @@ class TrafficEngine:
         self.class_index = {name: i for i, name in enumerate(VEHICLE_CLASSES)}
         self.classes = list(VEHICLE_CLASSES.values())
         # Free-flow speed of a network link: posted speed times its road class's factor
-        # (calibration; 1.0 unless given), capped by each class's own top speed.
+        # (calibration; 1.0 unless given), capped by each class's own top speed. The factors
+        # stand for what slows ordinary traffic below the limit (signals, turns, side friction
+        # the network does not hold): priority vehicles under lights and sirens, or on roads
+        # the police clear, drive at the posted speed.
         self.speed_factor = net.speed_factor_of_links(speed_factors)
         # Free-flow seconds per class and sim link in clear weather (class limits apply).
-        self.fft_base = [g.free_flow(c.vmax_kmh, self.speed_factor).tolist()
+        self.fft_base = [g.free_flow(c.vmax_kmh, self._factor(c)).tolist()
                          for c in self.classes]
         self.weather_speed = 1.0
         self.weather_cap = 1.0
@@ -320,7 +323,12 @@ class TrafficEngine:
     def net_free_flow(self, class_name: str = "car") -> np.ndarray:
         """Free-flow seconds per network link for a class in clear weather (posted speeds times
         the road classes' speed factors, capped by the class's top speed)."""
-        return self.net.free_flow_times(VEHICLE_CLASSES[class_name].vmax_kmh, self.speed_factor)
+        c = VEHICLE_CLASSES[class_name]
+        return self.net.free_flow_times(c.vmax_kmh, self._factor(c))
+
+    def _factor(self, c) -> np.ndarray | None:
+        """The road classes' speed factors a vehicle class drives at (None: the posted speed)."""
+        return None if c.priority else self.speed_factor
 
     # ---- scheduling ----------------------------------------------------------------------
     def _push(self, t: float, kind: int, idx: int) -> int:
