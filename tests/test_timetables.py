@@ -1,0 +1,47 @@
+"""Shuttle timetables as plans are written: periods and extra runs in the scenario, checked
+with the field, value and allowed range named."""
+
+from __future__ import annotations
+
+import pytest
+
+from sim.cli import main
+
+PERIOD = 'shuttles.lines.0.periods=[{start="%s", end="%s", headway_min=%s, vehicles=%s}]'
+
+
+@pytest.mark.parametrize("sets, message", [
+    ([PERIOD % ("06:00", "08:00", 5, 2)],
+     "periods[0] (06:00-08:00): start = 21600 s, end = 28800 s; a period must lie within the "
+     "line's 07:00-19:30"),
+    ([PERIOD % ("08:00", "09:00", 0, 2)], "periods[0].headway_min = 0: Input should be greater "
+                                          "than or equal to 0.1"),
+    ([PERIOD % ("08:00", "09:00", 5, 0)], "periods[0].vehicles = 0: Input should be greater "
+                                          "than or equal to 1"),
+    ([PERIOD % ("09:00", "08:00", 5, 2)], "periods[0] (09:00-08:00): end = 28800 s must be after"),
+    (['shuttles.lines.0.periods=[{start="08:00", end="10:00", headway_min=5, vehicles=2}, '
+      '{start="09:30", end="11:00", headway_min=10, vehicles=1}]'],
+     "periods[0] (08:00-10:00) and periods[1] (09:30-11:00) overlap"),
+    (['shuttles.lines.0.extra_runs=["20:15"]'], "extra_runs[0] = 20:15 (72900 s); an extra run "
+                                                "must leave within the line's 07:00-19:30"),
+])
+def test_bad_periods_are_named(capsys, sets, message):
+    args = ["validate", "som1_day"]
+    for s in sets:
+        args += ["--set", s]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "shuttles.lines[0]" in err and message in err
+
+
+def test_a_line_of_periods_only_is_valid():
+    from sim.scenario import load_scenario
+
+    sc = load_scenario("som1_day", [PERIOD % ("07:00", "09:00", 5, 4)])
+    line = sc.shuttles.lines[0]
+    assert line.fleet() == 6  # the all-day timetable's 6 buses stay between the periods
+    raw_line = {k: v for k, v in line.model_dump().items()
+                if k not in ("headway_min", "vehicles")}
+    from sim.scenario import LineSpecModel
+
+    assert LineSpecModel.model_validate(raw_line).fleet() == 4
