@@ -147,10 +147,13 @@ class StopQueue:
         self.model = model
         self.waiting: deque = deque()
         self.joined: dict[int, float] = {}  # riders in the queue: when they joined
+        self.joins: list[tuple[float, str]] = []  # (time, stop going to) of every rider joining
+        self.stats = StopStats()
         self._deadlines: deque = deque()  # (deadline, rider, joined) in joining order
         self._timer = False
 
     def join(self, rider, time: float, patience_s: float | None = None) -> None:
+        self.joins.append((time, rider.destination))
         self.waiting.append(rider)
         self.joined[rider.rider_id] = time
         if patience_s is not None:
@@ -190,6 +193,16 @@ class StopQueue:
 
     def __len__(self) -> int:
         return len(self.waiting)
+
+
+@dataclass
+class StopStats:
+    """What happened at one stop of one line (stops.csv)."""
+
+    boardings: int = 0
+    alightings: int = 0
+    denied_riders: set = field(default_factory=set)  # rider ids a full bus left here
+    waits: list = field(default_factory=list)  # seconds from joining to boarding
 
 
 @dataclass
@@ -430,6 +443,8 @@ class Shuttle(Agent):
         riders = self.riders
         last = self.at == len(self.stops) - 1
         queue = line.queues[stop]
+        here = queue.stats
+        here.alightings += alighted
         if not last and queue.waiting:
             ahead = line.stops_ahead[self.outbound][self.at]
             seats, places = spec.seats, spec.wheelchair_places
@@ -446,19 +461,23 @@ class Shuttle(Agent):
                 elif rider.wheelchair and self.wheelchairs >= places:
                     denied += 1
                     stats.denied_riders.add(rider.rider_id)
+                    here.denied_riders.add(rider.rider_id)
                     rider.on_denied(self, time)
                     left.append(rider)
                 else:
                     riders.append(rider)
                     self.wheelchairs += bool(rider.wheelchair)
                     boarded += 1
-                    stats.waits.append(time - queue.joined.get(rider.rider_id, time))
+                    wait = time - queue.joined.get(rider.rider_id, time)
+                    stats.waits.append(wait)
+                    here.waits.append(wait)
                     queue.leave(rider)
                     rider.on_board(self, time)
             if seen < len(waiting):  # the bus is full: the rest going its way are denied
                 for rider in [r for r in islice(waiting, seen, None) if r.destination in ahead]:
                     denied += 1
                     stats.denied_riders.add(rider.rider_id)
+                    here.denied_riders.add(rider.rider_id)
                     rider.on_denied(self, time)
             stats.denied += denied
             if boarded:
@@ -467,6 +486,7 @@ class Shuttle(Agent):
                 waiting.extend(left)
                 waiting.extend(rest)
         stats.boardings += boarded
+        here.boardings += boarded
         if len(riders) > self.max_load:
             self.max_load = len(riders)
         stats.occupancy_samples.append((time, len(riders), spec.seats))

@@ -45,3 +45,42 @@ def test_a_line_of_periods_only_is_valid():
     from sim.scenario import LineSpecModel
 
     assert LineSpecModel.model_validate(raw_line).fleet() == 4
+
+
+QUIET_ROADS = ["--set", "traffic.daily_trips=0", "--set", "traffic.external=[]",
+               "--set", "traffic.through=[]", "--set", "outputs.congestion_map=false"]
+
+
+@pytest.fixture(scope="module")
+def som1(tmp_path_factory):
+    out = tmp_path_factory.mktemp("som1") / "run"
+    assert main(["run", "som1_day", "--quiet", "--out", str(out), *QUIET_ROADS]) == 0
+    return out
+
+
+def _csv(path):
+    import csv
+
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_stops_csv_adds_up_to_lines_csv(som1):
+    """One row per stop of each line; a line's boardings, alightings and people denied at its
+    stops add up to its row in lines.csv (people: each is left at one stop of a trip)."""
+    lines = {r["line"]: r for r in _csv(som1 / "lines.csv")}
+    stops = _csv(som1 / "stops.csv")
+    from sim.scenario import load_scenario
+
+    sc = load_scenario("som1_day")
+    assert len(stops) == sum(len(ln.stops) for ln in sc.shuttles.lines)
+    assert sum(int(r["boardings"]) for r in stops) > 0
+    for name, row in lines.items():
+        mine = [r for r in stops if r["line"] == name]
+        assert [int(r["stop_order"]) for r in mine] == list(range(1, len(mine) + 1))
+        for col in ("boardings", "alightings"):
+            assert sum(int(r[col]) for r in mine) == int(row[col]), (name, col)
+        assert sum(int(r["people_denied"]) for r in mine) >= int(row["people_denied"])
+        for r in mine:  # waits only where someone boarded
+            assert (r["wait_mean_min"] == "") == (int(r["boardings"]) == 0)
+    assert stops[0]["place"] == sc.shuttles.lines[0].stops[0]
