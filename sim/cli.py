@@ -159,9 +159,27 @@ def cmd_validate(args) -> int:
         from .emergency.layer import emergency_nodes
 
         emergency_nodes(net, scenario)
+    if scenario.shuttles.lines:  # the people and their plans, as a run builds them
+        from .model import SummitModel
+
+        warnings = warn_unusable_lines(SummitModel(scenario, network=net))
+    note = f", {warnings} warning(s) above" if scenario.shuttles.lines and warnings else ""
     print(f"{scenario.name}: valid ({scenario.source_path}; network: {net.name or 'unnamed'}, "
-          f"{net.n_nodes} nodes)")
+          f"{net.n_nodes} nodes{note})")
     return 0
+
+
+def warn_unusable_lines(model) -> int:
+    """Warn (not fail) of every shuttle line no one's planned day can use (sim/line_use.py);
+    returns how many."""
+    if model.summit is None or not model.summit.lines:
+        return 0
+    from .line_use import unusable_lines
+
+    messages = unusable_lines(model.summit)
+    for message in messages:
+        print(f"warning: {message}", file=sys.stderr, flush=True)
+    return len(messages)
 
 
 def cmd_drill(args) -> int:
@@ -197,6 +215,7 @@ def cmd_run(args) -> int:
     # the pictures' worker gets ready on the other core while the model runs here
     with BackgroundPainter() as painter:
         model = SummitModel(scenario, seed=seed)
+        warn_unusable_lines(model)
         model.run(progress=not args.quiet)
         wall = time.perf_counter() - t0
         metrics = write_run(model, out, wall_s=wall, painter=painter, replace=replace, key=key,

@@ -84,3 +84,45 @@ def test_stops_csv_adds_up_to_lines_csv(som1):
         for r in mine:  # waits only where someone boarded
             assert (r["wait_mean_min"] == "") == (int(r["boardings"]) == 0)
     assert stops[0]["place"] == sc.shuttles.lines[0].stops[0]
+
+
+def test_a_line_nobody_can_use_is_flagged_and_a_used_one_is_not(capsys):
+    """On the SOM1 day nobody is lodged near the Kolon Hotel: its line is flagged, with why.
+    Moving the city line's first stop to Ulsan Airport, where nobody goes, flags it too; the
+    Bomun hotels' line, which guests ride, is never flagged. A warning, not an error."""
+    assert main(["validate", "som1_day"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: shuttle line 'Bulguksa - HICO' can be used by nobody: nobody is lodged, " \
+           "lives, parks, travels or meets within 900 m of Kolon Hotel" in err
+    assert "'City hotels - HICO'" not in err and "'Bomun hotels - HICO'" not in err
+    assert main(["validate", "som1_day", "--set",
+                 'shuttles.lines.2.stops=["Ulsan Airport", "HICO"]']) == 0
+    out, err = capsys.readouterr()
+    assert "shuttle line 'City hotels - HICO' can be used by nobody: nobody is lodged, lives, " \
+           "parks, travels or meets within 900 m of Ulsan Airport" in err
+    assert "'Bomun hotels - HICO'" not in err
+    assert "valid" in out and "warning(s) above" in out
+
+
+def test_planned_rides_leave_the_run_as_it_was(som1):
+    """Counting who would ride each line before a run changes nothing in the run: the same
+    metrics with the count as without, and the lines planned on are the lines ridden."""
+    import json
+
+    from sim.line_use import rides_by_line
+    from sim.model import SummitModel
+    from sim.outputs import collect_metrics
+    from sim.scenario import load_scenario
+
+    sc = load_scenario("som1_day", [s for s in QUIET_ROADS if s != "--set"])
+
+    def metrics(count_first):
+        model = SummitModel(sc)
+        planned = rides_by_line(model.summit) if count_first else None
+        model.run()
+        return planned, json.dumps(collect_metrics(model), sort_keys=True)
+
+    planned, with_count = metrics(True)
+    assert metrics(False)[1] == with_count
+    lines = {r["line"]: int(r["boardings"]) for r in _csv(som1 / "lines.csv")}
+    assert {k: v > 0 for k, v in planned.items()} == {k: v > 0 for k, v in lines.items()}
