@@ -220,6 +220,7 @@ class LineStats:
     legs: list = field(default_factory=list)
     waits: list = field(default_factory=list)  # seconds from joining a stop's queue to boarding
     denied_riders: set = field(default_factory=set)  # rider ids a full bus of the line left
+    run_times: list = field(default_factory=list)  # (began, ended, outbound) of each run done
 
 
 class ShuttleLine:
@@ -396,6 +397,7 @@ class Shuttle(Agent):
         self.status = "in_service"
         self.line.stats.runs += 1
         self.run_id = self.line.stats.runs
+        self._run_began = self.model.time
         self._serve_stop(self.model.time)
 
     # ---- engine callbacks -----------------------------------------------------------------
@@ -500,6 +502,7 @@ class Shuttle(Agent):
 
     def _end_run(self, time: float) -> None:
         spec = self.line.spec
+        self.line.stats.run_times.append((self._run_began, time, self.outbound))
         if self.retasked_by is not None:  # the run is over and the bus empty: hand it over
             self._hand_over(self.stops[-1], time)
             return

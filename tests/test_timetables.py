@@ -126,3 +126,53 @@ def test_planned_rides_leave_the_run_as_it_was(som1):
     assert metrics(False)[1] == with_count
     lines = {r["line"]: int(r["boardings"]) for r in _csv(som1 / "lines.csv")}
     assert {k: v > 0 for k, v in planned.items()} == {k: v > 0 for k, v in lines.items()}
+
+
+def test_the_plan_gives_the_headway_and_buses_theory_says():
+    """Seats 40, mean wait at most 10 min (headway <= 20), load at most 80%, a 47-minute
+    round trip. 600 riders an hour: headway <= 60 x 40 x 0.8 / 600 = 3.2 min, so 3 (the usual
+    values), and ceil(47 / 3) = 16 buses; 100 an hour: <= 19.2, so 15 min on ceil(47 / 15) = 4
+    buses, two such hours one period; three idle hours: no service; 50 an hour: the wait's
+    20 min on 3 buses."""
+    from sim.shuttle_plan import Targets, buses_for, headway_for, plan_hours
+
+    h = 3600.0
+    riders = {7 * h: 600, 8 * h: 100, 9 * h: 100, 13 * h: 50}
+    trips = {k * h: 47.0 for k in range(7, 14)}
+    targets = Targets(max_wait_min=10, max_load=0.8)
+    got = [(p.start / h, p.end / h, p.headway_min, p.vehicles)
+           for p in plan_hours(riders, trips, 40, targets, 7 * h, 14 * h)]
+    assert got == [(7, 8, 3, 16), (8, 10, 15, 4), (13, 14, 20, 3)]
+    # a line starting at 07:30 carries the hour's 600 in half an hour: 1,200 an hour
+    first = plan_hours(riders, trips, 40, targets, 7.5 * h, 14 * h)[0]
+    assert (first.start, first.headway_min, first.vehicles) == (7.5 * h, 1.5, 32)
+    assert first.load == pytest.approx(1200 / (40 * 40))
+    # beyond what even a bus every half minute carries: said so
+    assert headway_for(5000, 40, targets) == (0.5, False)
+    assert buses_for(47, 3) == 16 and buses_for(45, 3) == 15
+
+
+def test_plan_writes_an_editable_scenario_and_keeps_user_files(tmp_path, capsys):
+    out = tmp_path / "plan.toml"
+    args = ["plan", "som1_day", "--max-wait", "10", "--max-load", "0.8", "--out", str(out),
+            "--quiet", *QUIET_ROADS]
+    assert main(args) == 0
+    text = out.read_text(encoding="utf-8")
+    assert 'base = "som1_day"' in text and "periods = [" in text
+    assert "# left out: 'Bulguksa - HICO', nobody rode it in the run" in text
+    from sim.scenario import load_scenario
+
+    sc = load_scenario(out)
+    assert all(ln.periods and ln.headway_min is None for ln in sc.shuttles.lines)
+    assert "Bulguksa - HICO" not in {ln.name for ln in sc.shuttles.lines}
+    for ln in sc.shuttles.lines:
+        for p in ln.periods:
+            assert p.headway_min <= 20
+    capsys.readouterr()
+    assert main(args) == 2  # an earlier plan: only with --force
+    assert "add --force" in capsys.readouterr().err
+    assert main([*args, "--force"]) == 0
+    mine = tmp_path / "mine.toml"
+    mine.write_text('name = "my own"\n', encoding="utf-8")
+    assert main([*args[:-len(QUIET_ROADS) - 3], "--out", str(mine), "--force"]) == 2
+    assert mine.read_text(encoding="utf-8") == 'name = "my own"\n'
