@@ -327,7 +327,8 @@ class Delegate(Agent):
         self._ride = ride
         self.destination = ride.alight
         # nobody gives up on a scheduled line before its next bus is due
-        patience = max(self.model.summit.spec.max_wait_min * 60, 1.25 * ride.line.spec.headway_s)
+        patience = max(self.model.summit.spec.max_wait_min * 60,
+                       1.25 * ride.line.spec.headway_at(t))
         ride.line.queues[ride.board].join(self, t, patience_s=patience)
 
     def patience_over(self, time: float) -> None:

@@ -12,6 +12,12 @@ Riders are any objects with `rider_id`, `destination` (a stop node id), `wheelch
 methods (delegates, later). The headway schedules departures from the first stop; each is handed
 to the buses in turn, and a bus still on its way starts late. On a back-and-forth line a bus
 comes back from the last stop after its layover there, without a timetable of its own.
+
+A timetable may have periods, each with its own headway and buses (the all-day headway runs
+between them, if there is one), and extra runs at given times. A period's departures go in turn
+to the buses that have waited longest; the line's other buses lay over at the terminal where
+their last run ended (no km, no hours) until a later period or extra run needs them. An extra
+run goes to the bus that has waited longest.
 """
 
 from __future__ import annotations
@@ -33,10 +39,10 @@ class LineSpec:
 
     name: str
     stops: tuple[str, ...]
-    headway_s: float
+    headway_s: float | None  # the all-day headway, outside periods (None: periods only)
     start_s: float
     end_s: float
-    vehicles: int
+    vehicles: int | None  # buses of the all-day timetable
     seats: int
     wheelchair_places: int = 0
     dwell_base_s: float = 10.0
@@ -48,6 +54,9 @@ class LineSpec:
     breakdowns_per_hour: float = 0.0  # per bus in service; a spare comes from the depot
     repair_min: float = 30.0  # on a line without a depot the bus is repaired where it stands
     transfer_s: float = 120.0  # riders moving from a broken bus to its replacement
+    # (start_s, end_s, headway_s, vehicles) of each timetable period, apart and within the day
+    periods: tuple[tuple[float, float, float, int], ...] = ()
+    extra_runs: tuple[float, ...] = ()  # departures from the first stop besides the timetable
 
     def __post_init__(self):
         where = f"shuttle line {self.name!r}"
@@ -55,8 +64,16 @@ class LineSpec:
             raise InputError(f"{where}: stops has {len(self.stops)} stop(s); at least 2 needed")
         if len(set(self.stops)) != len(self.stops):
             raise InputError(f"{where}: stops repeat a stop: {list(self.stops)}")
-        for fld, value, low in (("headway_s", self.headway_s, 0.0), ("seats", self.seats, 0),
-                                ("vehicles", self.vehicles, 0)):
+        if (self.headway_s is None) != (self.vehicles is None) or (
+                self.headway_s is None and not self.periods and not self.extra_runs):
+            raise InputError(f"{where}: give headway_s and vehicles together, or periods or "
+                             "extra runs")
+        checks = [("seats", self.seats, 0)]
+        if self.headway_s is not None:
+            checks += [("headway_s", self.headway_s, 0.0), ("vehicles", self.vehicles, 0)]
+        for i, (_, _, h, k) in enumerate(self.periods):
+            checks += [(f"periods[{i}] headway_s", h, 0.0), (f"periods[{i}] vehicles", k, 0)]
+        for fld, value, low in checks:
             if not value > low:
                 raise InputError(f"{where}: {fld} = {value!r}; must be > {low:g}")
         if self.wheelchair_places < 0:
@@ -65,6 +82,55 @@ class LineSpec:
         if self.end_s <= self.start_s:
             raise InputError(f"{where}: end ({self.end_s:g} s) must be after start "
                              f"({self.start_s:g} s)")
+
+    @property
+    def fleet(self) -> int:
+        """Buses on the line: the most any period or the all-day timetable needs."""
+        return max([self.vehicles or 1, *(p[3] for p in self.periods)])
+
+    def segments(self) -> list[tuple[float, float, float, int]]:
+        """(start, end, headway, buses) of each part of the day that runs a headway, in time
+        order: the periods and, between them, the all-day timetable if there is one."""
+        out, t = [], self.start_s
+        base = self.headway_s is not None
+        for s, e, h, k in sorted(self.periods):
+            if base and s > t:
+                out.append((t, s, self.headway_s, self.vehicles))
+            out.append((s, e, h, k))
+            t = e
+        if base and (t < self.end_s or not out):
+            out.append((t, self.end_s, self.headway_s, self.vehicles))
+        return out
+
+    def segment_departures(self, seg: tuple[float, float, float, int]) -> list[float]:
+        """A segment's departures: every headway from its start, before its end (at its end
+        too when that is the line's end)."""
+        s, e, h, _ = seg
+        times = [s + i * h for i in range(int((e - s) // h) + 1)]
+        if e < self.end_s and times[-1] >= e:
+            times.pop()
+        return times
+
+    def spans(self) -> list[tuple[float, float]]:
+        """When the line runs: its segments, and each extra run as a moment."""
+        return [(s, e) for s, e, _, _ in self.segments()] + [(t, t) for t in self.extra_runs]
+
+    def headway_at(self, t: float) -> float:
+        """The headway at time t: the segment's running then or next, else the last one's (0
+        for a line of extra runs only)."""
+        segments = self.segments()
+        for _, e, h, _ in segments:
+            if t < e:
+                return h
+        return segments[-1][2] if segments else 0.0
+
+    def expected_wait_s(self, at: float) -> float:
+        """The wait a rider expects at `at`: half a headway, or until the service starts."""
+        if not self.periods and not self.extra_runs:
+            return max(self.headway_s / 2, self.start_s - at)
+        waits = [max(h / 2, s - at) for s, e, h, _ in self.segments() if e >= at]
+        waits += [t - at for t in self.extra_runs if t >= at]
+        return min(waits, default=math.inf)
 
 
 class StopQueue:
@@ -81,10 +147,13 @@ class StopQueue:
         self.model = model
         self.waiting: deque = deque()
         self.joined: dict[int, float] = {}  # riders in the queue: when they joined
+        self.joins: list[tuple[float, str]] = []  # (time, stop going to) of every rider joining
+        self.stats = StopStats()
         self._deadlines: deque = deque()  # (deadline, rider, joined) in joining order
         self._timer = False
 
     def join(self, rider, time: float, patience_s: float | None = None) -> None:
+        self.joins.append((time, rider.destination))
         self.waiting.append(rider)
         self.joined[rider.rider_id] = time
         if patience_s is not None:
@@ -127,6 +196,16 @@ class StopQueue:
 
 
 @dataclass
+class StopStats:
+    """What happened at one stop of one line (stops.csv)."""
+
+    boardings: int = 0
+    alightings: int = 0
+    denied_riders: set = field(default_factory=set)  # rider ids a full bus left here
+    waits: list = field(default_factory=list)  # seconds from joining to boarding
+
+
+@dataclass
 class LineStats:
     boardings: int = 0
     alightings: int = 0
@@ -141,6 +220,7 @@ class LineStats:
     legs: list = field(default_factory=list)
     waits: list = field(default_factory=list)  # seconds from joining a stop's queue to boarding
     denied_riders: set = field(default_factory=set)  # rider ids a full bus of the line left
+    run_times: list = field(default_factory=list)  # (began, ended, outbound) of each run done
 
 
 class ShuttleLine:
@@ -165,14 +245,35 @@ class ShuttleLine:
         self._legs: dict[tuple[str, str], tuple] = {}  # (a, b) -> (label, breakdown chance)
         self._metres: dict[tuple[int, ...], float] = {}  # sim route -> its length
         self.stats = LineStats()
-        n_runs = int((spec.end_s - spec.start_s) // spec.headway_s) + 1
-        self.departures = [spec.start_s + i * spec.headway_s for i in range(n_runs)]
-        self.buses = [Shuttle(model, self, i) for i in range(spec.vehicles)]
-        # runs are handed to buses in turn; a bus late from its last run starts late
-        for i, t in enumerate(self.departures):
-            self.buses[i % spec.vehicles].runs.append(t)
+        self.buses = [Shuttle(model, self, i) for i in range(spec.fleet)]
+        self.departures = self._hand_out_runs()
         for bus in self.buses:
             bus.start()
+
+    def _hand_out_runs(self) -> list[float]:
+        """Give every departure to a bus, in time order; returns the departures. A segment's
+        runs go in turn to its number of buses, those that have waited longest when it
+        begins (with one segment: bus 0, 1, 2, ...); an extra run to the bus that has waited
+        longest. A bus late from its last run starts late."""
+        spec = self.spec
+        segments = spec.segments()
+        todo = [(t, k, i) for k, seg in enumerate(segments)
+                for i, t in enumerate(spec.segment_departures(seg))]
+        todo += [(t, -1, 0) for t in spec.extra_runs]
+        last = [-math.inf] * len(self.buses)  # each bus's latest departure so far
+        pools: dict[int, list[int]] = {}
+        for t, k, i in sorted(todo):
+            if k < 0:
+                b = min(range(len(last)), key=lambda j: (last[j], j))
+            else:
+                pool = pools.get(k)
+                if pool is None:
+                    pool = pools[k] = sorted(range(len(last)),
+                                             key=lambda j: (last[j], j))[:segments[k][3]]
+                b = pool[i % len(pool)]
+            self.buses[b].runs.append(t)
+            last[b] = t
+        return sorted(t for t, _, _ in todo)
 
     def free_flow(self, a: str, b: str) -> float:
         """Free-flow seconds from stop a to stop b (cached: asked before every leg)."""
@@ -296,6 +397,7 @@ class Shuttle(Agent):
         self.status = "in_service"
         self.line.stats.runs += 1
         self.run_id = self.line.stats.runs
+        self._run_began = self.model.time
         self._serve_stop(self.model.time)
 
     # ---- engine callbacks -----------------------------------------------------------------
@@ -343,6 +445,8 @@ class Shuttle(Agent):
         riders = self.riders
         last = self.at == len(self.stops) - 1
         queue = line.queues[stop]
+        here = queue.stats
+        here.alightings += alighted
         if not last and queue.waiting:
             ahead = line.stops_ahead[self.outbound][self.at]
             seats, places = spec.seats, spec.wheelchair_places
@@ -359,19 +463,23 @@ class Shuttle(Agent):
                 elif rider.wheelchair and self.wheelchairs >= places:
                     denied += 1
                     stats.denied_riders.add(rider.rider_id)
+                    here.denied_riders.add(rider.rider_id)
                     rider.on_denied(self, time)
                     left.append(rider)
                 else:
                     riders.append(rider)
                     self.wheelchairs += bool(rider.wheelchair)
                     boarded += 1
-                    stats.waits.append(time - queue.joined.get(rider.rider_id, time))
+                    wait = time - queue.joined.get(rider.rider_id, time)
+                    stats.waits.append(wait)
+                    here.waits.append(wait)
                     queue.leave(rider)
                     rider.on_board(self, time)
             if seen < len(waiting):  # the bus is full: the rest going its way are denied
                 for rider in [r for r in islice(waiting, seen, None) if r.destination in ahead]:
                     denied += 1
                     stats.denied_riders.add(rider.rider_id)
+                    here.denied_riders.add(rider.rider_id)
                     rider.on_denied(self, time)
             stats.denied += denied
             if boarded:
@@ -380,6 +488,7 @@ class Shuttle(Agent):
                 waiting.extend(left)
                 waiting.extend(rest)
         stats.boardings += boarded
+        here.boardings += boarded
         if len(riders) > self.max_load:
             self.max_load = len(riders)
         stats.occupancy_samples.append((time, len(riders), spec.seats))
@@ -393,6 +502,7 @@ class Shuttle(Agent):
 
     def _end_run(self, time: float) -> None:
         spec = self.line.spec
+        self.line.stats.run_times.append((self._run_began, time, self.outbound))
         if self.retasked_by is not None:  # the run is over and the bus empty: hand it over
             self._hand_over(self.stops[-1], time)
             return

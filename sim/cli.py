@@ -159,9 +159,27 @@ def cmd_validate(args) -> int:
         from .emergency.layer import emergency_nodes
 
         emergency_nodes(net, scenario)
+    if scenario.shuttles.lines:  # the people and their plans, as a run builds them
+        from .model import SummitModel
+
+        warnings = warn_unusable_lines(SummitModel(scenario, network=net))
+    note = f", {warnings} warning(s) above" if scenario.shuttles.lines and warnings else ""
     print(f"{scenario.name}: valid ({scenario.source_path}; network: {net.name or 'unnamed'}, "
-          f"{net.n_nodes} nodes)")
+          f"{net.n_nodes} nodes{note})")
     return 0
+
+
+def warn_unusable_lines(model) -> int:
+    """Warn (not fail) of every shuttle line no one's planned day can use (sim/line_use.py);
+    returns how many."""
+    if model.summit is None or not model.summit.lines:
+        return 0
+    from .line_use import unusable_lines
+
+    messages = unusable_lines(model.summit)
+    for message in messages:
+        print(f"warning: {message}", file=sys.stderr, flush=True)
+    return len(messages)
 
 
 def cmd_drill(args) -> int:
@@ -197,6 +215,7 @@ def cmd_run(args) -> int:
     # the pictures' worker gets ready on the other core while the model runs here
     with BackgroundPainter() as painter:
         model = SummitModel(scenario, seed=seed)
+        warn_unusable_lines(model)
         model.run(progress=not args.quiet)
         wall = time.perf_counter() - t0
         metrics = write_run(model, out, wall_s=wall, painter=painter, replace=replace, key=key,
@@ -204,6 +223,42 @@ def cmd_run(args) -> int:
     print_summary(model, metrics, out, wall)
     print(f"report: {out / 'report.html'}")
     return 0
+
+
+def cmd_plan(args) -> int:
+    """Derive each line's buses and headway per period from the scenario's demand."""
+    from .shuttle_plan import Targets, check_lines, write_plan
+
+    targets = Targets(args.max_wait, args.max_load)
+    command = " ".join([f"python run.py plan {args.scenario} --max-wait {args.max_wait:g} "
+                        f"--max-load {args.max_load:g} --window {args.window}",
+                        *(f"--set {s}" for s in args.set)])
+    summary = write_plan(args.scenario, args.out, targets, overrides=_overrides(args),
+                         seed=args.seed, force=args.force, command=command,
+                         window_s=args.window * 60.0)
+    print(f"plan written to {args.out}: {summary['buses']} buses on {summary['planned_lines']} "
+          f"lines (the input: {summary['input_buses']} on {summary['lines']})")
+    if args.check:
+        from .model import SummitModel
+        from .scenario import load_scenario
+
+        model = SummitModel(load_scenario(args.out), seed=args.seed)
+        warn_unusable_lines(model)
+        model.run(progress=not args.quiet)
+        print_plan_check(check_lines(model, args.window * 60.0), targets)
+    return 0
+
+
+def print_plan_check(rows, targets) -> None:
+    """A run of a plan line by line against its wait and load targets."""
+    print(f"run of the plan against mean wait <= {targets.max_wait_min:g} min and load <= "
+          f"{targets.max_load:.0%}:")
+    print(f"  {'line':<28}{'buses':>6}{'runs':>6}{'riders':>8}{'wait':>7}{'worst load':>12}  met")
+    for r in rows:
+        wait = "" if r.wait_mean_min is None else f"{r.wait_mean_min:.1f}"
+        when = "" if r.worst_load_hour is None else f" {int(r.worst_load_hour // 3600):02d}h"
+        print(f"  {r.name[:27]:<28}{r.buses:>6}{r.runs:>6}{r.boardings:>8}{wait:>7}"
+              f"{r.worst_load:>8.0%}{when:<4}  {'yes' if r.meets(targets) else 'NO'}")
 
 
 def cmd_bench(args) -> int:
@@ -366,6 +421,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", help="output folder (default: outputs/NAME-drill)")
     p.add_argument("--force", action="store_true", help=FORCE_HELP)
     p.set_defaults(func=cmd_drill)
+
+    p = sub.add_parser("plan", help="derive the shuttle lines' buses and headways per period "
+                                    "from the scenario's demand, as an editable scenario")
+    p.add_argument("scenario", metavar="SCENARIO")
+    # judgement: a wait target beyond two hours is no shuttle service
+    p.add_argument("--max-wait", type=argtypes.positive_number(120), required=True,
+                   metavar="MIN", help="mean wait at a stop, minutes: headway <= 2 x this")
+    p.add_argument("--max-load", type=argtypes.positive_number(1), required=True,
+                   metavar="SHARE", help="riders per hour over the seats the runs offer, "
+                                         "above 0 and at most 1 (e.g. 0.8)")
+    p.add_argument("--out", required=True, metavar="FILE.toml", help="the plan (a scenario)")
+    p.add_argument("--force", action="store_true",
+                   help="replace an earlier plan of summit-sim at --out")
+    p.add_argument("--window", type=int, choices=(15, 30, 60), default=60, metavar="MIN",
+                   help="riders per hour as the clock hour's count (60, the default) or at the "
+                        "rate of the hour's busiest 15 or 30 minutes (sized for the waves)")
+    p.add_argument("--check", action="store_true",
+                   help="then run the plan and report each line against the targets")
+    p.add_argument("--seed", type=argtypes.seed, help="random seed (default: the scenario's)")
+    p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", help=SET_HELP)
+    p.add_argument("--network", metavar="FILE", help=NETWORK_RUN_HELP)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("bench", help="time whole runs (and optionally routing) on this machine")
     p.add_argument("--json", action="store_true",

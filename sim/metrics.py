@@ -364,6 +364,28 @@ def line_metrics(line) -> dict:
     }
 
 
+def stop_rows(layer) -> list[dict]:
+    """One row per stop of each line, in the lines' order and each line's order of stops:
+    boardings, alightings, people a full bus left there, and the waits of those who boarded
+    there (stops.csv; a line's boardings add up to its `by_line` boardings)."""
+    names: dict[str, str] = {}
+    for p in layer.model.network.places:
+        names.setdefault(p.node, p.name)
+    names.update({node: venue for venue, node in layer.venue_nodes.items()})
+    rows = []
+    for line in layer.lines:
+        for i, stop in enumerate(line.spec.stops):
+            st = line.queues[stop].stats
+            waits = [w / 60 for w in st.waits]
+            rows.append({
+                "line": line.spec.name, "stop_order": i + 1, "stop": stop,
+                "place": names.get(stop, ""), "boardings": st.boardings,
+                "alightings": st.alightings, "people_denied": len(st.denied_riders),
+                "wait_mean_min": _r(np.mean(waits), 2) if waits else None,
+                "wait_p90_min": _pct(waits, 90) if waits else None})
+    return rows
+
+
 def shuttle_metrics(layer, engine) -> dict:
     """The `shuttles` KPIs over every line. `mean_occupancy` and `peak_occupancy` are the
     older unweighted figures over stop departures (terminal departures included), kept for

@@ -21,6 +21,7 @@ from .metrics import (
     link_hours,
     link_peak_ratios,
     shuttle_metrics,
+    stop_rows,
     traffic_metrics,
     trip_table,
     uncongested_times,
@@ -85,6 +86,8 @@ def write_run(model, out: str | Path, *, wall_s: float | None = None,
             _write_delegates(model.summit, tmp / "delegates.csv")
             _write_person_trips(model.summit, tmp / "person_trips.csv")
             _write_lines(metrics["shuttles"]["by_line"], tmp / "lines.csv")
+            if model.summit.lines:
+                _write_stops(model.summit, tmp / "stops.csv")
         if getattr(model, "emergency", None) is not None:
             from .emergency.metrics import INCIDENT_COLUMNS, incident_rows
 
@@ -278,3 +281,17 @@ def _write_lines(by_line: dict, path: Path) -> None:
         w.writerow(LINE_COLUMNS)
         for name, m in by_line.items():
             w.writerow([name, *("" if m[c] is None else m[c] for c in LINE_COLUMNS[1:])])
+
+
+STOP_COLUMNS = ["line", "stop_order", "stop", "place", "boardings", "alightings",
+                "people_denied", "wait_mean_min", "wait_p90_min"]
+
+
+def _write_stops(layer, path: Path) -> None:
+    """stops.csv: one row per stop of each shuttle line (see `stop_rows`); empty wait cells
+    where nobody boarded."""
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(STOP_COLUMNS)
+        for row in stop_rows(layer):
+            w.writerow(["" if row[c] is None else row[c] for c in STOP_COLUMNS])

@@ -31,7 +31,7 @@ REFERENCE_LANE_CAPACITY = CLASS_DEFAULTS["expressway"].capacity_vph_per_lane
 # ---- aliases ---------------------------------------------------------------------------------
 def _fleet(value: float, scenario) -> float:
     """shuttles.fleet=N -> fleet_scale: N over the scenario's total line buses."""
-    total = sum(line.vehicles for line in scenario.shuttles.lines)
+    total = sum(line.fleet() for line in scenario.shuttles.lines)
     if total == 0:
         raise InputError(f"shuttles.fleet={value:g}: scenario {scenario.name!r} has no shuttle "
                          "lines, so there is no fleet to scale")

@@ -14,6 +14,7 @@ import copy
 import difflib
 import tomllib
 from collections.abc import Sequence
+from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -508,19 +509,77 @@ class SessionSpec(Strict):
     share: float = Field(default=1.0, gt=0, le=1)  # of the guests in those roles who attend
 
 
+class LinePeriod(Strict):
+    """A part of a line's day with its own headway and buses (a timetable period)."""
+
+    start: Clock
+    end: Clock
+    # judgement: a departure at most every 0.1 min (6 s), as the line's own headway_min
+    headway_min: float = Field(ge=0.1, le=MAX_MINUTES)
+    vehicles: int = Field(ge=1, le=MAX_VEHICLES)
+
+
 class LineSpecModel(Strict):
     name: str
     stops: list[str] = Field(min_length=2)  # places or node ids
+    # the all-day timetable, outside any period; both may be left out when periods are given
+    # (the line then runs in its periods and extra runs only)
     # judgement: a departure at most every 0.1 min (6 s)
-    headway_min: float = Field(ge=0.1, le=MAX_MINUTES)
+    headway_min: float | None = Field(default=None, ge=0.1, le=MAX_MINUTES)
     start: Clock
     end: Clock
-    vehicles: int = Field(ge=1, le=MAX_VEHICLES)
+    vehicles: int | None = Field(default=None, ge=1, le=MAX_VEHICLES)
+    periods: list[LinePeriod] = Field(default_factory=list)
+    extra_runs: list[Clock] = Field(default_factory=list)  # departures besides the timetable
     seats: int = Field(ge=1, le=1_000)
     wheelchair_places: int = Field(default=1, ge=0, le=1_000)
     layover_min: Minutes = 5
     depot: str | None = None
     loop: bool = False
+
+    @model_validator(mode="after")
+    def _timetable(self):
+        where = f"line {self.name!r}"
+        if (self.headway_min is None) != (self.vehicles is None):
+            given, missing = (("headway_min", "vehicles") if self.vehicles is None
+                              else ("vehicles", "headway_min"))
+            raise ValueError(f"{where}: {given} is given without {missing}; give both (the "
+                             "all-day timetable) or neither (periods only)")
+        if self.headway_min is None and not self.periods and not self.extra_runs:
+            raise ValueError(f"{where}: no timetable; give headway_min and vehicles, or periods "
+                             "(start, end, headway_min, vehicles), or extra_runs")
+        span = f"the line's {clock_hm(self.start)}-{clock_hm(self.end)} ({self.start:g}-" \
+               f"{self.end:g} s)"
+        for i, p in enumerate(self.periods):
+            name = f"{where}: periods[{i}] ({clock_hm(p.start)}-{clock_hm(p.end)})"
+            if p.end <= p.start:
+                raise ValueError(f"{name}: end = {p.end:g} s must be after start = "
+                                 f"{p.start:g} s")
+            if p.start < self.start or p.end > self.end:
+                raise ValueError(f"{name}: start = {p.start:g} s, end = {p.end:g} s; a period "
+                                 f"must lie within {span}")
+        order = sorted(range(len(self.periods)), key=lambda i: self.periods[i].start)
+        for i, j in pairwise(order):
+            a, b = self.periods[i], self.periods[j]
+            if b.start < a.end:
+                raise ValueError(f"{where}: periods[{i}] ({clock_hm(a.start)}-"
+                                 f"{clock_hm(a.end)}) and periods[{j}] ({clock_hm(b.start)}-"
+                                 f"{clock_hm(b.end)}) overlap; one headway at a time")
+        for i, t in enumerate(self.extra_runs):
+            if not self.start <= t <= self.end:
+                raise ValueError(f"{where}: extra_runs[{i}] = {clock_hm(t)} ({t:g} s); an extra "
+                                 f"run must leave within {span}")
+        return self
+
+    def fleet(self) -> int:
+        """Buses the line needs: the most of any period or of the all-day timetable (one at
+        least, for a line of extra runs only)."""
+        return max([self.vehicles or 1, *(p.vehicles for p in self.periods)])
+
+
+def clock_hm(t: float) -> str:
+    """A time of day as hh:mm (for messages)."""
+    return format_clock(t)[:5]
 
 
 class DrtSpecModel(Strict):

@@ -3,7 +3,7 @@ lines, and the delegates with their agendas, all built from the scenario."""
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 
 import numpy as np
 
@@ -49,6 +49,16 @@ def summit_nodes(net, scenario) -> set[str]:
     return nodes
 
 
+def scaled_timetable(headway_min: float | None, vehicles: int | None,
+                     scale: float) -> tuple[float | None, int | None]:
+    """(headway s, buses) of a timetable with the fleet scaled: k x n buses every h / k
+    minutes (the same round trip per bus; one bus at least)."""
+    if headway_min is None or vehicles is None:
+        return None, None
+    buses = max(1, round(vehicles * scale))
+    return headway_min * 60 * vehicles / buses, buses
+
+
 class SummitLayer:
     def __init__(self, model, scenario):
         self.model = model
@@ -71,8 +81,11 @@ class SummitLayer:
                                                  opens_s=v.opens, closes_s=v.closes)
         self._build_lines(scenario)
         # the lines running change only at these times (see running_lines)
-        self._line_edges = sorted({t for line in self.lines
-                                   for t in (line.spec.start_s - 3600, line.spec.end_s)})
+        self._line_edges = sorted({t for line in self.lines for s, e in line.spec.spans()
+                                   for t in (s - 3600, e)})
+        # the expected waits change at the periods' bounds (none on all-day timetables)
+        self._period_edges = sorted({t for line in self.lines for p in line.spec.periods
+                                     for t in p[:2]})
         self._running: dict[int, frozenset] = {}
         self._accessible_sets: dict[frozenset, frozenset] = {}  # running lines -> accessible
         self.drt = self._build_drt(scenario)
@@ -129,11 +142,14 @@ class SummitLayer:
         self.lines: list[ShuttleLine] = []
         for i, ln in enumerate(sh.lines):
             where = f"shuttles.lines[{i}] ({ln.name})"
-            buses = max(1, round(ln.vehicles * sh.fleet_scale))
+            headway_s, buses = scaled_timetable(ln.headway_min, ln.vehicles, sh.fleet_scale)
+            periods = tuple((p.start, p.end, *scaled_timetable(p.headway_min, p.vehicles,
+                                                                sh.fleet_scale))
+                            for p in ln.periods)
             self.lines.append(ShuttleLine(self.model, LineSpec(
                 name=ln.name, stops=tuple(resolve_node(net, s, where) for s in ln.stops),
-                headway_s=ln.headway_min * 60 * ln.vehicles / buses, start_s=ln.start,
-                end_s=ln.end, vehicles=buses, seats=ln.seats,
+                headway_s=headway_s, start_s=ln.start, end_s=ln.end, vehicles=buses,
+                periods=periods, extra_runs=tuple(ln.extra_runs), seats=ln.seats,
                 wheelchair_places=ln.wheelchair_places, dwell_base_s=sh.dwell_base_s,
                 dwell_per_boarding_s=sh.dwell_per_boarding_s,
                 dwell_per_alighting_s=sh.dwell_per_alighting_s, layover_s=ln.layover_min * 60,
@@ -346,7 +362,7 @@ class SummitLayer:
         running = self.running_lines(at)
         if wheelchair:
             running = self._accessible(running)
-        key = (a, b, walk, running)
+        key = (a, b, walk, running, bisect_right(self._period_edges, at))
         leg = self._legs.get(key)
         if leg is not None:
             return leg
@@ -385,7 +401,7 @@ class SummitLayer:
         running = None if on_edge else self._running.get(i)
         if running is None:
             running = frozenset(line for line in self.lines
-                                if line.spec.start_s - 3600 <= at <= line.spec.end_s)
+                                if any(s - 3600 <= at <= e for s, e in line.spec.spans()))
             if not on_edge:
                 self._running[i] = running
         return running
@@ -407,7 +423,7 @@ class SummitLayer:
         best: tuple[float, tuple] | None = None
 
         def ride_s(line, x, y):
-            wait = max(line.spec.headway_s / 2, line.spec.start_s - at)
+            wait = line.spec.expected_wait_s(at)
             return 1.2 * self.drive_s(x, y) + wait
 
         def serves(line, x, y):  # back-and-forth lines serve any pair; a loop only onwards

@@ -247,3 +247,49 @@ def test_a_line_nobody_uses_carried_nobody(tmp_path):
     assert m["load_factor"] == 0.0 and m["passenger_km"] == 0.0
     assert m["boardings_per_seat"] == 0.0 and m["max_load"] == 0
     assert m["peak_hour_start_s"] is None and m["wait_mean_min"] is None
+
+
+def _departures_from_n0(model) -> np.ndarray:
+    """When buses set off from the first stop n0 (entering the road n0 -> n1, dwell included)."""
+    lk, _, t_in, _ = model.engine.traversals_log()
+    first = int(model.engine.graph.of_link[model.network.link_between("n0", "n1").id])
+    return np.sort(t_in[lk == first])
+
+
+def test_a_line_runs_each_periods_headway(tmp_path):
+    """Every 5 minutes on 3 buses from 00:10 to 01:00, then every 15 minutes on one bus to
+    02:00 (its end: a departure then too), and an extra run at 01:07: ten, five and one
+    departures; in the sparse hour one bus runs while the two others lay over."""
+    model = _model(tmp_path)
+    line = _line(model, headway_s=None, vehicles=None, start_s=600, end_s=7200,
+                 periods=((600, 3600, 300, 3), (3600, 7200, 900, 1)), extra_runs=(4020,))
+    model.run()
+    left = _departures_from_n0(model)
+    dwell = 10.0 + 5.0  # the base dwell, and one engine advance
+    assert len(left[(left >= 600) & (left < 3600)]) == 10
+    assert len(left[left >= 3600]) == 6
+    assert np.all((left[left >= 3600] - [3600, 4020, 4500, 5400, 6300, 7200]) <= dwell)
+    assert line.spec.fleet == len(line.buses) == 3
+    late = [bus for bus in line.buses if any(t >= 3600 for t in bus.runs)]
+    assert len(late) == 2  # one for the timetable, one for the extra run
+
+
+def test_buses_laid_over_drive_no_km(tmp_path):
+    """A line of 3 buses all day and one of 3 buses in its first hour and one in its second
+    drive the same km per run: the buses laid over add nothing, so km follow the runs."""
+    def line_km(**kw):
+        model = _model(tmp_path / str(len(kw)))
+        line = _line(model, start_s=600, end_s=7200, depot="n1", **kw)
+        model.run()
+        return line.stats.km, line.stats.runs
+
+    all_day = line_km(headway_s=300, vehicles=3)
+    periods = line_km(headway_s=None, vehicles=None,
+                      periods=((600, 3600, 300, 3), (3600, 7200, 900, 1)))
+    assert periods[1] == 2 * (10 + 5) and all_day[1] == 2 * 23
+    run_km = 6.0  # out n0 - n3 and back, 3 km each way
+    pulls_km = 3 * 2 * 1.0  # each bus out from the depot at n1 and back to it at the end
+    # (the roads' lengths are measured on the map: within 0.5% of the round kilometres)
+    assert all_day[0] == pytest.approx(all_day[1] / 2 * run_km + pulls_km, rel=0.005)
+    assert periods[0] == pytest.approx(periods[1] / 2 * run_km + pulls_km, rel=0.005)
+    assert periods[0] < 0.7 * all_day[0]
