@@ -326,9 +326,7 @@ def _visitor_trips(net, traffic, rng, start_s, end_s) -> TripTable:
         stay = rng.gamma(STAY_SHAPE, v.stay_h * 3600.0 / STAY_SHAPE, size=n)
         at = home
         for k in range(v.places + 1):
-            if k == 0:
-                nxt = places[rng.choice(len(places), size=n, p=p_place)]
-            elif k < v.places:
+            if k < v.places:  # the first stop is never the car's own cordon
                 nxt = _elsewhere(rng, at, places, p_place)
             else:
                 nxt = home
