@@ -326,10 +326,8 @@ def _visitor_trips(net, traffic, rng, start_s, end_s) -> TripTable:
         stay = rng.gamma(STAY_SHAPE, v.stay_h * 3600.0 / STAY_SHAPE, size=n)
         at = home
         for k in range(v.places + 1):
-            if k < v.places:  # the first stop is never the car's own cordon
-                nxt = _elsewhere(rng, at, places, p_place)
-            else:
-                nxt = home
+            # each stop is elsewhere than the car is (the first never its own cordon); then home
+            nxt = _elsewhere(rng, at, places, p_place) if k < v.places else home
             if 0 < k < v.places:  # a walk to a nearby attraction: the car stays where it is
                 walk = near[np.searchsorted(places, at), np.searchsorted(places, nxt)]
                 nxt = np.where(walk, at, nxt)
