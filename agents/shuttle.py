@@ -57,6 +57,7 @@ class LineSpec:
     # (start_s, end_s, headway_s, vehicles) of each timetable period, apart and within the day
     periods: tuple[tuple[float, float, float, int], ...] = ()
     extra_runs: tuple[float, ...] = ()  # departures from the first stop besides the timetable
+    extra_vehicles: int = 0  # buses for the extra runs alone, beyond the timetable's
 
     def __post_init__(self):
         where = f"shuttle line {self.name!r}"
@@ -84,9 +85,14 @@ class LineSpec:
                              f"({self.start_s:g} s)")
 
     @property
-    def fleet(self) -> int:
-        """Buses on the line: the most any period or the all-day timetable needs."""
+    def timetable_fleet(self) -> int:
+        """Buses the timetable needs: the most of any period or the all-day timetable."""
         return max([self.vehicles or 1, *(p[3] for p in self.periods)])
+
+    @property
+    def fleet(self) -> int:
+        """Buses on the line: the timetable's and those for the extra runs alone."""
+        return self.timetable_fleet + self.extra_vehicles
 
     def segments(self) -> list[tuple[float, float, float, int]]:
         """(start, end, headway, buses) of each part of the day that runs a headway, in time
@@ -148,6 +154,7 @@ class StopQueue:
         self.waiting: deque = deque()
         self.joined: dict[int, float] = {}  # riders in the queue: when they joined
         self.joins: list[tuple[float, str]] = []  # (time, stop going to) of every rider joining
+        self.left_waits: list[float] = []  # seconds waited by riders who left without boarding
         self.stats = StopStats()
         self._deadlines: deque = deque()  # (deadline, rider, joined) in joining order
         self._timer = False
@@ -166,8 +173,11 @@ class StopQueue:
         self.joined.pop(rider.rider_id, None)
 
     def remove(self, rider) -> None:
-        """Take a rider out of the queue (it gave up or was called away)."""
+        """Take a rider out of the queue (it gave up or was called away), keeping its wait."""
         self.waiting.remove(rider)
+        joined = self.joined.get(rider.rider_id)
+        if joined is not None and self.model is not None:
+            self.left_waits.append(self.model.time - joined)
         self.leave(rider)
 
     def _live(self, entry) -> bool:
@@ -254,21 +264,25 @@ class ShuttleLine:
         """Give every departure to a bus, in time order; returns the departures. A segment's
         runs go in turn to its number of buses, those that have waited longest when it
         begins (with one segment: bus 0, 1, 2, ...); an extra run to the bus that has waited
-        longest. A bus late from its last run starts late."""
+        longest, of the extra buses when the line has some (so the timetable keeps its own). A
+        bus late from its last run starts late."""
         spec = self.spec
         segments = spec.segments()
         todo = [(t, k, i) for k, seg in enumerate(segments)
                 for i, t in enumerate(spec.segment_departures(seg))]
         todo += [(t, -1, 0) for t in spec.extra_runs]
         last = [-math.inf] * len(self.buses)  # each bus's latest departure so far
+        timetable = range(spec.timetable_fleet)
+        extra = range(spec.timetable_fleet, spec.fleet) if spec.extra_vehicles else \
+            range(len(last))
         pools: dict[int, list[int]] = {}
         for t, k, i in sorted(todo):
             if k < 0:
-                b = min(range(len(last)), key=lambda j: (last[j], j))
+                b = min(extra, key=lambda j: (last[j], j))
             else:
                 pool = pools.get(k)
                 if pool is None:
-                    pool = pools[k] = sorted(range(len(last)),
+                    pool = pools[k] = sorted(timetable,
                                              key=lambda j: (last[j], j))[:segments[k][3]]
                 b = pool[i % len(pool)]
             self.buses[b].runs.append(t)

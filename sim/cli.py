@@ -227,9 +227,13 @@ def cmd_run(args) -> int:
 
 def cmd_plan(args) -> int:
     """Derive each line's buses and headway per period from the scenario's demand."""
-    from .shuttle_plan import Targets, check_lines, write_plan
+    from .ownership import check_output_file
+    from .shuttle_plan import Targets, check_lines, check_text, write_plan
 
     targets = Targets(args.max_wait, args.max_load)
+    check_path = plan_check_path(args.out)
+    if args.check:  # before any work: the check's file too may be written
+        check_output_file(check_path, force=args.force)
     command = " ".join([f"python run.py plan {args.scenario} --max-wait {args.max_wait:g} "
                         f"--max-load {args.max_load:g} --window {args.window}",
                         *(f"--set {s}" for s in args.set)])
@@ -245,20 +249,26 @@ def cmd_plan(args) -> int:
         model = SummitModel(load_scenario(args.out), seed=args.seed)
         warn_unusable_lines(model)
         model.run(progress=not args.quiet)
-        print_plan_check(check_lines(model, args.window * 60.0), targets)
+        text = check_text(check_lines(model, args.window * 60.0), targets)
+        print(text, end="")
+        write_check(check_path, text)
+        print(f"check written to {check_path}")
     return 0
 
 
-def print_plan_check(rows, targets) -> None:
-    """A run of a plan line by line against its wait and load targets."""
-    print(f"run of the plan against mean wait <= {targets.max_wait_min:g} min and load <= "
-          f"{targets.max_load:.0%}:")
-    print(f"  {'line':<28}{'buses':>6}{'runs':>6}{'riders':>8}{'wait':>7}{'worst load':>12}  met")
-    for r in rows:
-        wait = "" if r.wait_mean_min is None else f"{r.wait_mean_min:.1f}"
-        when = "" if r.worst_load_hour is None else f" {int(r.worst_load_hour // 3600):02d}h"
-        print(f"  {r.name[:27]:<28}{r.buses:>6}{r.runs:>6}{r.boardings:>8}{wait:>7}"
-              f"{r.worst_load:>8.0%}{when:<4}  {'yes' if r.meets(targets) else 'NO'}")
+def plan_check_path(out: str) -> Path:
+    """Where --check writes its table: beside the plan, PLAN.check.txt."""
+    out = Path(out)
+    return out.with_name(out.stem + ".check.txt")
+
+
+def write_check(path: Path, text: str) -> None:
+    """The check's table in a file carrying the project's mark (replaceable later)."""
+    from .atomic import atomic_file
+    from .ownership import STAMP
+
+    with atomic_file(path) as tmp:
+        tmp.write_text(f"# {STAMP.decode()}\n{text}", encoding="utf-8")
 
 
 def cmd_bench(args) -> int:
@@ -438,7 +448,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="riders per hour as the clock hour's count (60, the default) or at the "
                         "rate of the hour's busiest 15 or 30 minutes (sized for the waves)")
     p.add_argument("--check", action="store_true",
-                   help="then run the plan and report each line against the targets")
+                   help="then run the plan and report each line against the targets (also "
+                        "written to PLAN.check.txt beside the plan)")
     p.add_argument("--seed", type=argtypes.seed, help="random seed (default: the scenario's)")
     p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", help=SET_HELP)
     p.add_argument("--network", metavar="FILE", help=NETWORK_RUN_HELP)

@@ -531,6 +531,8 @@ class LineSpecModel(Strict):
     vehicles: int | None = Field(default=None, ge=1, le=MAX_VEHICLES)
     periods: list[LinePeriod] = Field(default_factory=list)
     extra_runs: list[Clock] = Field(default_factory=list)  # departures besides the timetable
+    # buses that run the extra runs alone (staged for the waves), beyond the timetable's
+    extra_vehicles: int = Field(default=0, ge=0, le=MAX_VEHICLES)
     seats: int = Field(ge=1, le=1_000)
     wheelchair_places: int = Field(default=1, ge=0, le=1_000)
     layover_min: Minutes = 5
@@ -565,6 +567,9 @@ class LineSpecModel(Strict):
                 raise ValueError(f"{where}: periods[{i}] ({clock_hm(a.start)}-"
                                  f"{clock_hm(a.end)}) and periods[{j}] ({clock_hm(b.start)}-"
                                  f"{clock_hm(b.end)}) overlap; one headway at a time")
+        if self.extra_vehicles and not self.extra_runs:
+            raise ValueError(f"{where}: extra_vehicles = {self.extra_vehicles} without "
+                             "extra_runs; the extra buses run the extra runs alone")
         for i, t in enumerate(self.extra_runs):
             if not self.start <= t <= self.end:
                 raise ValueError(f"{where}: extra_runs[{i}] = {clock_hm(t)} ({t:g} s); an extra "
@@ -573,8 +578,9 @@ class LineSpecModel(Strict):
 
     def fleet(self) -> int:
         """Buses the line needs: the most of any period or of the all-day timetable (one at
-        least, for a line of extra runs only)."""
-        return max([self.vehicles or 1, *(p.vehicles for p in self.periods)])
+        least, for a line of extra runs only), plus its extra buses."""
+        return max([self.vehicles or 1, *(p.vehicles for p in self.periods)]) \
+            + self.extra_vehicles
 
 
 def clock_hm(t: float) -> str:

@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from bisect import bisect_right
+from collections import deque
+from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
 
@@ -33,6 +35,9 @@ from .errors import InputError
 # headways a plan is written in, minutes (the longest that fits is taken)
 NICE_HEADWAYS_MIN = (0.5, 1, 1.5, 2, 2.5, 3, 4, 5, 6, 7.5, 10, 12, 15, 20, 30, 60)
 HOUR_S = 3600.0
+# judgement: extra runs leave a stop at most every 20 s (a bay where coaches load three a
+# minute: buses staged at the venue for a wave)
+STAGE_GAP_S = 20.0
 
 
 @dataclass(frozen=True)
@@ -125,27 +130,72 @@ def _load(riders_per_hour: float, seats: int, headway_min: float) -> float:
 
 
 # ---- the demand and round trips of a run ----------------------------------------------------
-def busiest_leg_riders(line, window_s: float = HOUR_S) -> dict[float, float]:
-    """Hour start -> riders per hour on the line's busiest leg: the clock hour's count, or the
-    rate of the hour's busiest window (`window_s`, e.g. a quarter hour), from every rider who
-    joined one of its stops."""
-    stops = list(line.spec.stops)
-    index = {s: i for i, s in enumerate(stops)}
-    n = len(stops)
-    counts: dict[int, np.ndarray] = {}  # window -> riders per (direction, leg)
+def stop_offsets(line, q: float = 50) -> dict[tuple[bool, str], float]:
+    """(outbound, stop) -> seconds from a run's departure at the first stop to its bus serving
+    that stop: out along the run, or (back runs) out, the layover, and back to the stop; the
+    runs' `q`th percentile times, shared over the legs by their free-flow times."""
+    spec = line.spec
+    full = {way: _run_s(line, way, q) for way in line.run_stops_of}
+    out: dict[tuple[bool, str], float] = {}
+    for way, stops in line.run_stops_of.items():
+        legs = [line.free_flow(a, b) + spec.dwell_base_s for a, b in pairwise(stops)]
+        scale = full[way] / max(sum(legs), 1.0)
+        begin = 0.0 if way else full[True] + spec.layover_s
+        t = begin
+        for i, stop in enumerate(stops):
+            out.setdefault((way, stop), t)
+            if i < len(legs):
+                t += legs[i] * scale
+    return out
+
+
+def _run_s(line, outbound: bool, q: float) -> float:
+    """A run's time one way: the `q`th percentile of the day's runs, else free flow."""
+    d = [e - s for s, e, o in line.stats.run_times if o == outbound]
+    return float(np.percentile(d, q)) if d else _free_flow_run_s(line)[outbound]
+
+
+def rider_legs(line) -> list[tuple[bool, float, int, int]]:
+    """(outbound, when a run must leave the first stop to pick the rider up, first leg, last
+    leg + 1) of every rider who joined one of the line's stops, legs numbered along the run; on
+    a loop a rider rides onwards (to the first stop again: to the loop's end)."""
+    spec = line.spec
+    offsets = stop_offsets(line)
+    n = len(spec.stops)
+    index = {s: i for i, s in enumerate(spec.stops)}
+    out = []
     for stop, queue in line.queues.items():
         i = index[stop]
         for t, dest in queue.joins:
             j = index.get(dest)
             if j is None or j == i:
                 continue
-            q = counts.setdefault(int(t // window_s), np.zeros((2, n), int))
-            if line.spec.loop:  # onwards round the loop (back to the first stop: to the end)
-                q[0, i:(j if j > i else n)] += 1
+            if spec.loop:
+                way, a, b = True, i, (j if j > i else n)
             elif j > i:
-                q[0, i:j] += 1
+                way, a, b = True, i, j
             else:
-                q[1, j:i] += 1
+                way, a, b = False, n - 1 - i, n - 1 - j
+            out.append((way, t - offsets[way, stop], a, b))
+    return sorted(out, key=lambda r: r[1])
+
+
+def busiest_leg_riders(line, window_s: float = HOUR_S) -> dict[float, float]:
+    """Hour start -> riders per hour on the line's busiest leg: the clock hour's count, or the
+    rate of the hour's busiest window (`window_s`, e.g. a quarter hour), from every rider who
+    joined one of its stops, by when a run must leave the first stop to pick the rider up (a
+    wave leaving the venue at 16:00 loads the runs that leave the car park before)."""
+    return leg_rates(rider_legs(line), len(line.spec.stops), window_s)
+
+
+def leg_rates(legs, stops: int, window_s: float = HOUR_S) -> dict[float, float]:
+    """Hour start -> riders per hour on the busiest leg, from riders' (outbound, time, first
+    leg, last leg + 1) as rider_legs gives them."""
+    n = stops + 1
+    counts: dict[int, np.ndarray] = {}  # window -> riders per (direction, leg)
+    for way, t, i, j in legs:
+        q = counts.setdefault(int(t // window_s), np.zeros((2, n), int))
+        q[int(way), i:j] += 1
     out: dict[float, float] = {}
     for k, legs in counts.items():
         hour = k * window_s // HOUR_S * HOUR_S
@@ -187,6 +237,91 @@ def _free_flow_run_s(line) -> dict[bool, float]:
     return out
 
 
+# ---- extra runs timed to the waves ---------------------------------------------------------
+def timetable_departures(periods: list[PlannedPeriod], end: float) -> list[float]:
+    """The departures from the first stop of planned periods (as the line will run them)."""
+    out = []
+    for p in periods:
+        t = p.start
+        while t < p.end or (t == p.end == end):
+            out.append(t)
+            t += p.headway_min * 60.0
+    return out
+
+
+def wave_runs(frames: list[float], departures: list[float], cap: int, within_s: float,
+              gap_s: float = STAGE_GAP_S) -> tuple[list[float], list[float], list[bool]]:
+    """Extra departures for riders in waves, and every rider's wait: riders (by when a run
+    must leave to pick them up, in order) board the departures first come first served, `cap`
+    a run; whenever more wait than the departures of the next `within_s` carry, or none is
+    due within `within_s` of the first waiting, one more run leaves (at most one every
+    `gap_s`: buses staged at the stop load one after another). Returns the extra runs, the
+    riders' waits and whether each rode an extra run (in the riders' order)."""
+    extras: list[float] = []
+    waits: list[float] = []
+    by_extra = [False] * len(frames)
+    queue: deque[int] = deque()
+    deps = sorted(departures)
+    i, k, now, last = 0, 0, -math.inf, -math.inf
+    while i < len(frames) or queue:
+        t_rider = frames[i] if i < len(frames) else math.inf
+        t_dep = deps[k] if k < len(deps) else math.inf
+        soon = bisect_right(deps, now + within_s) - k  # departures due within `within_s`
+        t_extra = max(now, last + gap_s) if len(queue) >= cap * (soon + 1) else math.inf
+        if queue and t_dep > frames[queue[0]] + within_s:  # none in time for the first
+            t_extra = min(t_extra, max(now, last + gap_s, frames[queue[0]] + within_s))
+        now = min(t_rider, t_dep, t_extra)
+        if now == t_rider:
+            queue.append(i)
+            i += 1
+            continue
+        extra = now != t_dep
+        if extra:
+            extras.append(now)
+            last = now
+        else:
+            k += 1
+        for _ in range(min(cap, len(queue))):
+            r = queue.popleft()
+            waits.append(now - frames[r])
+            by_extra[r] = extra
+    return extras, waits, by_extra
+
+
+def _extras(legs, deps: list[float], seats: int, targets: Targets):
+    """Extra runs over a timetable's departures for both directions of riders (out first: a
+    run's way back serves the riders back too), their waits, and who rode them (in the
+    order of `legs`)."""
+    cap = max(1, math.floor(seats * targets.max_load))
+    extras: list[float] = []
+    waits: list[float] = []
+    by_extra = [False] * len(legs)
+    for way in (True, False):
+        idx = [k for k, leg in enumerate(legs) if leg[0] == way]
+        if not idx:
+            continue
+        more, w, ride = wave_runs([legs[k][1] for k in idx], [*deps, *extras], cap,
+                                  targets.max_wait_min * 60)
+        extras += more
+        waits += w
+        for k, r in zip(idx, ride, strict=True):
+            by_extra[k] = r
+    return extras, waits, by_extra
+
+
+def extra_buses(extras: list[float], round_trip_s: float) -> int:
+    """Buses to run the extra runs: the most of them under way at once (a round trip each)."""
+    starts = sorted(extras)
+    return max((bisect_right(starts, t + round_trip_s - 1e-9) - k
+                for k, t in enumerate(starts)), default=0)
+
+
+def _quarter(t: float, up: bool = False) -> float:
+    """A time rounded down (or up) to the quarter hour."""
+    q = 900.0
+    return (math.ceil(t / q) if up else math.floor(t / q)) * q
+
+
 # ---- the whole plan -------------------------------------------------------------------------
 @dataclass
 class LinePlan:
@@ -195,21 +330,55 @@ class LinePlan:
     seats: int
     riders: int  # who joined its stops in the run
     shipped_buses: int
+    extra_runs: list[float] = field(default_factory=list)
+    extra_vehicles: int = 0
+    start: float = 0.0
+    end: float = 0.0
+    wait_mean_min: float | None = None  # what the plan expects, by wave_runs
+    wait_p90_min: float | None = None
+
+    @property
+    def buses(self) -> int:
+        """Buses at the busiest period, plus those for the extra runs."""
+        return max((x.vehicles for x in self.periods), default=0) + self.extra_vehicles
 
 
 def plan_lines(model, targets: Targets, window_s: float = HOUR_S) -> list[LinePlan]:
     """Every line's plan from a finished run of the scenario."""
-    plans = []
-    for line in model.summit.lines:
-        riders = busiest_leg_riders(line, window_s)
-        hours = [min(riders) + HOUR_S * i
-                 for i in range(round((max(riders) - min(riders)) / HOUR_S) + 1)] \
-            if riders else []
-        periods = plan_hours(riders, round_trips(line, hours), line.spec.seats, targets,
-                             line.spec.start_s, line.spec.end_s)
-        joined = sum(len(q.joins) for q in line.queues.values())
-        plans.append(LinePlan(line.spec.name, periods, line.spec.seats, joined, line.spec.fleet))
-    return plans
+    return [plan_line(model, line, targets, window_s) for line in model.summit.lines]
+
+
+def plan_line(model, line, targets: Targets, window_s: float = HOUR_S) -> LinePlan:
+    """A line's plan: the periods from its riders per hour, from a quarter hour before its
+    first rider to its last, and extra runs for the waves the periods leave waiting."""
+    spec = line.spec
+    joined = sum(len(q.joins) for q in line.queues.values())
+    legs = rider_legs(line)
+    if not legs:
+        return LinePlan(spec.name, [], spec.seats, joined, spec.fleet)
+    start = max(model.start_s, _quarter(legs[0][1]))
+    end = min(model.end_s, _quarter(legs[-1][1], up=True))
+    end = max(end, start + 900.0)
+    rts = round_trips(line, [h * HOUR_S for h in range(int(start // HOUR_S),
+                                                      int(end // HOUR_S) + 1)])
+    # first the waves: what extra runs carry over a timetable sized for the wait alone; then
+    # the timetable for the riders who do not come in waves, and the extra runs over it
+    wait_only = Targets(targets.max_wait_min, math.inf)
+    periods = plan_hours(leg_rates(legs, len(spec.stops), window_s), rts, spec.seats,
+                         wait_only, start, end)
+    _, _, in_wave = _extras(legs, timetable_departures(periods, end), spec.seats, targets)
+    steady = [leg for leg, w in zip(legs, in_wave, strict=True) if not w]
+    periods = plan_hours(leg_rates(steady, len(spec.stops), window_s), rts, spec.seats,
+                         targets, start, end) if steady else periods
+    extras, waits, _ = _extras(legs, timetable_departures(periods, end), spec.seats, targets)
+    extras = sorted(round(t) for t in extras)
+    rt = sum(_run_s(line, way, 90) + spec.layover_s for way in ((True,) if spec.loop
+                                                               else (True, False)))
+    if extras:
+        start, end = min(start, _quarter(extras[0])), max(end, extras[-1])
+    return LinePlan(spec.name, periods, spec.seats, joined, spec.fleet, extras,
+                    extra_buses(extras, rt), start, end,
+                    float(np.mean(waits)) / 60, float(np.percentile(waits, 90)) / 60)
 
 
 def plan_text(scenario, plans: list[LinePlan], targets: Targets, command: str,
@@ -221,19 +390,23 @@ def plan_text(scenario, plans: list[LinePlan], targets: Targets, command: str,
     by_name = {ln.name: ln for ln in scenario.shuttles.lines}
     kept = [p for p in plans if p.periods or _needed_elsewhere(scenario, p.name)]
     dropped = [p for p in plans if p not in kept]
-    planned = sum(max((x.vehicles for x in p.periods), default=0) for p in kept)
+    planned = sum(p.buses for p in kept)
     shipped = sum(p.shipped_buses for p in plans)
     lines = [
         f"# A shuttle plan written by summit-sim ({STAMP.decode()}): {command}",
         f"# From the demand of one run of {scenario.name!r} (seed {scenario.seed}) and these "
         "targets:",
-        f"#   mean wait at a stop <= {targets.max_wait_min:g} min: headway <= "
-        f"{2 * targets.max_wait_min:g} min",
+        f"#   mean wait at a stop <= {targets.max_wait_min:g} min, per line over the day and "
+        "every rider who joined a stop (boarded, or gave up: counted at the wait given up "
+        "after):",
+        f"#     headway <= {2 * targets.max_wait_min:g} min, and extra runs whenever a full "
+        f"load waits (at most one every {STAGE_GAP_S:g} s: buses staged for the waves)",
         f"#   load <= {targets.max_load:.0%}: riders per hour on the busiest leg "
         f"({_window_words(window_s)}) / (seats x runs per hour)",
         "#   buses = ceil(round trip / headway); round trip: the run's own, 90th percentile, "
         "with layovers",
-        f"# Buses: {planned} at the busiest periods of {len(kept)} lines (the input: "
+        f"# Buses: {planned} at the busiest periods of {len(kept)} lines, extra buses "
+        f"included (the input: "
         f"{shipped} on {len(plans)} lines). Edit freely, then: python run.py run THIS_FILE",
         "",
         f"base = {json.dumps(base, ensure_ascii=False)}",
@@ -286,8 +459,10 @@ def _line_block(ln, plan: LinePlan, targets: Targets) -> list[str]:
                    f"{NICE_HEADWAYS_MIN[0]:g} min in " + ", ".join(
                        f"{_hm(p.start)}-{_hm(p.end)}" for p in unmet)
                    + ": a second line or bigger buses are needed there")
-    start = plan.periods[0].start if plan.periods else ln.start
-    end = plan.periods[-1].end if plan.periods else ln.end
+    if plan.wait_mean_min is not None:
+        out.append(f"# expected stop wait mean {plan.wait_mean_min:.1f} min, p90 "
+                   f"{plan.wait_p90_min:.1f} min; {plan.buses} buses")
+    start, end = (plan.start, plan.end) if plan.periods else (ln.start, ln.end)
     out += ["[[shuttles.lines]]", f"name = {json.dumps(ln.name, ensure_ascii=False)}",
             "stops = [" + ", ".join(json.dumps(s, ensure_ascii=False) for s in ln.stops) + "]",
             f'start = "{_hm(start)}"', f'end = "{_hm(end)}"']
@@ -301,6 +476,8 @@ def _line_block(ln, plan: LinePlan, targets: Targets) -> list[str]:
         out.append("]")
     else:  # kept for another part of the scenario: as it was
         out += [f"headway_min = {ln.headway_min:g}", f"vehicles = {ln.vehicles}"]
+    if plan.extra_runs:
+        out += _extra_runs_block(plan)
     out += [f"seats = {ln.seats}", f"wheelchair_places = {ln.wheelchair_places}",
             f"layover_min = {ln.layover_min:g}"]
     if ln.depot:
@@ -310,17 +487,35 @@ def _line_block(ln, plan: LinePlan, targets: Targets) -> list[str]:
     return [*out, ""]
 
 
+def _extra_runs_block(plan: LinePlan) -> list[str]:
+    """The extra runs, one wave (runs less than ten minutes apart) a row, and their buses."""
+    waves: list[list[float]] = []
+    for t in plan.extra_runs:
+        if waves and t - waves[-1][-1] < 600:
+            waves[-1].append(t)
+        else:
+            waves.append([t])
+    out = ["extra_runs = ["]
+    for w in waves:
+        out.append("  " + ", ".join(f'"{_hm(t)}"' for t in w)
+                   + f",  # {len(w)} run{'s' if len(w) > 1 else ''} from {_hm(w[0])}")
+    return [*out, "]", f"extra_vehicles = {plan.extra_vehicles}  # buses for the extra runs"]
+
+
 # ---- how a run of a plan meets its targets ---------------------------------------------------
 @dataclass(frozen=True)
 class LineCheck:
-    """A line's run against the targets: the mean wait of those who boarded, and the highest
+    """A line's run against the targets: the mean stop wait of every rider who joined a stop
+    (boarded, or gave up: at the wait given up after; the p90 beside it), and the highest
     hourly load (riders per hour on the busiest leg over the seats its departures offered)."""
 
     name: str
     buses: int
     runs: int
     boardings: int
+    gave_up: int
     wait_mean_min: float | None
+    wait_p90_min: float | None
     worst_load: float
     worst_load_hour: float | None
 
@@ -341,11 +536,32 @@ def check_lines(model, window_s: float = HOUR_S) -> list[LineCheck]:
             load = math.inf if n == 0 else r / (line.spec.seats * n)
             if load > worst:
                 worst, when = load, h
-        waits = line.stats.waits
+        left = [w for q in line.queues.values() for w in q.left_waits]
+        waits = np.asarray([*line.stats.waits, *left]) / 60
+        mean, p90 = (float(waits.mean()), float(np.percentile(waits, 90))) if waits.size \
+            else (None, None)
         out.append(LineCheck(line.spec.name, line.spec.fleet, line.stats.runs,
-                             line.stats.boardings,
-                             float(np.mean(waits)) / 60 if waits else None, worst, when))
+                             line.stats.boardings, len(left), mean, p90, worst, when))
     return out
+
+
+def check_text(rows: list[LineCheck], targets: Targets) -> str:
+    """A run of a plan line by line against its targets, as printed and written."""
+    met = sum(r.meets(targets) for r in rows)
+    out = [f"run of the plan against mean stop wait <= {targets.max_wait_min:g} min (every "
+           f"rider who joined a stop, those who gave up included) and load <= "
+           f"{targets.max_load:.0%}: met on {met} of {len(rows)} lines, "
+           f"{sum(r.buses for r in rows)} buses",
+           f"  {'line':<28}{'buses':>6}{'runs':>6}{'riders':>8}{'gave up':>8}{'wait':>7}"
+           f"{'p90':>7}{'worst load':>12}  met"]
+    for r in rows:
+        wait = "" if r.wait_mean_min is None else f"{r.wait_mean_min:.1f}"
+        p90 = "" if r.wait_p90_min is None else f"{r.wait_p90_min:.1f}"
+        when = "" if r.worst_load_hour is None else f" {int(r.worst_load_hour // 3600):02d}h"
+        out.append(f"  {r.name[:27]:<28}{r.buses:>6}{r.runs:>6}{r.boardings:>8}{r.gave_up:>8}"
+                   f"{wait:>7}{p90:>7}{r.worst_load:>8.0%}{when:<4}  "
+                   f"{'yes' if r.meets(targets) else 'NO'}")
+    return "\n".join(out) + "\n"
 
 
 def write_plan(scenario_name: str, out: str | Path, targets: Targets, *, overrides=(),
@@ -371,5 +587,5 @@ def write_plan(scenario_name: str, out: str | Path, targets: Targets, *, overrid
     load_scenario(out)  # the plan is a valid scenario
     return {"lines": len(plans),
             "planned_lines": sum(bool(p.periods) for p in plans),
-            "buses": sum(max((x.vehicles for x in p.periods), default=0) for p in plans),
+            "buses": sum(p.buses for p in plans),
             "input_buses": sum(p.shipped_buses for p in plans)}

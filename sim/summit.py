@@ -59,6 +59,11 @@ def scaled_timetable(headway_min: float | None, vehicles: int | None,
     return headway_min * 60 * vehicles / buses, buses
 
 
+def scaled_extra(vehicles: int, scale: float) -> int:
+    """A line's extra buses with the fleet scaled (one at least, when it has any)."""
+    return max(1, round(vehicles * scale)) if vehicles else 0
+
+
 class SummitLayer:
     def __init__(self, model, scenario):
         self.model = model
@@ -149,7 +154,8 @@ class SummitLayer:
             self.lines.append(ShuttleLine(self.model, LineSpec(
                 name=ln.name, stops=tuple(resolve_node(net, s, where) for s in ln.stops),
                 headway_s=headway_s, start_s=ln.start, end_s=ln.end, vehicles=buses,
-                periods=periods, extra_runs=tuple(ln.extra_runs), seats=ln.seats,
+                periods=periods, extra_runs=tuple(ln.extra_runs),
+                extra_vehicles=scaled_extra(ln.extra_vehicles, sh.fleet_scale), seats=ln.seats,
                 wheelchair_places=ln.wheelchair_places, dwell_base_s=sh.dwell_base_s,
                 dwell_per_boarding_s=sh.dwell_per_boarding_s,
                 dwell_per_alighting_s=sh.dwell_per_alighting_s, layover_s=ln.layover_min * 60,

@@ -3,6 +3,8 @@ with the field, value and allowed range named."""
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 
 from sim.cli import main
@@ -176,3 +178,49 @@ def test_plan_writes_an_editable_scenario_and_keeps_user_files(tmp_path, capsys)
     mine.write_text('name = "my own"\n', encoding="utf-8")
     assert main([*args[:-len(QUIET_ROADS) - 3], "--out", str(mine), "--force"]) == 2
     assert mine.read_text(encoding="utf-8") == 'name = "my own"\n'
+
+
+def test_a_wave_at_a_session_end_is_carried_within_the_wait_by_timed_extra_runs():
+    """400 riders leave the venue at 16:00 onto a line running every 20 minutes (a bus
+    takes 36 at the 80% load): the planner times extra runs from 16:00, one every 20 s at
+    most, and the wave's mean wait stays within the 10-minute target, where the timetable
+    alone would leave them for hours."""
+    from sim.shuttle_plan import STAGE_GAP_S, wave_runs
+
+    wave = [16 * 3600.0] * 400
+    timetable = [15 * 3600.0 + 1200 * i for i in range(6)]  # 15:00 to 16:40
+    extras, waits, by_extra = wave_runs(wave, timetable, cap=36, within_s=600)
+    assert len(waits) == 400 and sum(waits) / 400 <= 600
+    assert min(extras) >= 16 * 3600 and all(b - a >= STAGE_GAP_S - 1e-9
+                                            for a, b in pairwise(extras))
+    # the timetable's 16:00 run takes 36; ten extras the next 360 within 200 s; the last 4
+    # get a run when they have waited the 10 minutes (the 16:20 one would be later)
+    assert sum(by_extra) == 364 and len(extras) == 11 and extras[-1] == 16 * 3600 + 600
+    _, alone, _ = wave_runs(wave, timetable, cap=36, within_s=10 ** 9)
+    assert sum(alone) / 400 > 600
+
+
+def test_extra_runs_have_their_own_buses():
+    """A line's extra buses run its extra runs alone, so the timetable keeps its buses; the
+    planner counts as many as are under way at once."""
+    from sim.scenario import load_scenario
+    from sim.shuttle_plan import extra_buses
+
+    runs = 'shuttles.lines.0.extra_runs=["17:00", "17:01", "17:02"]'
+    sc = load_scenario("som1_day", [runs, "shuttles.lines.0.extra_vehicles=3"])
+    line = sc.shuttles.lines[0]
+    assert line.fleet() == line.vehicles + 3
+    from sim.model import SummitModel
+
+    model = SummitModel(load_scenario("som1_day", [runs, "shuttles.lines.0.extra_vehicles=3",
+                                                   *QUIET_ROADS[1::2]]), seed=1)
+    buses = model.summit.lines[0].buses
+    extra = [b.runs for b in buses[line.vehicles:]]
+    assert sorted(t for r in extra for t in r) == [61200.0, 61260.0, 61320.0]
+    assert all(len(r) == 1 for r in extra)
+    assert extra_buses([0, 60, 120, 4000], 3600) == 3
+
+
+def test_extra_vehicles_need_extra_runs(capsys):
+    assert main(["validate", "som1_day", "--set", "shuttles.lines.0.extra_vehicles=2"]) == 2
+    assert "extra_vehicles = 2 without extra_runs" in capsys.readouterr().err
