@@ -78,9 +78,10 @@ class SessionRecord:
     wait_s: float = 0.0  # at stops (all rides of the trip)
     denied: int = 0
     mode: str = ""
-    rides: int = 0  # shuttle boardings on the way
+    rides: int = 0  # shuttle and van boardings on the way
     reached_s: float | None = None  # at the venue's entrance
     cleared_s: float | None = None  # through screening
+    screening_wait_s: float | None = None  # in the gates' queue (None: leaders, turned away)
     left_early_s: float | None = None  # called out before the end (a venue evacuation)
 
     @property
@@ -101,13 +102,14 @@ class _TripFacts:
     """What a trip that is not to a session records as it goes (a SessionRecord holds the same
     for a trip to a session)."""
 
-    __slots__ = ("denied", "left_s", "mode", "wait_s")
+    __slots__ = ("denied", "left_s", "mode", "rides", "wait_s")
 
     def __init__(self):
         self.left_s: float | None = None
         self.mode = ""
         self.wait_s = 0.0
         self.denied = 0
+        self.rides = 0
 
 
 def _fact(name: str) -> property:
@@ -119,15 +121,16 @@ class PersonTrip:
     """One trip of one person, from leaving (`left_s`, None until then) to the destination.
     A trip to a session keeps its facts in its SessionRecord (`session`), so the two never
     differ: it arrives when screening is cleared. `mode` is as SessionRecord.mode (shuttle>car:
-    gave up waiting and took a taxi); `wait_s` at stops and `denied` (full buses that left the
-    person behind) count on this trip only. A venue evacuation is a trip too (mode
-    "evacuation")."""
+    gave up waiting and took a taxi); `wait_s` at stops, `denied` (full buses that left the
+    person behind) and `rides` (shuttle and van boardings) count on this trip only. A venue
+    evacuation is a trip too (mode "evacuation")."""
 
     __slots__ = ("_arrived_s", "_facts", "destination", "origin", "purpose", "session")
     left_s = _fact("left_s")
     mode = _fact("mode")
     wait_s = _fact("wait_s")
     denied = _fact("denied")
+    rides = _fact("rides")
 
     def __init__(self, purpose: str, origin: str, destination: str | None,
                  session: SessionRecord | None = None):
@@ -359,9 +362,9 @@ class Delegate(Agent):
     # ---- vehicle callbacks (shuttle, demand-responsive vehicle, engine) ----------------------
     def on_board(self, vehicle, time: float) -> None:
         self.state = "riding"
-        self._ptrip.wait_s += time - self._joined_s
-        if self.current is not None:
-            self.current.rides += 1
+        ptrip = self._ptrip
+        ptrip.wait_s += time - self._joined_s
+        ptrip.rides += 1  # a trip to a session: its record's
 
     def on_denied(self, vehicle, time: float) -> None:
         self._ptrip.denied += 1
@@ -414,8 +417,10 @@ class Delegate(Agent):
         if self.guest.role == "leader":  # leaders are screened apart, without queueing
             cleared = time
         else:
-            cleared = gates.arrive((self.unique_id, self._session_index),
-                                   max(time, gates.last_arrival_s))
+            key = (self.unique_id, self._session_index)
+            cleared = gates.arrive(key, max(time, gates.last_arrival_s))
+            if cleared != float("inf"):
+                rec.screening_wait_s = gates.wait_s(key)
         self.state = "screening"
         if cleared == float("inf"):  # turned away at closing: the agenda goes on without it
             self.state = "at_venue"

@@ -271,10 +271,25 @@ class Booking:
     direct_s: float
     vehicle: DrtVehicle
     boarded_s: float | None = None
+    record: DrtRequest | None = None
 
     def need(self, dwell_s: float) -> Need:
         ride_from = None if self.boarded_s is None else self.boarded_s + dwell_s
         return Need(bool(self.rider.wheelchair), self.latest_pickup_s, self.max_ride_s, ride_from)
+
+
+@dataclass
+class DrtRequest:
+    """One request as drt_requests.csv writes it: who asked, from where to where, when, and
+    what came of it (refused, or picked up and delivered, each when it happened)."""
+
+    rider: object
+    origin: str  # node ids
+    destination: str
+    requested_s: float
+    refused: bool = False
+    boarded_s: float | None = None
+    delivered_s: float | None = None
 
 
 @dataclass
@@ -301,6 +316,7 @@ class DrtService:
         self.depot = self._node(spec.depot, "depot")
         self.travel = _Rows(model, spec.speed_factor)
         self.stats = DrtStats()
+        self.log: list[DrtRequest] = []  # every request, in request order (drt_requests.csv)
         self.bookings: dict[int, Booking] = {}  # accepted and not yet delivered
         self._keys = count()
         self._ids = [n.id for n in net.nodes]
@@ -330,9 +346,12 @@ class DrtService:
         o = self._node(origin, "origin")
         d = self._node(destination, "destination")
         self.stats.requests += 1
+        record = DrtRequest(rider, origin, destination, now)
+        self.log.append(record)
         direct = self.travel[o][d]
         if not spec.start_s <= now < spec.end_s or o == d or not math.isfinite(direct):
             self.stats.rejected += 1
+            record.refused = True
             return False
         key = next(self._keys)
         need = Need(bool(rider.wheelchair), now + spec.max_wait_s,
@@ -353,9 +372,11 @@ class DrtService:
                 best, best_key = (v, ins), (ins.added_s, ins.pickup_s)
         if best is None:
             self.stats.rejected += 1
+            record.refused = True
             return False
         v, ins = best
-        booking = Booking(key, rider, o, d, now, need.latest_pickup_s, need.max_ride_s, direct, v)
+        booking = Booking(key, rider, o, d, now, need.latest_pickup_s, need.max_ride_s, direct, v,
+                          record=record)
         self.bookings[key] = booking
         v.take(booking, ins)
         return True
@@ -503,6 +524,7 @@ class DrtVehicle(Agent):
             sv.bookings.pop(s.rider)
             self.on_board.discard(s.rider)
             stats.served += 1
+            b.record.delivered_s = time
             stats.ride_s.append(time - b.boarded_s)
             stats.direct_s.append(b.direct_s)
             alight.append(b.rider)
@@ -510,7 +532,7 @@ class DrtVehicle(Agent):
             if not s.pickup:
                 continue
             b = self.bookings[s.rider]
-            b.boarded_s = time
+            b.boarded_s = b.record.boarded_s = time
             self.on_board.add(s.rider)
             stats.boardings += 1
             stats.wait_s.append(time - b.requested_s)

@@ -127,6 +127,7 @@ class Helicopter(Agent):
         layer = self.model.emergency
         dest, diverted = layer.air_destination(pickup)
         layer.er_diversions += diverted
+        rec.er_diverted += int(diverted)
         self._dest = dest
         self.status = "transporting"
         rec.transport_s = t + 300.0  # loading at the helipad

@@ -79,6 +79,7 @@ class Assignment:
     hospital_s: float | None = None
     clear_s: float | None = None
     outcome: str = "open"  # cleared, diverted, recalled, open
+    er_diverted: int = 0  # the patient was taken past a full ER (emergency.er_diversions)
     expected_s: float | None = None  # travel to the scene as the dispatcher saw it then
 
 

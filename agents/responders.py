@@ -244,9 +244,11 @@ class Unit(Agent):
         self._event = None
         t = self.model.time
         layer = self.model.emergency
+        diversions = layer.er_diversions
         dest, label = layer.destination_for(self, self.patient, t)
         self.destination = dest
         rec = self.assignment
+        rec.er_diverted += layer.er_diversions - diversions
         rec.transport_s, rec.hospital = t, label
         self.patient.loaded_s = t
         self.set_status("transporting", t)

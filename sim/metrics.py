@@ -115,9 +115,10 @@ def uncongested_times(engine) -> np.ndarray:
     return fft + zero_flow[g.of_link] * share
 
 
-def corridor_times(engine, corridors) -> dict[str, dict]:
-    """Per corridor: minutes at posted speeds, uncongested (night: signals, no traffic), and in
-    the worst hour (rolling 15-minute bins by entry time), with peak / uncongested."""
+def corridor_bins(engine, corridors) -> dict[str, tuple[np.ndarray, float, float]]:
+    """Per corridor: its travel time (s) in each 15-minute bin of the run, by entry time: the
+    sum over its links of their mean travel time in the bin (uncongested where no vehicle
+    entered the link then); and its free-flow and uncongested times (corridors.csv)."""
     out = {}
     fft = engine.net_free_flow()
     calm = uncongested_times(engine)
@@ -125,13 +126,20 @@ def corridor_times(engine, corridors) -> dict[str, dict]:
     tt, n = summary["bin_tt"], summary["bin_n"]
     for c in corridors:
         links = path_links(engine.net, c.path, f"traffic.corridors ({c.name})")
-        ff, base = fft[links].sum(), calm[links].sum()
         mean = np.where(n[links] > 0, tt[links] / np.maximum(n[links], 1), calm[links, None])
-        per_bin = mean.sum(axis=0)
+        out[c.name] = (mean.sum(axis=0), float(fft[links].sum()), float(calm[links].sum()))
+    return out
+
+
+def corridor_times(engine, corridors) -> dict[str, dict]:
+    """Per corridor: minutes at posted speeds, uncongested (night: signals, no traffic), and in
+    the worst hour (rolling 15-minute bins by entry time), with peak / uncongested."""
+    out = {}
+    for name, (per_bin, ff, base) in corridor_bins(engine, corridors).items():
         hourly = np.convolve(per_bin, np.ones(4) / 4, mode="valid") if len(per_bin) >= 4 \
             else per_bin
         peak_bin = int(np.argmax(hourly))
-        out[c.name] = {
+        out[name] = {
             "free_flow_min": _r(ff / 60, 2),
             "uncongested_min": _r(base / 60, 2),
             "peak_hour_min": _r(hourly[peak_bin] / 60, 2),
@@ -347,6 +355,8 @@ def line_metrics(line) -> dict:
                         if peak_start <= leg[0] < peak_start + 3600), default=0)
     waits = [w / 60 for w in st.waits]
     return {
+        "buses": len(line.buses),
+        "km": _r(st.km, 1),
         "runs": st.runs,
         "boardings": st.boardings,
         "alightings": st.alightings,

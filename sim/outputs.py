@@ -17,6 +17,7 @@ from . import __version__
 from .atomic import atomic_dir
 from .clock import format_clock
 from .metrics import (
+    corridor_bins,
     delegate_metrics,
     link_hours,
     link_peak_ratios,
@@ -30,10 +31,12 @@ from .painter import Painter
 from .picture_data import summit_picture_data
 
 TRIP_COLUMNS = ["trip_id", "kind", "origin", "destination", "depart_s", "arrive_s", "km",
-                "free_flow_s", "delay_s", "status", "forced", "held_s"]
+                "free_flow_s", "delay_s", "status", "forced", "held_s", "end_s"]
 LINK_COLUMNS = ["link_id", "from_node", "to_node", "entered", "exited", "max_queue",
                 "mean_tt_s", "max_tt_s", "seconds_at_capacity", "road", "road_class", "length_m",
-                "uncongested_s"]
+                "uncongested_s", "capacity_vph", "peak_15min_vehicles"]
+CORRIDOR_COLUMNS = ["corridor", "bin_start_s", "clock", "travel_s", "free_flow_s",
+                    "uncongested_s"]
 LINK_HOUR_COLUMNS = ["link_id", "hour_start_s", "clock", "vehicles", "mean_tt_s"]
 TIMESERIES_COLUMNS = ["time_s", "clock", "en_route", "waiting_to_enter", "departed", "arrived",
                       "stuck"]
@@ -82,17 +85,28 @@ def write_run(model, out: str | Path, *, wall_s: float | None = None,
         _write_links(engine, tmp / "link_stats.csv")
         _write_link_hours(engine, tmp / "link_hours.csv")
         _write_timeseries(engine, tmp / "timeseries.csv")
+        if model.spec.traffic.corridors:
+            _write_corridors(engine, model.spec.traffic.corridors, tmp / "corridors.csv")
         if model.summit is not None:
             _write_delegates(model.summit, tmp / "delegates.csv")
             _write_person_trips(model.summit, tmp / "person_trips.csv")
             _write_lines(metrics["shuttles"]["by_line"], tmp / "lines.csv")
             if model.summit.lines:
                 _write_stops(model.summit, tmp / "stops.csv")
+            if model.summit.drt is not None:
+                _write_drt_requests(model.summit, tmp / "drt_requests.csv")
         if getattr(model, "emergency", None) is not None:
-            from .emergency.metrics import INCIDENT_COLUMNS, incident_rows
+            from .emergency.metrics import (
+                INCIDENT_COLUMNS,
+                UNIT_COLUMNS,
+                incident_rows,
+                unit_rows,
+            )
 
             with open(tmp / "incidents.csv", "w", newline="", encoding="utf-8") as fh:
                 csv.writer(fh).writerows([INCIDENT_COLUMNS, *incident_rows(model.emergency)])
+            with open(tmp / "units.csv", "w", newline="", encoding="utf-8") as fh:
+                csv.writer(fh).writerows([UNIT_COLUMNS, *unit_rows(model.emergency)])
             from .emergency.metrics import write_coverage
 
             # coverage.csv, coverage_gaps.csv, and its chart
@@ -139,7 +153,7 @@ def _test_pause() -> None:
         time.sleep(60)
 
 
-TRIP_ROW = "%d,%s,%s,%s,%.1f,%s,%.3f,%.1f,%.1f,%s,%d,%.1f\n"
+TRIP_ROW = "%d,%s,%s,%s,%.1f,%s,%.3f,%.1f,%.1f,%s,%d,%.1f,%.1f\n"
 
 
 def _write_trips(engine, path: Path) -> None:
@@ -151,7 +165,7 @@ def _write_trips(engine, path: Path) -> None:
     rows = zip(t["trip_id"].tolist(), t["kind"], map(quoted.__getitem__, t["origin"]),
                map(quoted.__getitem__, t["destination"]), t["depart_s"].tolist(), arrive,
                t["km"].tolist(), t["free_flow_s"].tolist(), t["delay_s"].tolist(), t["status"],
-               t["forced"].tolist(), t["held_s"].tolist(), strict=True)
+               t["forced"].tolist(), t["held_s"].tolist(), t["end_s"].tolist(), strict=True)
     with open(path, "w", newline="", encoding="utf-8") as fh:
         fh.write(",".join(TRIP_COLUMNS) + "\n")
         fh.writelines(map(TRIP_ROW.__mod__, rows))
@@ -169,6 +183,8 @@ def _write_links(engine, path: Path) -> None:
     net = engine.net
     sm = engine.link_summary()
     calm = uncongested_times(engine)
+    peak = sm["bin_n"].max(axis=1)  # vehicles entering in the busiest 15 minutes
+    capacity = net.capacity_vph
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(LINK_COLUMNS)
@@ -178,7 +194,8 @@ def _write_links(engine, path: Path) -> None:
             w.writerow([i, lk.from_node, lk.to_node, int(sm["entered"][i]), n,
                         int(sm["max_queue"][i]), _f(sm["tt_sum"][i] / n if n else None),
                         _f(sm["tt_max"][i] if n else None), _f(sm["seconds_at_capacity"][i]),
-                        lk.road, lk.road_class, _f(lk.length_m), _f(calm[i])])
+                        lk.road, lk.road_class, _f(lk.length_m), _f(calm[i]),
+                        _f(capacity[i], 3), int(peak[i])])
 
 
 def _write_link_hours(engine, path: Path) -> None:
@@ -194,7 +211,8 @@ def _write_link_hours(engine, path: Path) -> None:
 
 
 DELEGATE_COLUMNS = ["delegate_id", "role", "economy", "hotel", "wheelchair", "sessions",
-                    "on_time", "late_min_max", "wait_min_total", "denied", "modes", "state"]
+                    "on_time", "late_min_max", "wait_min_total", "denied", "modes", "state",
+                    "day_visitor", "arrival_s", "departure_s"]
 
 
 def _write_delegates(layer, path: Path) -> None:
@@ -209,13 +227,15 @@ def _write_delegates(layer, path: Path) -> None:
                         _f(max(late), 1) if late and max(late) != float("inf") else
                         ("" if not late else "inf"),
                         _f(sum(r.wait_s for r in recs) / 60, 1), sum(r.denied for r in recs),
-                        ";".join(r.mode for r in recs), d.state])
+                        ";".join(r.mode for r in recs), d.state, int(d.day_visitor),
+                        _f(d.arrival and d.arrival.time_s), _f(d.departure and d.departure.time_s)])
         for gid in layer.allocation.unplaced:
-            w.writerow([gid, "", "", "", "", 0, 0, "", "", 0, "", "unplaced"])
+            w.writerow([gid, "", "", "", "", 0, 0, "", "", 0, "", "unplaced", 0, "", ""])
 
 
 PERSON_TRIP_COLUMNS = ["person_id", "role", "purpose", "origin", "destination", "left_s",
-                       "arrived_s", "modes", "wait_min", "denied", "late_min", "status"]
+                       "arrived_s", "modes", "wait_min", "denied", "late_min", "status",
+                       "rides", "screening_min"]
 
 
 class _Quoted(dict):
@@ -248,13 +268,19 @@ def _write_person_trips(layer, path: Path) -> None:
         for t in d.trips:
             a, b, left = t.origin, t.destination, t.left_s
             arrived, status = t.arrived_s, t.status
-            late = "" if t.session is None else f"{t.session.late_min:.6g}"
+            rec = t.session
+            late = screened = ""
+            if rec is not None:
+                late = f"{rec.late_min:.6g}"
+                if rec.screening_wait_s is not None:
+                    screened = f"{rec.screening_wait_s / 60:.6g}"
             add(f"{who}{t.purpose_of(visitor)},"
                 f"{hotel if a == hotel_node else quoted[a]},"
                 f"{hotel if b == hotel_node else quoted[b]},"
                 f"{'' if left is None else f'{left:.1f}'},"
                 f"{'' if arrived is None else f'{arrived:.1f}'},"
-                f"{t.mode},{t.wait_s / 60:.2f},{t.denied},{late},{status}\n")
+                f"{t.mode},{t.wait_s / 60:.2f},{t.denied},{late},{status},{t.rides},"
+                f"{screened}\n")
     with open(path, "w", newline="", encoding="utf-8") as fh:
         fh.writelines(lines)
 
@@ -267,7 +293,7 @@ def _write_timeseries(engine, path: Path) -> None:
             w.writerow([_f(t, 0), format_clock(t), en_route, waiting, departed, arrived, stuck])
 
 
-LINE_COLUMNS = ["line", "runs", "boardings", "alightings", "passenger_km", "seat_km",
+LINE_COLUMNS = ["line", "buses", "km", "runs", "boardings", "alightings", "passenger_km", "seat_km",
                 "load_factor", "boardings_per_seat", "max_load", "max_load_share",
                 "peak_hour_start_s", "people_denied", "wait_mean_min", "wait_p90_min",
                 "carried_nobody"]
@@ -295,3 +321,34 @@ def _write_stops(layer, path: Path) -> None:
         w.writerow(STOP_COLUMNS)
         for row in stop_rows(layer):
             w.writerow(["" if row[c] is None else row[c] for c in STOP_COLUMNS])
+
+
+def _write_corridors(engine, corridors, path: Path) -> None:
+    """corridors.csv: per corridor (scenario order) and 15-minute bin of the run, by entry time,
+    its travel time (see `corridor_bins`), with its free-flow and uncongested times."""
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(CORRIDOR_COLUMNS)
+        for name, (per_bin, ff, base) in corridor_bins(engine, corridors).items():
+            for k, travel in enumerate(per_bin.tolist()):
+                t = engine.start_s + k * engine.bin_s
+                w.writerow([name, _f(t, 0), format_clock(t), _f(travel, 3), _f(ff, 3),
+                            _f(base, 3)])
+
+
+DRT_COLUMNS = ["person_id", "origin", "destination", "requested_s", "status", "boarded_s",
+               "delivered_s"]
+
+
+def _write_drt_requests(layer, path: Path) -> None:
+    """drt_requests.csv: every request to the demand-responsive service, in request order:
+    status `refused`, `waiting` (accepted, not picked up at the end), `on_board` or
+    `delivered`; times in seconds from midnight."""
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(DRT_COLUMNS)
+        for r in layer.drt.log:
+            status = ("refused" if r.refused else "delivered" if r.delivered_s is not None
+                      else "on_board" if r.boarded_s is not None else "waiting")
+            w.writerow([r.rider.guest.id, r.origin, r.destination, _f(r.requested_s),
+                        status, _f(r.boarded_s), _f(r.delivered_s)])

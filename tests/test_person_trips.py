@@ -55,7 +55,7 @@ def test_the_table_has_its_columns_and_one_row_per_trip(som1, travel):
             p: sum(t["purpose"] == p for t in trips) for p in PURPOSES}
         assert list(trips[0]) == ["person_id", "role", "purpose", "origin", "destination",
                                   "left_s", "arrived_s", "modes", "wait_min", "denied",
-                                  "late_min", "status"]
+                                  "late_min", "status", "rides", "screening_min"]
         assert {t["status"] for t in trips} <= {"done", "under_way", "turned_away"}
     by_purpose = travel[1]["delegates"]["person_trips_by_purpose"]
     for p in ("to_session", "to_hotel", "home", "to_hub", "from_hub"):

@@ -33,18 +33,20 @@ def weekday_run(tmp_path_factory):
 
 def test_outputs_and_their_columns(weekday_run):
     names = sorted(p.name for p in weekday_run.iterdir())
-    assert names == ["congestion_map.png", "link_hours.csv", "link_stats.csv", "manifest.json",
-                     "metrics.json", "report.html", "timeseries.csv", "trips.csv"]
+    assert names == ["congestion_map.png", "corridors.csv", "link_hours.csv", "link_stats.csv",
+                     "manifest.json", "metrics.json", "report.html", "timeseries.csv", "trips.csv"]
     for name, cols in (("trips.csv", TRIP_COLUMNS), ("link_stats.csv", LINK_COLUMNS),
                        ("timeseries.csv", TIMESERIES_COLUMNS),
                        ("link_hours.csv", LINK_HOUR_COLUMNS)):
         with open(weekday_run / name, newline="") as fh:
             assert next(csv.reader(fh)) == cols
     assert TRIP_COLUMNS == ["trip_id", "kind", "origin", "destination", "depart_s", "arrive_s",
-                            "km", "free_flow_s", "delay_s", "status", "forced", "held_s"]
+                            "km", "free_flow_s", "delay_s", "status", "forced", "held_s",
+                            "end_s"]
     assert LINK_COLUMNS == ["link_id", "from_node", "to_node", "entered", "exited",
                             "max_queue", "mean_tt_s", "max_tt_s", "seconds_at_capacity", "road",
-                            "road_class", "length_m", "uncongested_s"]
+                            "road_class", "length_m", "uncongested_s", "capacity_vph",
+                            "peak_15min_vehicles"]
     assert LINK_HOUR_COLUMNS == ["link_id", "hour_start_s", "clock", "vehicles", "mean_tt_s"]
     manifest = json.loads((weekday_run / "manifest.json").read_text())
     assert manifest["seed"] == 3 and manifest["versions"]["mesa"]

@@ -58,15 +58,9 @@ def emergency_metrics(layer) -> dict:
             "within_7min_rate": _rate(sum(x <= 420.0 for x in d), len(group_incs))}
     engines = [i for i in incs if i.plan.units.get("pumper")]
     alarms = [i for i in incs if sum(i.plan.units.values()) >= FULL_ALARM_UNITS]
-    end = layer.end_s
     busy = {}
     service = {}
-    for u in layer.units:
-        b, s = u.busy_s, u.service_s
-        if u.status != "off_duty":
-            s += max(0.0, end - u._since)
-        if u.status in BUSY:
-            b += max(0.0, end - u._since)
+    for u, b, s in unit_times(layer):
         busy[u.unit_type] = busy.get(u.unit_type, 0.0) + b
         service[u.unit_type] = service.get(u.unit_type, 0.0) + s
     util = {k: _r(busy[k] / service[k], 4) if service[k] else 0.0 for k in sorted(busy)}
@@ -98,10 +92,34 @@ def emergency_metrics(layer) -> dict:
     } | ({"evacuation": evacuation_metrics(layer)} if layer.evacuations else {})
 
 
+def unit_times(layer) -> list[tuple]:
+    """Per unit (units.csv): (unit, seconds busy, seconds on duty) over the run, a status still
+    going on at the end counted to the end."""
+    end = layer.end_s
+    out = []
+    for u in layer.units:
+        b, s = u.busy_s, u.service_s
+        if u.status != "off_duty":
+            s += max(0.0, end - u._since)
+        if u.status in BUSY:
+            b += max(0.0, end - u._since)
+        out.append((u, b, s))
+    return out
+
+
+UNIT_COLUMNS = ["unit", "unit_type", "station", "busy_s", "on_duty_s"]
+
+
+def unit_rows(layer) -> list[list]:
+    """units.csv: one row per unit (helicopters not included, as in unit_utilization)."""
+    return [[u.name, u.unit_type, u.station_name, f"{b:.1f}", f"{s:.1f}"]
+            for u, b, s in unit_times(layer)]
+
+
 INCIDENT_COLUMNS = ["incident_id", "type", "name", "place", "node", "call_s", "status", "unit",
                     "unit_type", "station", "dispatch_s", "turnout_s", "en_route_s",
                     "on_scene_s", "transport_s", "hospital", "hospital_s", "clear_s",
-                    "outcome", "incident_clear_s"]
+                    "outcome", "incident_clear_s", "er_diverted"]
 
 
 def incident_rows(layer) -> list[list]:
@@ -116,13 +134,13 @@ def incident_rows(layer) -> list[list]:
         head = [inc.id, inc.type, inc.name, inc.place, inc.node, f(inc.call_s), inc.status]
         tail = [f(inc.clear_s)]
         if not inc.assignments:
-            rows.append([*head, "", "", "", "", "", "", "", "", "", "", "", "queued", *tail])
+            rows.append([*head, "", "", "", "", "", "", "", "", "", "", "", "queued", *tail, 0])
         for rec in inc.assignments:
             u = rec.unit
             rows.append([*head, u.name, u.unit_type, u.station_name, f(rec.dispatch_s),
                          f(rec.turnout_s), f(rec.en_route_s), f(rec.on_scene_s),
                          f(rec.transport_s), rec.hospital, f(rec.hospital_s), f(rec.clear_s),
-                         rec.outcome, *tail])
+                         rec.outcome, *tail, rec.er_diverted])
     return rows
 
 
