@@ -249,7 +249,7 @@ def _pct(values, q) -> float:
 def _wheelchair(layer) -> dict:
     """Wheelchair users' trips to sessions, with the same definitions as everyone's."""
     people = [d for d in layer.delegates if d.wheelchair]
-    recs = [r for d in people for r in d.records]
+    recs = layer.scored_records(people)
     done = [r for r in recs if r.cleared_s is not None]
     late = [r.late_min for r in done]
     waits = [r.wait_s / 60 for r in done if r.rides or r.mode == "shuttle>car"]
@@ -266,7 +266,9 @@ def delegate_metrics(layer) -> dict:
     """The `delegates` KPIs: punctuality at screening, stop waits, screening, door to door."""
     from agents.delegate import PURPOSES
 
-    recs = [r for d in layer.delegates for r in d.records]
+    recs = layer.scored_records()
+    all_recs = sum(len(d.records) for d in layer.delegates)
+    departures = layer.scored_departures()
     done = [r for r in recs if r.cleared_s is not None]
     late = [r.late_min for r in done]
     waits = [r.wait_s / 60 for r in done if r.rides or r.mode == "shuttle>car"]
@@ -284,7 +286,9 @@ def delegate_metrics(layer) -> dict:
                 gave_up[p] += 1
     return {
         "total": total,
+        # trips to sessions starting within the run; those after its end are not simulated
         "trips_to_sessions": len(recs),
+        "trips_to_sessions_not_simulated": all_recs - len(recs),
         "on_time_rate": _r(sum(x == 0 for x in late) / len(recs), 4) if recs else 1.0,
         "late_p50_min": _pct(late, 50),
         "late_p90_min": _pct(late, 90),
@@ -303,8 +307,10 @@ def delegate_metrics(layer) -> dict:
         "day_visitors": layer.day_visitors,
         "arrived_by_hub": sum(1 for d in layer.delegates if d.arrival),
         "left_by_hub": sum(1 for d in layer.delegates if d.departure),
-        "missed_departures": sum(1 for d in layer.delegates if d.departure and (
-            d.departure.reached_s is None or d.departure.reached_s > d.departure.time_s)),
+        "missed_departures": sum(1 for dep in departures
+                                 if dep.reached_s is None or dep.reached_s > dep.time_s),
+        "departures_not_simulated": sum(1 for d in layer.delegates if d.departure)
+        - len(departures),
         # every trip of the day (to sessions, hotels, homes and hubs; person_trips.csv), while
         # by_mode counts trips to sessions only ("shuttle>car": gave up waiting on the way)
         "gave_up_waiting": layer.gave_up,

@@ -8,15 +8,17 @@ import numpy as np
 
 def summit_picture_data(layer) -> dict:
     """Per session punctuality, stop waits and the line x half-hour occupancy grid."""
-    return {"sessions": _sessions(layer), **_waits(layer), **_occupancy(layer)}
+    later = {(r.session, r.start_s) for d in layer.delegates for r in d.records
+             if not layer.simulated(r.start_s)}
+    return {"sessions": _sessions(layer), "sessions_not_simulated": len(later),
+            **_waits(layer), **_occupancy(layer)}
 
 
 def _sessions(layer) -> list[tuple[str, float, int, float, float]]:
     """(session, start, attendees, share on time, share up to 5 min late), by start time."""
     sessions: dict[tuple[str, float], list[float]] = {}
-    for d in layer.delegates:
-        for r in d.records:
-            sessions.setdefault((r.session, r.start_s), []).append(r.late_min)
+    for r in layer.scored_records():  # a session after the run's end is not simulated
+        sessions.setdefault((r.session, r.start_s), []).append(r.late_min)
     rows = []
     for name, start in sorted(sessions, key=lambda k: (k[1], k[0])):
         late = sessions[(name, start)]
@@ -26,7 +28,7 @@ def _sessions(layer) -> list[tuple[str, float, int, float, float]]:
 
 
 def _waits(layer) -> dict:
-    recs = [r for d in layer.delegates for r in d.records]
+    recs = layer.scored_records()
     return {"waits_min": [r.wait_s / 60 for r in recs if r.rides or r.mode == "shuttle>car"],
             "gave_up": sum(1 for r in recs if r.mode == "shuttle>car"),
             "gave_up_all": layer.gave_up,  # every purpose, as the console's count

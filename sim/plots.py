@@ -114,8 +114,10 @@ def _save(fig: Figure, path: Path, dpi: int) -> Path:
 
 def _on_time_by_session(data: dict, path: Path, title: str, dpi: int) -> Path:
     rows = data["sessions"]
-    fig = Figure(figsize=(11, 0.55 * len(rows) + 2.2))
-    ax = fig.add_axes((0.34, 0.16, 0.62, 0.72))
+    height = 0.55 * len(rows) + 2.2
+    fig = Figure(figsize=(11, height))
+    bottom = 1.3 / height  # room for the axis label and the legend beneath it
+    ax = fig.add_axes((0.34, bottom, 0.62, 0.88 - bottom))
     y = np.arange(len(rows))[::-1]
     on_time = [r[3] for r in rows]
     late_5 = [r[4] for r in rows]
@@ -127,8 +129,11 @@ def _on_time_by_session(data: dict, path: Path, title: str, dpi: int) -> Path:
     ax.set_yticks(y, labels, fontsize=9)
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
-    ax.set_xlabel("share of attendees through screening by the session's start")
-    ax.legend(loc="lower center", bbox_to_anchor=(0.5, -0.32), ncols=3, frameon=False)
+    later = data.get("sessions_not_simulated", 0)
+    ax.set_xlabel("share of attendees through screening by the session's start" + (
+        f"\n({later} session{'s' if later > 1 else ''} after the run's end: not simulated)"
+        if later else ""))
+    fig.legend(loc="lower center", bbox_to_anchor=(0.65, 0.01), ncols=3, frameon=False)
     ax.set_title(f"{title}: punctuality by session" if title else "Punctuality by session",
                  loc="left")
     for yi, v in zip(y, on_time, strict=True):

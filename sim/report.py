@@ -61,7 +61,8 @@ def print_summary(model, metrics: dict, out: Path, wall_s: float) -> None:
             ("people (day visitors; unplaced / unaccounted)",
              f"{d['total']:,} ({d['day_visitors']:,}; {d['unplaced']} / {d['unaccounted']})"),
             ("on time at screening", f"{100 * d['on_time_rate']:.1f}% of "
-             f"{d['trips_to_sessions']:,} trips to sessions"),
+             f"{d['trips_to_sessions']:,} trips to sessions" + _not_simulated(
+                 d.get("trips_to_sessions_not_simulated"), "to sessions")),
             ("late p50 / p90 / max", f"{d['late_p50_min']:.1f} / {d['late_p90_min']:.1f} / "
              f"{d['late_max_min']:.1f} min"),
             ("wheelchair users: on time / stop wait p90 / gave up",
@@ -86,7 +87,8 @@ def print_summary(model, metrics: dict, out: Path, wall_s: float) -> None:
         if d["arrived_by_hub"] or d["left_by_hub"]:
             rows.append(("arrived / left by KTX and air (missed)",
                          f"{d['arrived_by_hub']:,} / {d['left_by_hub']:,} "
-                         f"({d['missed_departures']})"))
+                         f"({d['missed_departures']})" + _not_simulated(
+                             d.get("departures_not_simulated"), "departures")))
         if sh["drt_served"] is not None:
             rows.append(("demand-responsive: served / refused, wait p90",
                          f"{sh['drt_served']:,} / {sh['drt_rejected']:,}, "
@@ -118,6 +120,11 @@ def print_summary(model, metrics: dict, out: Path, wall_s: float) -> None:
     if warning:
         print(warning)
     print(f"outputs written to {out}/")
+
+
+def _not_simulated(n: int | None, what: str) -> str:
+    """A note of what falls after the run's end (nothing when all of it is within)."""
+    return f"; {n:,} {what} after the run's end, not simulated" if n else ""
 
 
 def _closure_rows(cl: dict) -> list[tuple[str, str]]:

@@ -472,6 +472,22 @@ class SummitLayer:
         return Leg("shuttle" if rides == 1 else "transfer", steps, est)
 
     # ---- accounting -------------------------------------------------------------------------
+    def simulated(self, time_s: float) -> bool:
+        """Whether a session or departure at `time_s` falls within the run: one after its end
+        is not simulated, counted apart and never scored (a morning-only run does not make
+        the afternoon late)."""
+        return time_s <= self.model.end_s
+
+    def scored_records(self, people=None) -> list:
+        """Trips to sessions that start within the run (of `people`, default everyone)."""
+        return [r for d in (self.delegates if people is None else people) for r in d.records
+                if self.simulated(r.start_s)]
+
+    def scored_departures(self) -> list:
+        """Departures (trains, flights) due within the run."""
+        return [d.departure for d in self.delegates
+                if d.departure and self.simulated(d.departure.time_s)]
+
     def state_counts(self) -> dict[str, int]:
         counts = {s: 0 for s in STATES}
         for d in self.delegates:

@@ -204,3 +204,23 @@ def test_metrics_report_the_travel_and_drt_kpis(tmp_path):
     assert d["unaccounted"] == 0 and d["day_visitors"] == 300 and d["arrived_by_hub"] > 0
     assert sh["drt_served"] is not None and sh["drt_requests"] == (
         sh["drt_served"] + sh["drt_rejected"] + sh["drt_open_at_end"])
+
+
+def test_sessions_and_departures_after_the_runs_end_are_not_simulated_nor_scored(tmp_path):
+    """A run that ends at 13:30 scores the 09:00 sessions only: the 14:00 session's travellers,
+    already on their way, and the evening's trains are counted apart, never late or missed."""
+    from sim.metrics import delegate_metrics
+    from sim.picture_data import summit_picture_data
+
+    path = _scenario_file(tmp_path)
+    model = SummitModel(load_scenario(path, [*QUIET_ROADS, 'end="13:30"']))
+    model.run()
+    m = delegate_metrics(model.summit)
+    assert m["left_by_hub"] > 0
+    assert m["missed_departures"] == 0 and m["departures_not_simulated"] == m["left_by_hub"]
+    assert m["trips_to_sessions_not_simulated"] > 0 and m["trips_to_sessions"] > 0
+    starts = {r.start_s for d in model.summit.delegates for r in d.records}
+    assert max(starts) > model.end_s >= min(starts)
+    pictured = summit_picture_data(model.summit)
+    assert all(start <= model.end_s for _, start, *_ in pictured["sessions"])
+    assert pictured["sessions_not_simulated"] >= 1
