@@ -217,8 +217,11 @@ class StopStats:
 
 @dataclass
 class LineStats:
-    boardings: int = 0
-    alightings: int = 0
+    """What happened on one line. Boardings, alightings, waits and the people a full bus left
+    behind are counted at each stop (StopStats) and added up here, so a line's figures are
+    always its stops' (lines.csv and stops.csv)."""
+
+    stops: list = field(default_factory=list)  # StopStats of each stop, in the line's order
     denied: int = 0
     breakdowns: int = 0
     runs: int = 0
@@ -228,9 +231,25 @@ class LineStats:
     # board, riders who boarded at that stop, metres driven); pull-outs, pull-ins and spares
     # driving out to a broken-down bus are not legs in service
     legs: list = field(default_factory=list)
-    waits: list = field(default_factory=list)  # seconds from joining a stop's queue to boarding
-    denied_riders: set = field(default_factory=set)  # rider ids a full bus of the line left
     run_times: list = field(default_factory=list)  # (began, ended, outbound) of each run done
+
+    @property
+    def boardings(self) -> int:
+        return sum(st.boardings for st in self.stops)
+
+    @property
+    def alightings(self) -> int:
+        return sum(st.alightings for st in self.stops)
+
+    @property
+    def waits(self) -> list[float]:
+        """Seconds from joining a stop's queue to boarding, stop by stop."""
+        return [w for st in self.stops for w in st.waits]
+
+    @property
+    def denied_riders(self) -> set:
+        """Rider ids a full bus of the line left at one of its stops."""
+        return set().union(*(st.denied_riders for st in self.stops))
 
 
 class ShuttleLine:
@@ -254,7 +273,7 @@ class ShuttleLine:
                        for out, stops in self.run_stops_of.items()}
         self._legs: dict[tuple[str, str], tuple] = {}  # (a, b) -> (label, breakdown chance)
         self._metres: dict[tuple[int, ...], float] = {}  # sim route -> its length
-        self.stats = LineStats()
+        self.stats = LineStats(stops=[q.stats for q in self.queues.values()])
         self.buses = [Shuttle(model, self, i) for i in range(spec.fleet)]
         self.departures = self._hand_out_runs()
         for bus in self.buses:
@@ -454,7 +473,6 @@ class Shuttle(Agent):
                 else:
                     staying.append(rider)
             self.riders = staying
-            stats.alightings += alighted
         boarded = 0
         riders = self.riders
         last = self.at == len(self.stops) - 1
@@ -476,7 +494,6 @@ class Shuttle(Agent):
                     left.append(rider)  # waits for a bus going its way
                 elif rider.wheelchair and self.wheelchairs >= places:
                     denied += 1
-                    stats.denied_riders.add(rider.rider_id)
                     here.denied_riders.add(rider.rider_id)
                     rider.on_denied(self, time)
                     left.append(rider)
@@ -484,15 +501,12 @@ class Shuttle(Agent):
                     riders.append(rider)
                     self.wheelchairs += bool(rider.wheelchair)
                     boarded += 1
-                    wait = time - queue.joined.get(rider.rider_id, time)
-                    stats.waits.append(wait)
-                    here.waits.append(wait)
+                    here.waits.append(time - queue.joined.get(rider.rider_id, time))
                     queue.leave(rider)
                     rider.on_board(self, time)
             if seen < len(waiting):  # the bus is full: the rest going its way are denied
                 for rider in [r for r in islice(waiting, seen, None) if r.destination in ahead]:
                     denied += 1
-                    stats.denied_riders.add(rider.rider_id)
                     here.denied_riders.add(rider.rider_id)
                     rider.on_denied(self, time)
             stats.denied += denied
@@ -501,7 +515,6 @@ class Shuttle(Agent):
                 waiting.clear()
                 waiting.extend(left)
                 waiting.extend(rest)
-        stats.boardings += boarded
         here.boardings += boarded
         if len(riders) > self.max_load:
             self.max_load = len(riders)
