@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
 from .clock import parse_clock
 
@@ -35,3 +35,14 @@ Seed = Annotated[int, Field(ge=0, lt=MAX_SEED)]
 # drives run below the limit on national roads and expressways and somewhat above it on
 # empty streets; outside this range the posted speed or the road class is wrong)
 SpeedFactor = Annotated[float, Field(ge=0.3, le=1.5)]
+
+
+def _sums_to_one(v: list[float]) -> list[float]:
+    if abs(sum(v) - 1.0) > 0.01:
+        raise ValueError(f"the 24 hourly shares must sum to 1 (they sum to {sum(v):.4f})")
+    return v
+
+
+# a day's shares by hour, 00 to 23: each 0 to 1, together 1 (within 0.01: rounded tables)
+HourlyShares = Annotated[list[Annotated[float, Field(ge=0, le=1)]],
+                         Field(min_length=24, max_length=24), AfterValidator(_sums_to_one)]

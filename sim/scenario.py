@@ -35,6 +35,7 @@ from .bounds import (
     MAX_SECONDS,
     MAX_VEHICLES,
     Clock,
+    HourlyShares,
     Latitude,
     Longitude,
     Minutes,
@@ -117,14 +118,6 @@ class Attraction(Strict):
     note: str = ""
 
 
-def _day_shares(v: list[float]) -> list[float]:
-    if any(x < 0 for x in v):
-        raise ValueError("shares must be >= 0")
-    if abs(sum(v) - 1.0) > 0.01:
-        raise ValueError(f"the 24 hourly shares must sum to 1 (they sum to {sum(v):.4f})")
-    return v
-
-
 class Visitors(Strict):
     """Day visitors from outside the city who come by car: each car enters at its region's
     cordon, visits `places` attractions in turn over its stay and leaves the way it came
@@ -135,13 +128,11 @@ class Visitors(Strict):
     persons_per_car: float = Field(default=2.5, ge=1, le=60)
     stay_h: float = Field(default=4.8, gt=0, le=24)  # mean time from arrival to leaving
     places: int = Field(default=2, ge=1, le=10)  # attractions visited per car
-    arrivals: list[float] = Field(default_factory=lambda: [1 / 24] * 24, min_length=24,
-                                  max_length=24)  # share of the day's cars arriving each hour
+    # share of the day's cars arriving each hour
+    arrivals: HourlyShares = Field(default_factory=lambda: [1 / 24] * 24)
     origins: list[VisitorOrigin] = Field(default_factory=list)
     attractions: list[Attraction] = Field(default_factory=list)
     source: str = ""
-
-    _arrivals = field_validator("arrivals")(classmethod(lambda cls, v: _day_shares(v)))
 
     @model_validator(mode="after")
     def _somewhere_to_go(self):
@@ -157,12 +148,10 @@ class Visitors(Strict):
 
 
 class Profile(Strict):
-    hourly: list[Share] = Field(min_length=24, max_length=24)
+    hourly: HourlyShares
     to_work: list[float] = Field(default_factory=lambda: [0.5] * 24, min_length=24,
                                  max_length=24)
     source: str = ""
-
-    _sums_to_one = field_validator("hourly")(classmethod(lambda cls, v: _day_shares(v)))
 
     @field_validator("to_work")
     @classmethod

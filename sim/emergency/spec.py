@@ -13,7 +13,16 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..bounds import MAX_DISTANCE_M, MAX_PEOPLE, MAX_SECONDS, MAX_UNITS, Clock, Minutes, Seconds
+from ..bounds import (
+    MAX_DISTANCE_M,
+    MAX_PEOPLE,
+    MAX_SECONDS,
+    MAX_UNITS,
+    Clock,
+    HourlyShares,
+    Minutes,
+    Seconds,
+)
 
 UnitType = Literal["pumper", "tanker", "aerial_ladder", "articulating_boom", "rescue", "hazmat",
                    "ambulance", "command"]
@@ -85,17 +94,9 @@ class RatesSpec(Strict):
     # judgement: at most one call per resident a day (the shipped rate is 0.2 per 1,000)
     per_1000_per_day: float = Field(default=0.2, ge=0, le=1_000)
     attendee_weight: float = Field(default=1.5, ge=0, le=100)
-    hourly: list[Share] = Field(default_factory=lambda: list(DEFAULT_HOURLY), min_length=24,
-                                max_length=24)
+    hourly: HourlyShares = Field(default_factory=lambda: list(DEFAULT_HOURLY))
     mix: dict[IncidentType, Annotated[float, Field(ge=0, le=1_000)]] = Field(
         default_factory=lambda: dict(DEFAULT_MIX))
-
-    @field_validator("hourly")
-    @classmethod
-    def _hourly(cls, v):
-        if any(x < 0 for x in v) or abs(sum(v) - 1.0) > 0.01:
-            raise ValueError(f"the 24 hourly shares must be >= 0 and sum to 1 (sum {sum(v):.4f})")
-        return v
 
     @field_validator("mix")
     @classmethod
