@@ -246,15 +246,28 @@ def _pct(values, q) -> float:
     return _r(np.percentile(values, q), 2) if len(values) else 0.0
 
 
+def _session_trips(recs) -> tuple[list, list[float], list[float]]:
+    """Of trips to sessions: those through screening, their minutes late, and the minutes
+    waited at stops on those that rode a shuttle or van (or gave up waiting for one). One
+    definition for everyone's KPIs and the wheelchair users'."""
+    done = [r for r in recs if r.cleared_s is not None]
+    late = [r.late_min for r in done]
+    waits = [r.wait_s / 60 for r in done if r.rides or r.mode == "shuttle>car"]
+    return done, late, waits
+
+
+def _on_time_rate(late: list[float], trips: int) -> float:
+    """On time at screening: trips not late over every trip (those never through included)."""
+    return _r(sum(x == 0 for x in late) / trips, 4)
+
+
 def _wheelchair(layer) -> dict:
     """Wheelchair users' trips to sessions, with the same definitions as everyone's."""
     people = [d for d in layer.delegates if d.wheelchair]
     recs = layer.scored_records(people)
-    done = [r for r in recs if r.cleared_s is not None]
-    late = [r.late_min for r in done]
-    waits = [r.wait_s / 60 for r in done if r.rides or r.mode == "shuttle>car"]
+    _, late, waits = _session_trips(recs)
     return {"people": len(people), "trips_to_sessions": len(recs),
-            "on_time_rate": _r(sum(x == 0 for x in late) / len(recs), 4) if recs else None,
+            "on_time_rate": _on_time_rate(late, len(recs)) if recs else None,
             "wait_p90_min": _pct(waits, 90) if waits else None,
             "gave_up_waiting": sum(1 for d in people for t in d.trips if t.mode == "shuttle>car"),
             "by_mode": {m: n for m in ("walk", "shuttle", "transfer", "park_ride", "drt",
@@ -269,9 +282,7 @@ def delegate_metrics(layer) -> dict:
     recs = layer.scored_records()
     all_recs = sum(len(d.records) for d in layer.delegates)
     departures = layer.scored_departures()
-    done = [r for r in recs if r.cleared_s is not None]
-    late = [r.late_min for r in done]
-    waits = [r.wait_s / 60 for r in done if r.rides or r.mode == "shuttle>car"]
+    done, late, waits = _session_trips(recs)
     door = [(r.cleared_s - r.left_s) / 60 for r in done if r.left_s is not None]
     screening = [w / 60 for g in layer.venues.values() for w in g.waits()]
     counts = layer.state_counts()
@@ -289,7 +300,7 @@ def delegate_metrics(layer) -> dict:
         # trips to sessions starting within the run; those after its end are not simulated
         "trips_to_sessions": len(recs),
         "trips_to_sessions_not_simulated": all_recs - len(recs),
-        "on_time_rate": _r(sum(x == 0 for x in late) / len(recs), 4) if recs else 1.0,
+        "on_time_rate": _on_time_rate(late, len(recs)) if recs else 1.0,
         "late_p50_min": _pct(late, 50),
         "late_p90_min": _pct(late, 90),
         "late_max_min": _r(max(late), 2) if late else 0.0,
@@ -384,10 +395,7 @@ def stop_rows(layer) -> list[dict]:
     """One row per stop of each line, in the lines' order and each line's order of stops:
     boardings, alightings, people a full bus left there, and the waits of those who boarded
     there (stops.csv; a line's boardings add up to its `by_line` boardings)."""
-    names: dict[str, str] = {}
-    for p in layer.model.network.places:
-        names.setdefault(p.node, p.name)
-    names.update({node: venue for venue, node in layer.venue_nodes.items()})
+    names = layer.node_names()
     rows = []
     for line in layer.lines:
         for i, stop in enumerate(line.spec.stops):

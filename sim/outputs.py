@@ -103,10 +103,8 @@ def write_run(model, out: str | Path, *, wall_s: float | None = None,
                 unit_rows,
             )
 
-            with open(tmp / "incidents.csv", "w", newline="", encoding="utf-8") as fh:
-                csv.writer(fh).writerows([INCIDENT_COLUMNS, *incident_rows(model.emergency)])
-            with open(tmp / "units.csv", "w", newline="", encoding="utf-8") as fh:
-                csv.writer(fh).writerows([UNIT_COLUMNS, *unit_rows(model.emergency)])
+            _write_csv(tmp / "incidents.csv", INCIDENT_COLUMNS, incident_rows(model.emergency))
+            _write_csv(tmp / "units.csv", UNIT_COLUMNS, unit_rows(model.emergency))
             from .emergency.metrics import write_coverage
 
             # coverage.csv, coverage_gaps.csv, and its chart
@@ -250,11 +248,7 @@ def _write_person_trips(layer, path: Path) -> None:
     """person_trips.csv: every trip of every person placed, in the order each made them. Places
     are named (the person's own hotel or home, a venue, a named place), else node ids; late_min
     only on trips to sessions (inf: not through screening), as delegates.csv counts them."""
-    names = {}
-    for p in layer.model.network.places:
-        names.setdefault(p.node, p.name)
-    names.update({node: venue for venue, node in layer.venue_nodes.items()})
-    quoted = _Quoted({node: _csv_text(name) for node, name in names.items()})
+    quoted = _Quoted({node: _csv_text(name) for node, name in layer.node_names().items()})
     quoted[None] = ""  # an evacuation not yet delivered
     text = _Quoted()  # roles, hotels and homes: a few hundred names
     lines = [",".join(PERSON_TRIP_COLUMNS) + "\n"]
@@ -299,14 +293,20 @@ LINE_COLUMNS = ["line", "buses", "km", "runs", "boardings", "alightings", "passe
                 "carried_nobody"]
 
 
+def _write_csv(path: Path, columns: list[str], rows) -> None:
+    """A table: its header, then its rows as csv writes them."""
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(columns)
+        w.writerows(rows)
+
+
 def _write_lines(by_line: dict, path: Path) -> None:
     """lines.csv: one row per shuttle line, its loads as in metrics.json `shuttles.by_line`
     (empty cells where a line has no value: no busiest hour, no waits)."""
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(LINE_COLUMNS)
-        for name, m in by_line.items():
-            w.writerow([name, *("" if m[c] is None else m[c] for c in LINE_COLUMNS[1:])])
+    _write_csv(path, LINE_COLUMNS,
+               ([name, *("" if m[c] is None else m[c] for c in LINE_COLUMNS[1:])]
+                for name, m in by_line.items()))
 
 
 STOP_COLUMNS = ["line", "stop_order", "stop", "place", "boardings", "alightings",
@@ -316,24 +316,20 @@ STOP_COLUMNS = ["line", "stop_order", "stop", "place", "boardings", "alightings"
 def _write_stops(layer, path: Path) -> None:
     """stops.csv: one row per stop of each shuttle line (see `stop_rows`); empty wait cells
     where nobody boarded."""
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(STOP_COLUMNS)
-        for row in stop_rows(layer):
-            w.writerow(["" if row[c] is None else row[c] for c in STOP_COLUMNS])
+    _write_csv(path, STOP_COLUMNS, (["" if row[c] is None else row[c] for c in STOP_COLUMNS]
+                                    for row in stop_rows(layer)))
 
 
 def _write_corridors(engine, corridors, path: Path) -> None:
     """corridors.csv: per corridor (scenario order) and 15-minute bin of the run, by entry time,
     its travel time (see `corridor_bins`), with its free-flow and uncongested times."""
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(CORRIDOR_COLUMNS)
-        for name, (per_bin, ff, base) in corridor_bins(engine, corridors).items():
-            for k, travel in enumerate(per_bin.tolist()):
-                t = engine.start_s + k * engine.bin_s
-                w.writerow([name, _f(t, 0), format_clock(t), _f(travel, 3), _f(ff, 3),
-                            _f(base, 3)])
+    rows = []
+    for name, (per_bin, ff, base) in corridor_bins(engine, corridors).items():
+        for k, travel in enumerate(per_bin.tolist()):
+            t = engine.start_s + k * engine.bin_s
+            rows.append([name, _f(t, 0), format_clock(t), _f(travel, 3), _f(ff, 3),
+                         _f(base, 3)])
+    _write_csv(path, CORRIDOR_COLUMNS, rows)
 
 
 DRT_COLUMNS = ["person_id", "origin", "destination", "requested_s", "status", "boarded_s",
@@ -344,11 +340,10 @@ def _write_drt_requests(layer, path: Path) -> None:
     """drt_requests.csv: every request to the demand-responsive service, in request order:
     status `refused`, `waiting` (accepted, not picked up at the end), `on_board` or
     `delivered`; times in seconds from midnight."""
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(DRT_COLUMNS)
-        for r in layer.drt.log:
-            status = ("refused" if r.refused else "delivered" if r.delivered_s is not None
-                      else "on_board" if r.boarded_s is not None else "waiting")
-            w.writerow([r.rider.guest.id, r.origin, r.destination, _f(r.requested_s),
-                        status, _f(r.boarded_s), _f(r.delivered_s)])
+    def status(r) -> str:
+        return ("refused" if r.refused else "delivered" if r.delivered_s is not None
+                else "on_board" if r.boarded_s is not None else "waiting")
+
+    _write_csv(path, DRT_COLUMNS, ([r.rider.guest.id, r.origin, r.destination,
+                                    _f(r.requested_s), status(r), _f(r.boarded_s),
+                                    _f(r.delivered_s)] for r in layer.drt.log))

@@ -472,6 +472,15 @@ class SummitLayer:
         return Leg("shuttle" if rides == 1 else "transfer", steps, est)
 
     # ---- accounting -------------------------------------------------------------------------
+    def node_names(self) -> dict[str, str]:
+        """Node id -> the name the tables write for it: a venue's, else the first place's
+        there (person_trips.csv, stops.csv)."""
+        names: dict[str, str] = {}
+        for p in self.model.network.places:
+            names.setdefault(p.node, p.name)
+        names.update({node: venue for venue, node in self.venue_nodes.items()})
+        return names
+
     def simulated(self, time_s: float) -> bool:
         """Whether a session or departure at `time_s` falls within the run: one after its end
         is not simulated, counted apart and never scored (a morning-only run does not make
