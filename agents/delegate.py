@@ -14,6 +14,7 @@ ride itself is the shuttle's or the engine's. Every delegate is in exactly one s
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from mesa import Agent
@@ -329,9 +330,12 @@ class Delegate(Agent):
         self._joined_s = t
         self._ride = ride
         self.destination = ride.alight
-        # nobody gives up on a scheduled line before its next bus is due
+        # nobody gives up on a scheduled line before its next bus is due (and a quarter
+        # headway more); before the service starts that is its first bus
+        spec = ride.line.spec
+        due = spec.next_due_s(t)
         patience = max(self.model.summit.spec.max_wait_min * 60,
-                       1.25 * ride.line.spec.headway_at(t))
+                       0.25 * spec.headway_at(t) + (due if math.isfinite(due) else 0.0))
         ride.line.queues[ride.board].join(self, t, patience_s=patience)
 
     def patience_over(self, time: float) -> None:

@@ -25,12 +25,17 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import islice, pairwise
 
 from mesa import Agent
 
 from sim.errors import InputError
 from sim.model import event_method
+
+# judgement: a bus staged at the far end for a run back leaves the first stop in time to
+# drive out at half again the free-flow time (peak traffic, boarding) and lay over; early,
+# it waits there
+BACK_LEAD_FACTOR = 1.5
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,9 @@ class LineSpec:
     # (start_s, end_s, headway_s, vehicles) of each timetable period, apart and within the day
     periods: tuple[tuple[float, float, float, int], ...] = ()
     extra_runs: tuple[float, ...] = ()  # departures from the first stop besides the timetable
+    # departures from the last stop: the bus runs out in time and waits there (staged at a
+    # venue for a session end)
+    extra_runs_back: tuple[float, ...] = ()
     extra_vehicles: int = 0  # buses for the extra runs alone, beyond the timetable's
 
     def __post_init__(self):
@@ -66,9 +74,11 @@ class LineSpec:
         if len(set(self.stops)) != len(self.stops):
             raise InputError(f"{where}: stops repeat a stop: {list(self.stops)}")
         if (self.headway_s is None) != (self.vehicles is None) or (
-                self.headway_s is None and not self.periods and not self.extra_runs):
+                self.headway_s is None and not self.periods and not self.extra_moments):
             raise InputError(f"{where}: give headway_s and vehicles together, or periods or "
                              "extra runs")
+        if self.loop and self.extra_runs_back:
+            raise InputError(f"{where}: extra runs back on a loop line; a loop has no way back")
         checks = [("seats", self.seats, 0)]
         if self.headway_s is not None:
             checks += [("headway_s", self.headway_s, 0.0), ("vehicles", self.vehicles, 0)]
@@ -93,6 +103,11 @@ class LineSpec:
     def fleet(self) -> int:
         """Buses on the line: the timetable's and those for the extra runs alone."""
         return self.timetable_fleet + self.extra_vehicles
+
+    @property
+    def extra_moments(self) -> tuple[float, ...]:
+        """When the extra runs leave their stop (the first, or the last for runs back)."""
+        return (*self.extra_runs, *self.extra_runs_back)
 
     def segments(self) -> list[tuple[float, float, float, int]]:
         """(start, end, headway, buses) of each part of the day that runs a headway, in time
@@ -119,7 +134,7 @@ class LineSpec:
 
     def spans(self) -> list[tuple[float, float]]:
         """When the line runs: its segments, and each extra run as a moment."""
-        return [(s, e) for s, e, _, _ in self.segments()] + [(t, t) for t in self.extra_runs]
+        return [(s, e) for s, e, _, _ in self.segments()] + [(t, t) for t in self.extra_moments]
 
     def headway_at(self, t: float) -> float:
         """The headway at time t: the segment's running then or next, else the last one's (0
@@ -130,12 +145,19 @@ class LineSpec:
                 return h
         return segments[-1][2] if segments else 0.0
 
+    def next_due_s(self, at: float) -> float:
+        """Seconds from `at` until the next departure is due at the latest: a headway while a
+        segment runs, else until the next segment or extra run (inf: none is left)."""
+        dues = [max(h, s - at) for s, e, h, _ in self.segments() if e >= at]
+        dues += [t - at for t in self.extra_moments if t >= at]
+        return min(dues, default=math.inf)
+
     def expected_wait_s(self, at: float) -> float:
         """The wait a rider expects at `at`: half a headway, or until the service starts."""
-        if not self.periods and not self.extra_runs:
+        if not self.periods and not self.extra_moments:
             return max(self.headway_s / 2, self.start_s - at)
         waits = [max(h / 2, s - at) for s, e, h, _ in self.segments() if e >= at]
-        waits += [t - at for t in self.extra_runs if t >= at]
+        waits += [t - at for t in self.extra_moments if t >= at]
         return min(waits, default=math.inf)
 
 
@@ -228,8 +250,8 @@ class LineStats:
     km: float = 0.0
     occupancy_samples: list = field(default_factory=list)  # (time, riders on board) per leg
     # per leg in service, on arrival: (time it left the stop, the line's run number, riders on
-    # board, riders who boarded at that stop, metres driven); pull-outs, pull-ins and spares
-    # driving out to a broken-down bus are not legs in service
+    # board, riders who boarded at that stop, metres driven, whether the run is outbound);
+    # pull-outs, pull-ins and spares driving out to a broken-down bus are not legs in service
     legs: list = field(default_factory=list)
     run_times: list = field(default_factory=list)  # (began, ended, outbound) of each run done
 
@@ -283,21 +305,28 @@ class ShuttleLine:
         """Give every departure to a bus, in time order; returns the departures. A segment's
         runs go in turn to its number of buses, those that have waited longest when it
         begins (with one segment: bus 0, 1, 2, ...); an extra run to the bus that has waited
-        longest, of the extra buses when the line has some (so the timetable keeps its own). A
-        bus late from its last run starts late."""
+        longest, of the extra buses when the line has some (so the timetable keeps its own),
+        a run back leaving the first stop `back_lead_s` before it. A bus late from its last
+        run starts late."""
         spec = self.spec
         segments = spec.segments()
         todo = [(t, k, i) for k, seg in enumerate(segments)
                 for i, t in enumerate(spec.segment_departures(seg))]
         todo += [(t, -1, 0) for t in spec.extra_runs]
+        if spec.extra_runs_back:  # out in time, then it waits
+            lead = self.back_lead_s()
+            todo += [(t - lead, -2, t) for t in spec.extra_runs_back]
         last = [-math.inf] * len(self.buses)  # each bus's latest departure so far
         timetable = range(spec.timetable_fleet)
         extra = range(spec.timetable_fleet, spec.fleet) if spec.extra_vehicles else \
             range(len(last))
         pools: dict[int, list[int]] = {}
         for t, k, i in sorted(todo):
+            busy_until = t
             if k < 0:
                 b = min(extra, key=lambda j: (last[j], j))
+                if k == -2:  # a run back from the last stop at i: the bus waits there for it
+                    self.buses[b].back_at[len(self.buses[b].runs)] = busy_until = i
             else:
                 pool = pools.get(k)
                 if pool is None:
@@ -305,8 +334,17 @@ class ShuttleLine:
                                              key=lambda j: (last[j], j))[:segments[k][3]]
                 b = pool[i % len(pool)]
             self.buses[b].runs.append(t)
-            last[b] = t
+            last[b] = busy_until
         return sorted(t for t, _, _ in todo)
+
+    def back_lead_s(self) -> float:
+        """How long before a run back from the last stop its bus leaves the first stop: the
+        run out at half again its free-flow time (and dwells), and the layover; early, it
+        waits at the last stop."""
+        stops = self.run_stops_of[True]
+        out = sum(self.free_flow(a, b) for a, b in pairwise(stops)) \
+            + self.spec.dwell_base_s * len(stops)
+        return BACK_LEAD_FACTOR * out + self.spec.layover_s
 
     def free_flow(self, a: str, b: str) -> float:
         """Free-flow seconds from stop a to stop b (cached: asked before every leg)."""
@@ -356,6 +394,7 @@ class Shuttle(Agent):
         self.line = line
         self.index = index
         self.runs: list[float] = []  # its scheduled departures from the first stop
+        self.back_at: dict[int, float] = {}  # run index -> when its run back leaves, held
         self.run_no = 0  # index into runs of the next (or current) outbound run
         self.outbound = True
         self.stops: list[str] = []
@@ -443,7 +482,7 @@ class Shuttle(Agent):
         metres = self.line.route_metres(vehicle)
         self.line.stats.km += metres / 1000.0
         if self.status == "in_service":
-            self.line.stats.legs.append((*self._leg, metres))
+            self.line.stats.legs.append((*self._leg, metres, self.outbound))
         if self.status == "pull_out":
             self.status = "layover"
             self.model.schedule_event(self._begin_run, at=max(self.model.time, self.runs[0]))
@@ -536,8 +575,8 @@ class Shuttle(Agent):
         if self.outbound and not spec.loop:  # come back after the layover
             self.outbound = False
             self.status = "layover"
-            self.model.schedule_event(self._begin_run,
-                                      at=max(self.model.time, time + spec.layover_s))
+            back = max(time + spec.layover_s, self.back_at.get(self.run_no, -math.inf))
+            self.model.schedule_event(self._begin_run, at=max(self.model.time, back))
             return
         self.outbound = True
         self.run_no += 1

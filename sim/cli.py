@@ -239,17 +239,23 @@ def cmd_plan(args) -> int:
                         *(f"--set {s}" for s in args.set)])
     summary = write_plan(args.scenario, args.out, targets, overrides=_overrides(args),
                          seed=args.seed, force=args.force, command=command,
-                         window_s=args.window * 60.0)
+                         window_s=args.window * 60.0, rounds=args.rounds,
+                         progress=not args.quiet)
     print(f"plan written to {args.out}: {summary['buses']} buses on {summary['planned_lines']} "
           f"lines (the input: {summary['input_buses']} on {summary['lines']})")
+    for i, (met, n, buses) in enumerate(summary["rounds"], 1):
+        print(f"  round {i}: {met} of {n} lines met the targets with {buses} buses")
     if args.check:
-        from .model import SummitModel
-        from .scenario import load_scenario
+        checks = summary["checks"]
+        if checks is None:  # the written plan was not run yet
+            from .model import SummitModel
+            from .scenario import load_scenario
 
-        model = SummitModel(load_scenario(args.out), seed=args.seed)
-        warn_unusable_lines(model)
-        model.run(progress=not args.quiet)
-        text = check_text(check_lines(model, args.window * 60.0), targets)
+            model = SummitModel(load_scenario(args.out), seed=args.seed)
+            warn_unusable_lines(model)
+            model.run(progress=not args.quiet)
+            checks = check_lines(model)
+        text = check_text(checks, targets)
         print(text, end="")
         write_check(check_path, text)
         print(f"check written to {check_path}")
@@ -447,6 +453,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--window", type=int, choices=(15, 30, 60), default=60, metavar="MIN",
                    help="riders per hour as the clock hour's count (60, the default) or at the "
                         "rate of the hour's busiest 15 or 30 minutes (sized for the waves)")
+    p.add_argument("--rounds", type=argtypes.whole(0, 50), default=6, metavar="N",
+                   help="settle the plan over up to N runs of it: while a line misses its "
+                        "targets, plan it again from that run's demand and merge (riders "
+                        "choose lines by the timetable); 0: the plan from the input's run "
+                        "alone, not run (default 6)")
     p.add_argument("--check", action="store_true",
                    help="then run the plan and report each line against the targets (also "
                         "written to PLAN.check.txt beside the plan)")

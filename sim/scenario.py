@@ -520,6 +520,9 @@ class LineSpecModel(Strict):
     vehicles: int | None = Field(default=None, ge=1, le=MAX_VEHICLES)
     periods: list[LinePeriod] = Field(default_factory=list)
     extra_runs: list[Clock] = Field(default_factory=list)  # departures besides the timetable
+    # departures from the last stop: a bus runs out in time and waits there for each (staged
+    # at a venue for a session end); not on a loop line
+    extra_runs_back: list[Clock] = Field(default_factory=list)
     # buses that run the extra runs alone (staged for the waves), beyond the timetable's
     extra_vehicles: int = Field(default=0, ge=0, le=MAX_VEHICLES)
     seats: int = Field(ge=1, le=1_000)
@@ -536,7 +539,8 @@ class LineSpecModel(Strict):
                               else ("vehicles", "headway_min"))
             raise ValueError(f"{where}: {given} is given without {missing}; give both (the "
                              "all-day timetable) or neither (periods only)")
-        if self.headway_min is None and not self.periods and not self.extra_runs:
+        if self.headway_min is None and not self.periods and not self.extra_runs \
+                and not self.extra_runs_back:
             raise ValueError(f"{where}: no timetable; give headway_min and vehicles, or periods "
                              "(start, end, headway_min, vehicles), or extra_runs")
         span = f"the line's {clock_hm(self.start)}-{clock_hm(self.end)} ({self.start:g}-" \
@@ -556,13 +560,17 @@ class LineSpecModel(Strict):
                 raise ValueError(f"{where}: periods[{i}] ({clock_hm(a.start)}-"
                                  f"{clock_hm(a.end)}) and periods[{j}] ({clock_hm(b.start)}-"
                                  f"{clock_hm(b.end)}) overlap; one headway at a time")
-        if self.extra_vehicles and not self.extra_runs:
+        if self.extra_vehicles and not self.extra_runs and not self.extra_runs_back:
             raise ValueError(f"{where}: extra_vehicles = {self.extra_vehicles} without "
                              "extra_runs; the extra buses run the extra runs alone")
-        for i, t in enumerate(self.extra_runs):
-            if not self.start <= t <= self.end:
-                raise ValueError(f"{where}: extra_runs[{i}] = {clock_hm(t)} ({t:g} s); an extra "
-                                 f"run must leave within {span}")
+        if self.extra_runs_back and self.loop:
+            raise ValueError(f"{where}: extra_runs_back on a loop line; a loop has no way "
+                             "back (give extra_runs)")
+        for fld in ("extra_runs", "extra_runs_back"):
+            for i, t in enumerate(getattr(self, fld)):
+                if not self.start <= t <= self.end:
+                    raise ValueError(f"{where}: {fld}[{i}] = {clock_hm(t)} ({t:g} s); an "
+                                     f"extra run must leave within {span}")
         return self
 
     def fleet(self) -> int:

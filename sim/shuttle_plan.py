@@ -23,7 +23,7 @@ import json
 import math
 from bisect import bisect_right
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from pathlib import Path
 
@@ -35,6 +35,11 @@ from .errors import InputError
 # headways a plan is written in, minutes (the longest that fits is taken)
 NICE_HEADWAYS_MIN = (0.5, 1, 1.5, 2, 2.5, 3, 4, 5, 6, 7.5, 10, 12, 15, 20, 30, 60)
 HOUR_S = 3600.0
+# judgement: a line that missed its targets is sized next for targets at most 15% tighter a
+# round and never below 60% of the stated ones: more service draws riders from parallel lines,
+# and a line tightened without bound can grow without end
+MOST_TIGHTENING = 0.85
+LEAST_SHARE = 0.6
 # judgement: extra runs leave a stop at most every 20 s (a bay where coaches load three a
 # minute: buses staged at the venue for a wave)
 STAGE_GAP_S = 20.0
@@ -288,32 +293,29 @@ def wave_runs(frames: list[float], departures: list[float], cap: int, within_s: 
     return extras, waits, by_extra
 
 
-def _extras(legs, deps: list[float], seats: int, targets: Targets):
-    """Extra runs over a timetable's departures for both directions of riders (out first: a
-    run's way back serves the riders back too), their waits, and who rode them (in the
-    order of `legs`)."""
+def _extras(legs, deps: list[float], seats: int, targets: Targets, back_s: float):
+    """Extra runs over a timetable's departures for both directions of riders: runs out from
+    the first stop, then runs back from the last stop (`back_s` after a run out leaves
+    there: the way back of every run out serves the riders back too, and a run back waits
+    at the last stop for its wave). Returns the runs out, the runs back, the riders' waits,
+    and who rode an extra run (in the order of `legs`)."""
     cap = max(1, math.floor(seats * targets.max_load))
-    extras: list[float] = []
+    within = targets.max_wait_min * 60
     waits: list[float] = []
     by_extra = [False] * len(legs)
+    runs: dict[bool, list[float]] = {True: [], False: []}
     for way in (True, False):
         idx = [k for k, leg in enumerate(legs) if leg[0] == way]
         if not idx:
             continue
-        more, w, ride = wave_runs([legs[k][1] for k in idx], [*deps, *extras], cap,
-                                  targets.max_wait_min * 60)
-        extras += more
+        shift = 0.0 if way else back_s  # riders back: by when a run leaves the last stop
+        more, w, ride = wave_runs([legs[k][1] + shift for k in idx],
+                                  [d + shift for d in (*deps, *runs[True])], cap, within)
+        runs[way] = more
         waits += w
         for k, r in zip(idx, ride, strict=True):
             by_extra[k] = r
-    return extras, waits, by_extra
-
-
-def extra_buses(extras: list[float], round_trip_s: float) -> int:
-    """Buses to run the extra runs: the most of them under way at once (a round trip each)."""
-    starts = sorted(extras)
-    return max((bisect_right(starts, t + round_trip_s - 1e-9) - k
-                for k, t in enumerate(starts)), default=0)
+    return runs[True], runs[False], waits, by_extra
 
 
 def _quarter(t: float, up: bool = False) -> float:
@@ -336,6 +338,14 @@ class LinePlan:
     end: float = 0.0
     wait_mean_min: float | None = None  # what the plan expects, by wave_runs
     wait_p90_min: float | None = None
+    round_trip_s: float = 0.0  # out and back at the 90th percentile, with layovers
+    extra_runs_back: list[float] = field(default_factory=list)  # from the last stop
+    back_lead_s: float = 0.0  # a run back's bus leaves the first stop this long before
+
+    @property
+    def runs(self) -> bool:
+        """Whether the plan runs the line at all."""
+        return bool(self.periods or self.extra_runs or self.extra_runs_back)
 
     @property
     def buses(self) -> int:
@@ -343,9 +353,26 @@ class LinePlan:
         return max((x.vehicles for x in self.periods), default=0) + self.extra_vehicles
 
 
-def plan_lines(model, targets: Targets, window_s: float = HOUR_S) -> list[LinePlan]:
-    """Every line's plan from a finished run of the scenario."""
-    return [plan_line(model, line, targets, window_s) for line in model.summit.lines]
+def plan_lines(model, targets: Targets, window_s: float = HOUR_S,
+               tighter: dict[str, Targets] | None = None) -> list[LinePlan]:
+    """Every line's plan from a finished run of the scenario (a line in `tighter` sized for
+    its own, tighter targets)."""
+    tighter = tighter or {}
+    return [plan_line(model, line, tighter.get(line.spec.name, targets), window_s)
+            for line in model.summit.lines]
+
+
+def tightened(targets: Targets, now: Targets, check: LineCheck) -> Targets:
+    """The targets to size a line for next when its run missed them: each measure it missed
+    tighter by the share it missed by (a wave fills the buses in front, so the hour's load
+    comes out above the load a plan sizes each run for)."""
+    wait, load = now.max_wait_min, now.max_load
+    if check.wait_mean_min is not None and check.wait_mean_min > targets.max_wait_min:
+        wait *= max(MOST_TIGHTENING, targets.max_wait_min / check.wait_mean_min)
+    if check.worst_load > targets.max_load + 1e-9:
+        load *= max(MOST_TIGHTENING, targets.max_load / check.worst_load)
+    return Targets(max(wait, LEAST_SHARE * targets.max_wait_min),
+                   max(load, LEAST_SHARE * targets.max_load))
 
 
 def plan_line(model, line, targets: Targets, window_s: float = HOUR_S) -> LinePlan:
@@ -366,24 +393,134 @@ def plan_line(model, line, targets: Targets, window_s: float = HOUR_S) -> LinePl
     wait_only = Targets(targets.max_wait_min, math.inf)
     periods = plan_hours(leg_rates(legs, len(spec.stops), window_s), rts, spec.seats,
                          wait_only, start, end)
-    _, _, in_wave = _extras(legs, timetable_departures(periods, end), spec.seats, targets)
+    back_s = _run_s(line, True, 50) + spec.layover_s  # as stop_offsets puts the riders back
+    *_, in_wave = _extras(legs, timetable_departures(periods, end), spec.seats, targets,
+                          back_s)
     steady = [leg for leg, w in zip(legs, in_wave, strict=True) if not w]
     periods = plan_hours(leg_rates(steady, len(spec.stops), window_s), rts, spec.seats,
                          targets, start, end) if steady else periods
-    extras, waits, _ = _extras(legs, timetable_departures(periods, end), spec.seats, targets)
+    extras, back, waits, _ = _extras(legs, timetable_departures(periods, end), spec.seats,
+                                     targets, back_s)
     extras = sorted(round(t) for t in extras)
+    back = sorted(round(t) for t in back)
     rt = sum(_run_s(line, way, 90) + spec.layover_s for way in ((True,) if spec.loop
                                                                else (True, False)))
-    if extras:
-        start, end = min(start, _quarter(extras[0])), max(end, extras[-1])
+    moments = [*extras, *back]
+    if moments:
+        start, end = min(start, _quarter(min(moments))), max(end, max(moments))
+    lead = 0.0 if spec.loop else line.back_lead_s()
     return LinePlan(spec.name, periods, spec.seats, joined, spec.fleet, extras,
-                    extra_buses(extras, rt), start, end,
-                    float(np.mean(waits)) / 60, float(np.percentile(waits, 90)) / 60)
+                    extra_buses(extras, rt, back, lead), start, end,
+                    float(np.mean(waits)) / 60, float(np.percentile(waits, 90)) / 60, rt,
+                    back, lead)
+
+
+def extra_buses(out, round_trip_s: float, back=(), lead_s: float = 0.0) -> int:
+    """Buses for the extra runs: the most under way at once, a round trip each; a run back
+    from `lead_s` before it (out, waiting at the last stop) to its end back."""
+    back_trip = lead_s + round_trip_s / 2
+    spans = sorted([(t, t + round_trip_s) for t in out]
+                   + [(t - lead_s, t - lead_s + max(round_trip_s, back_trip)) for t in back])
+    ends: list[float] = []
+    most = 0
+    for a, b in spans:
+        ends = [e for e in ends if e > a + 1e-9] + [b]
+        most = max(most, len(ends))
+    return most
+
+
+# ---- settling: the plan moves the demand it was sized for -------------------------------------
+def merge_plans(old: list[LinePlan], new: list[LinePlan], targets: Targets) -> list[LinePlan]:
+    """The plans of two runs as one that serves both demands, line by line (`merge_line`); a
+    line one of them left out keeps the other's plan. Riders choose among lines by the
+    timetable, so a plan sized for one run's demand draws a different demand: growing the plan
+    to serve every demand seen converges where re-planning each time from the last run
+    alone can swing riders between parallel lines for ever."""
+    newer = {p.name: p for p in new}
+    out = [merge_line(p, newer[p.name], targets) if p.name in newer else p for p in old]
+    known = {p.name for p in old}
+    return out + [p for p in new if p.name not in known]
+
+
+def merge_line(a: LinePlan, b: LinePlan, targets: Targets) -> LinePlan:
+    """One line's two plans as one: hour by hour the shorter headway (its buses for the longer
+    round trip), every hour either runs; the extra runs of both, a wave of one left out
+    where the other has a bigger wave at the same time. A line nobody rode in the later run
+    is left out."""
+    if not b.riders or not a.runs:
+        return replace(b, shipped_buses=a.shipped_buses)
+    if not b.runs:
+        return a
+    hours: dict[float, PlannedPeriod] = {}
+    for p in [*_by_hour(a.periods), *_by_hour(b.periods)]:
+        h = p.start // HOUR_S * HOUR_S
+        q = hours.get(h)
+        if q is not None:
+            headway, rt = min(p.headway_min, q.headway_min), max(p.round_trip_min,
+                                                                 q.round_trip_min)
+            riders = max(p.riders_per_hour, q.riders_per_hour)
+            load = _load(riders, a.seats, headway)
+            p = PlannedPeriod(min(p.start, q.start), max(p.end, q.end), headway,
+                              buses_for(rt, headway), riders, rt, load,
+                              load <= targets.max_load + 1e-9)
+        hours[h] = p
+    periods: list[PlannedPeriod] = []
+    for p in (hours[h] for h in sorted(hours)):
+        last = periods[-1] if periods else None
+        if last and last.end == p.start and (last.headway_min, last.vehicles) == \
+                (p.headway_min, p.vehicles):
+            periods[-1] = replace(last, end=p.end,
+                                  riders_per_hour=max(last.riders_per_hour, p.riders_per_hour),
+                                  round_trip_min=max(last.round_trip_min, p.round_trip_min),
+                                  load=max(last.load, p.load),
+                                  load_met=last.load_met and p.load_met)
+        else:
+            periods.append(p)
+    extras = _merge_waves(_waves(a.extra_runs), _waves(b.extra_runs))
+    back = _merge_waves(_waves(a.extra_runs_back), _waves(b.extra_runs_back))
+    rt, lead = max(a.round_trip_s, b.round_trip_s), max(a.back_lead_s, b.back_lead_s)
+    return LinePlan(a.name, periods, a.seats, b.riders, a.shipped_buses, extras,
+                    extra_buses(extras, rt, back, lead), min(a.start, b.start),
+                    max(a.end, b.end), round_trip_s=rt, extra_runs_back=back, back_lead_s=lead)
+
+
+def _by_hour(periods: list[PlannedPeriod]) -> list[PlannedPeriod]:
+    """Periods cut at the clock hours (a merge compares plans hour by hour)."""
+    out = []
+    for p in periods:
+        t = p.start
+        while t < p.end:
+            e = min(p.end, (t // HOUR_S + 1) * HOUR_S)
+            out.append(replace(p, start=t, end=e))
+            t = e
+    return out
+
+
+def _waves(runs) -> list[list[float]]:
+    """Extra runs grouped in waves: runs less than ten minutes apart."""
+    waves: list[list[float]] = []
+    for t in sorted(runs):
+        if waves and t - waves[-1][-1] < 600:
+            waves[-1].append(t)
+        else:
+            waves.append([t])
+    return waves
+
+
+def _merge_waves(a: list[list[float]], b: list[list[float]]) -> list[float]:
+    """Every wave of both, where two overlap (within ten minutes) the one of more runs."""
+    def overlaps(x, y):
+        return x[0] - 600 <= y[-1] and y[0] - 600 <= x[-1]
+
+    kept = [w for w in a if not any(overlaps(w, v) and len(v) > len(w) for v in b)]
+    kept += [w for w in b if not any(overlaps(w, v) and len(v) >= len(w) for v in a)]
+    return sorted(t for w in kept for t in w)
 
 
 def plan_text(scenario, plans: list[LinePlan], targets: Targets, command: str,
-              window_s: float = HOUR_S) -> str:
-    """The plan as an editable scenario: base = the input, the lines alone, with comments."""
+              window_s: float = HOUR_S, rounds=()) -> str:
+    """The plan as an editable scenario: base = the input, the lines alone, with comments
+    (`rounds`: lines met, lines and buses of each run of a plan while it settled)."""
     from .ownership import STAMP
 
     base = _base_reference(scenario)
@@ -408,6 +545,7 @@ def plan_text(scenario, plans: list[LinePlan], targets: Targets, command: str,
         f"# Buses: {planned} at the busiest periods of {len(kept)} lines, extra buses "
         f"included (the input: "
         f"{shipped} on {len(plans)} lines). Edit freely, then: python run.py run THIS_FILE",
+        *_rounds_lines(rounds),
         "",
         f"base = {json.dumps(base, ensure_ascii=False)}",
         f"name = {json.dumps(scenario.name + ' (planned lines)', ensure_ascii=False)}",
@@ -420,6 +558,17 @@ def plan_text(scenario, plans: list[LinePlan], targets: Targets, command: str,
     for p in kept:
         lines += _line_block(by_name[p.name], p, targets)
     return "\n".join(lines) + "\n"
+
+
+def _rounds_lines(rounds) -> list[str]:
+    """The header's account of how the plan settled."""
+    if not rounds:
+        return ["# Not yet run (--rounds 0): check it with python run.py plan ... --check"]
+    out = ["# Settled: each round ran the plan, and a line short of its targets was planned "
+           "again from that run's demand, merged with the plan before:"]
+    out += [f"#   round {i}: {met} of {n} lines met their targets, {buses} buses"
+            for i, (met, n, buses) in enumerate(rounds, 1)]
+    return out
 
 
 def _window_words(window_s: float) -> str:
@@ -476,7 +625,7 @@ def _line_block(ln, plan: LinePlan, targets: Targets) -> list[str]:
         out.append("]")
     else:  # kept for another part of the scenario: as it was
         out += [f"headway_min = {ln.headway_min:g}", f"vehicles = {ln.vehicles}"]
-    if plan.extra_runs:
+    if plan.extra_runs or plan.extra_runs_back:
         out += _extra_runs_block(plan)
     out += [f"seats = {ln.seats}", f"wheelchair_places = {ln.wheelchair_places}",
             f"layover_min = {ln.layover_min:g}"]
@@ -489,17 +638,19 @@ def _line_block(ln, plan: LinePlan, targets: Targets) -> list[str]:
 
 def _extra_runs_block(plan: LinePlan) -> list[str]:
     """The extra runs, one wave (runs less than ten minutes apart) a row, and their buses."""
-    waves: list[list[float]] = []
-    for t in plan.extra_runs:
-        if waves and t - waves[-1][-1] < 600:
-            waves[-1].append(t)
-        else:
-            waves.append([t])
-    out = ["extra_runs = ["]
-    for w in waves:
-        out.append("  " + ", ".join(f'"{_hm(t)}"' for t in w)
-                   + f",  # {len(w)} run{'s' if len(w) > 1 else ''} from {_hm(w[0])}")
-    return [*out, "]", f"extra_vehicles = {plan.extra_vehicles}  # buses for the extra runs"]
+    out = []
+    for field_name, runs, words in (
+            ("extra_runs", plan.extra_runs, "from the first stop"),
+            ("extra_runs_back", plan.extra_runs_back,
+             "from the last stop, the bus out in time and waiting there")):
+        if not runs:
+            continue
+        out.append(f"{field_name} = [  # {words}")
+        for w in _waves(runs):
+            out.append("  " + ", ".join(f'"{_hm(t)}"' for t in w)
+                       + f",  # {len(w)} run{'s' if len(w) > 1 else ''} from {_hm(w[0])}")
+        out.append("]")
+    return [*out, f"extra_vehicles = {plan.extra_vehicles}  # buses for the extra runs"]
 
 
 # ---- how a run of a plan meets its targets ---------------------------------------------------
@@ -507,7 +658,8 @@ def _extra_runs_block(plan: LinePlan) -> list[str]:
 class LineCheck:
     """A line's run against the targets: the mean stop wait of every rider who joined a stop
     (boarded, or gave up: at the wait given up after; the p90 beside it), and the highest
-    hourly load (riders per hour on the busiest leg over the seats its departures offered)."""
+    hourly load: the riders on board where each run of the hour carried most, over the seats
+    those runs offered (each way apart; runs by when they left the first stop)."""
 
     name: str
     buses: int
@@ -524,16 +676,34 @@ class LineCheck:
         return wait_ok and self.worst_load <= targets.max_load + 1e-9
 
 
-def check_lines(model, window_s: float = HOUR_S) -> list[LineCheck]:
+def run_loads(line) -> list[tuple[bool, float, int]]:
+    """(outbound, when it left its first stop, riders on board on its busiest leg) of every
+    run in service."""
+    runs: dict[int, list] = {}
+    for t, run, riders, _, _, outbound in line.stats.legs:
+        r = runs.get(run)
+        if r is None:
+            runs[run] = [outbound, t, riders]
+        else:
+            r[1], r[2] = min(r[1], t), max(r[2], riders)
+    return [tuple(r) for r in runs.values()]
+
+
+def hourly_loads(line) -> dict[tuple[bool, float], float]:
+    """(outbound, hour start) -> the riders the hour's runs that way carried where each
+    carried most, over the seats those runs offered."""
+    riders: dict[tuple[bool, float], list[int]] = {}
+    for outbound, t, n in run_loads(line):
+        riders.setdefault((outbound, t // HOUR_S * HOUR_S), []).append(n)
+    return {k: sum(v) / (line.spec.seats * len(v)) for k, v in riders.items()}
+
+
+def check_lines(model) -> list[LineCheck]:
     """Each line of a finished run against the plan's measures (see LineCheck)."""
     out = []
     for line in model.summit.lines:
-        deps = np.asarray(line.departures)
-        riders = _fold_into(busiest_leg_riders(line, window_s), deps.min(), deps.max() + 1)
         worst, when = 0.0, None
-        for h, r in sorted(riders.items()):
-            n = int(((deps >= h) & (deps < h + HOUR_S)).sum())  # outbound = back runs
-            load = math.inf if n == 0 else r / (line.spec.seats * n)
+        for (_, h), load in sorted(hourly_loads(line).items()):
             if load > worst:
                 worst, when = load, h
         left = [w for q in line.queues.values() for w in q.left_waits]
@@ -566,11 +736,14 @@ def check_text(rows: list[LineCheck], targets: Targets) -> str:
 
 def write_plan(scenario_name: str, out: str | Path, targets: Targets, *, overrides=(),
                seed: int | None = None, force: bool = False, command: str = "",
-               window_s: float = HOUR_S) -> dict:
-    """Run the scenario once, plan its lines and write the plan to `out` (a new file, or an
-    earlier plan with `force`); returns a summary of the plan."""
+               window_s: float = HOUR_S, rounds: int = 1, progress: bool = False) -> dict:
+    """Run the scenario, plan its lines and write the plan to `out` (a new file, or an
+    earlier plan with `force`). With `rounds` > 1 the plan settles: it is run, and while a
+    line misses its targets, planned again from that run's demand and merged with the plan
+    before (`merge_plans`), at most `rounds` runs of plans in all. Returns a summary: the
+    plan's buses and lines, each round's lines met and buses, and the check of the written
+    plan when its run was the last round (else None: not yet run)."""
     from .atomic import atomic_file
-    from .model import SummitModel
     from .ownership import check_output_file
     from .scenario import load_scenario
 
@@ -578,14 +751,51 @@ def write_plan(scenario_name: str, out: str | Path, targets: Targets, *, overrid
     scenario = load_scenario(scenario_name, list(overrides))
     if not scenario.shuttles.lines:
         raise InputError(f"scenario {scenario.name!r} has no shuttle lines to plan")
-    model = SummitModel(scenario, seed=seed)
-    model.run()
-    plans = plan_lines(model, targets, window_s)
-    text = plan_text(scenario, plans, targets, command, window_s)
+    plans = plan_lines(_run(scenario, seed, progress), targets, window_s)
+    history: list[tuple[int, int, int]] = []  # (lines met, lines, buses) per round
+    checks = None
+    kept = [o for o in overrides if not o.startswith("shuttles")]
+    tighter: dict[str, Targets] = {}  # what each line that missed is sized for next
+    for _ in range(rounds):
+        text = plan_text(scenario, plans, targets, command, window_s, history)
+        model = _run(_scenario_of(text, kept), seed, progress)
+        checks = check_lines(model)
+        history.append((sum(c.meets(targets) for c in checks), len(checks),
+                        sum(p.buses for p in plans)))
+        if history[-1][0] == len(checks) or len(history) == rounds:
+            break
+        for c in checks:
+            if not c.meets(targets):
+                tighter[c.name] = tightened(targets, tighter.get(c.name, targets), c)
+        plans = merge_plans(plans, plan_lines(model, targets, window_s, tighter), targets)
+        checks = None
+    text = plan_text(scenario, plans, targets, command, window_s, history)
     with atomic_file(out) as tmp:
         tmp.write_text(text, encoding="utf-8")
     load_scenario(out)  # the plan is a valid scenario
     return {"lines": len(plans),
             "planned_lines": sum(bool(p.periods) for p in plans),
             "buses": sum(p.buses for p in plans),
-            "input_buses": sum(p.shipped_buses for p in plans)}
+            "input_buses": sum(p.shipped_buses for p in plans),
+            "rounds": history, "checks": checks}
+
+
+def _run(scenario, seed: int | None, progress: bool):
+    """A finished run of a scenario."""
+    from .model import SummitModel
+
+    model = SummitModel(scenario, seed=seed)
+    model.run(progress=progress)
+    return model
+
+
+def _scenario_of(text: str, overrides: list[str]):
+    """A plan's text as a scenario (read from a file of its own in a folder of its own)."""
+    import tempfile
+
+    from .scenario import load_scenario
+
+    with tempfile.TemporaryDirectory(prefix="summit-plan-") as folder:
+        path = Path(folder) / "plan.toml"
+        path.write_text(text, encoding="utf-8")
+        return load_scenario(path, overrides)

@@ -155,6 +155,7 @@ class SummitLayer:
                 name=ln.name, stops=tuple(resolve_node(net, s, where) for s in ln.stops),
                 headway_s=headway_s, start_s=ln.start, end_s=ln.end, vehicles=buses,
                 periods=periods, extra_runs=tuple(ln.extra_runs),
+                extra_runs_back=tuple(ln.extra_runs_back),
                 extra_vehicles=scaled_extra(ln.extra_vehicles, sh.fleet_scale), seats=ln.seats,
                 wheelchair_places=ln.wheelchair_places, dwell_base_s=sh.dwell_base_s,
                 dwell_per_boarding_s=sh.dwell_per_boarding_s,

@@ -182,14 +182,17 @@ def test_bad_summit_values_are_named(tmp_path, capsys, args, message):
 
 
 def test_wheelchair_users_plan_only_on_lines_with_wheelchair_places():
-    """The Leaders' day security coaches have no wheelchair places: a wheelchair user going
-    from the muster point to HICO is planned on another way; everyone else takes the coach."""
+    """Security coaches without wheelchair places: a wheelchair user going from the muster
+    point to HICO is planned on another way; everyone else takes the coach."""
     from sim.model import SummitModel
     from sim.scenario import load_scenario
 
+    index = next(i for i, ln in enumerate(load_scenario("leaders_day").shuttles.lines)
+                 if ln.name == "Security coaches")
     sc = load_scenario("leaders_day", ["traffic.daily_trips=0", "traffic.external=[]",
                                        "traffic.through=[]", "end=05:10",
-                                       "outputs.congestion_map=false"])
+                                       "outputs.congestion_map=false",
+                                       f"shuttles.lines.{index}.wheelchair_places=0"])
     layer = SummitModel(sc, seed=1).summit
     net = layer.model.network
     a = net.resolve("Gyeongju Express Bus Terminal")[0]
@@ -214,3 +217,13 @@ def test_wheelchair_users_kpis_beside_everyones(som1):
     assert 0 < w["people"] < m["delegates"]["total"]
     assert w["trips_to_sessions"] <= m["delegates"]["trips_to_sessions"]
     assert w["on_time_rate"] is None or 0 <= w["on_time_rate"] <= 1
+
+
+@pytest.mark.parametrize("name", ["leaders_day", "som1_day", "motorcade_morning", "snow_day"])
+def test_every_shipped_line_has_a_wheelchair_place(name):
+    """Every rider who needs a wheelchair place has an accessible way on every shipped line
+    (at 04:45 on the Leaders' day no other line or van runs for the security staff)."""
+    from sim.scenario import load_scenario
+
+    sc = load_scenario(name)
+    assert sc.shuttles.lines and all(ln.wheelchair_places >= 1 for ln in sc.shuttles.lines)

@@ -156,11 +156,12 @@ def test_the_plan_gives_the_headway_and_buses_theory_says():
 
 def test_plan_writes_an_editable_scenario_and_keeps_user_files(tmp_path, capsys):
     out = tmp_path / "plan.toml"
-    args = ["plan", "som1_day", "--max-wait", "10", "--max-load", "0.8", "--out", str(out),
-            "--quiet", *QUIET_ROADS]
+    args = ["plan", "som1_day", "--max-wait", "10", "--max-load", "0.8", "--rounds", "1",
+            "--out", str(out), "--quiet", *QUIET_ROADS]
     assert main(args) == 0
     text = out.read_text(encoding="utf-8")
     assert 'base = "som1_day"' in text and "periods = [" in text
+    assert "#   round 1: " in text and "round 2" not in text  # run once as planned
     assert "# left out: 'Bulguksa - HICO', nobody rode it in the run" in text
     from sim.scenario import load_scenario
 
@@ -224,3 +225,67 @@ def test_extra_runs_have_their_own_buses():
 def test_extra_vehicles_need_extra_runs(capsys):
     assert main(["validate", "som1_day", "--set", "shuttles.lines.0.extra_vehicles=2"]) == 2
     assert "extra_vehicles = 2 without extra_runs" in capsys.readouterr().err
+
+
+def test_a_run_back_leaves_the_last_stop_at_its_time_with_the_bus_waiting_there():
+    """An extra run back at 17:00 from HICO: its bus drives out in time (half again the
+    free-flow run, and the layover), waits at HICO and leaves it at 17:00 exactly, the way
+    buses are staged at a venue for a session end."""
+    from sim.model import SummitModel
+    from sim.scenario import load_scenario
+
+    sets = ['shuttles.lines.0.extra_runs_back=["17:00"]', "shuttles.lines.0.extra_vehicles=1",
+            *QUIET_ROADS[1::2]]
+    model = SummitModel(load_scenario("som1_day", sets), seed=1)
+    line = model.summit.lines[0]
+    bus = line.buses[-1]
+    lead = line.back_lead_s()
+    assert bus.runs == [17 * 3600 - lead] and bus.back_at == {0: 17 * 3600.0}
+    assert lead > line.spec.layover_s
+    model.run_until(18 * 3600)
+    back = [s for s, _, out in line.stats.run_times if not out]
+    assert 17 * 3600.0 in back  # held until its time, not the moment it arrived
+    with pytest.raises(Exception, match="extra_runs_back on a loop line"):
+        load_scenario("som1_day", ["shuttles.lines.0.loop=true",
+                                   'shuttles.lines.0.extra_runs_back=["17:00"]'])
+
+
+def test_two_plans_merge_to_one_that_serves_both_demands():
+    """Settling keeps, hour by hour, the shorter headway (with buses for it), and of two waves
+    at the same time the bigger; a wave only one plan has is kept; a line nobody rode as
+    planned is left out."""
+    from sim.shuttle_plan import LinePlan, PlannedPeriod, Targets, merge_line
+
+    h = 3600.0
+    targets = Targets(10, 0.8)
+
+    def period(a, b, headway, buses):
+        return PlannedPeriod(a * h, b * h, headway, buses, 100, 40, 0.5, True)
+
+    a = LinePlan("L", [period(7, 9, 10, 4)], 40, 300, 6, [16 * h, 16 * h + 20, 16 * h + 40],
+                 round_trip_s=2400)
+    b = LinePlan("L", [period(8, 10, 5, 8)], 40, 350, 6,
+                 [16 * h + 300 + 20 * i for i in range(5)] + [20 * h], round_trip_s=2400)
+    m = merge_line(a, b, targets)
+    assert [(p.start / h, p.end / h, p.headway_min, p.vehicles) for p in m.periods] == \
+        [(7, 8, 10, 4), (8, 10, 5, 8)]
+    assert m.extra_runs == b.extra_runs  # b's wave of 5 over a's of 3; 20:00 from b
+    assert m.extra_vehicles == 5 and m.buses == 13
+    nobody = LinePlan("L", [], 40, 0, 6)
+    assert not merge_line(a, nobody, targets).runs
+
+
+def test_a_line_that_missed_is_sized_for_tighter_targets_within_bounds():
+    from sim.shuttle_plan import LineCheck, Targets, tightened
+
+    targets = Targets(10, 0.8)
+    check = LineCheck("L", 10, 50, 400, 0, 11.0, 20.0, 0.88, 0.0)
+    got = tightened(targets, targets, check)
+    assert got.max_wait_min == pytest.approx(10 * 10 / 11) and got.max_load == \
+        pytest.approx(0.8 * 0.8 / 0.88)
+    worse = LineCheck("L", 10, 50, 400, 0, 40.0, 60.0, 2.0, 0.0)
+    got = tightened(targets, targets, worse)  # at most 15% a round
+    assert (got.max_wait_min, got.max_load) == pytest.approx((8.5, 0.68))
+    for _ in range(10):
+        got = tightened(targets, got, worse)
+    assert (got.max_wait_min, got.max_load) == pytest.approx((6.0, 0.48))  # 60% at least
