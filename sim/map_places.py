@@ -79,7 +79,7 @@ def _metres(a, b) -> float:
 def main_places(net, venues=None, hubs=None) -> list[MapPlace]:
     """The places to name, most important first. `venues` and `hubs` are the scenario's names
     (places or node ids; those that are not places are skipped); None: every venue of the
-    network, and its KTX stations."""
+    network. The KTX station is named either way (pointed at when out of view if a hub)."""
     by_name = {p.name.casefold(): p for p in net.places}
 
     def place(name):
@@ -88,8 +88,7 @@ def main_places(net, venues=None, hubs=None) -> list[MapPlace]:
     hico = place("HICO")
     if venues is None:
         venues = [p.name for p in net.places if p.kind == "venue"]
-    if hubs is None:
-        hubs = [p.name for p in net.places if p.kind == "station"]
+    hubs = hubs or []
     out: list[MapPlace] = []
 
     def add(p, *, hub=False):
@@ -106,6 +105,9 @@ def main_places(net, venues=None, hubs=None) -> list[MapPlace]:
             add(p)
     for name in dict.fromkeys(hubs):
         add(place(name), hub=True)
+    for p in net.places:  # the KTX station, whether the scenario's travellers use it or not
+        if p.kind == "station":
+            add(p)
     for name in LANDMARKS:
         add(place(name))
     if hico is not None:
@@ -115,6 +117,30 @@ def main_places(net, venues=None, hubs=None) -> list[MapPlace]:
             lat, lon = np.mean(hotels, axis=0)
             out.append(MapPlace(HOTEL_GROUP, float(lat), float(lon), "hotel",
                                 members=tuple(hotels)))
+    return out
+
+
+def legend_handles() -> list:
+    """Legend entries for the place markers the maps use."""
+    from matplotlib.lines import Line2D
+
+    entries = (("venue", "summit venue"), ("hotel", "hotel"),
+               ("station", "transport hub"), ("landmark", "landmark"))
+    return [Line2D([], [], marker=PLACE_STYLE[k][0], ls="", mfc=PLACE_STYLE[k][1], mec="white",
+                   ms=9 if k == "venue" else 6, label=label) for k, label in entries]
+
+
+def region_places(net, hubs=None) -> list[MapPlace]:
+    """For a map of the region: Gyeongju (at City Hall), its KTX station, and the airports
+    (the scenario's hubs among them pointed at when out of view)."""
+    hubs = {str(h).strip().casefold() for h in (hubs or ())}
+    out = []
+    for p in net.places:
+        key = p.name.casefold()
+        if key == "gyeongju city hall":
+            out.insert(0, MapPlace("Gyeongju", p.lat, p.lon, "landmark"))
+        elif p.kind in ("station", "airport"):
+            out.append(MapPlace(short_name(p.name), p.lat, p.lon, p.kind, hub=key in hubs))
     return out
 
 
