@@ -130,11 +130,16 @@ def test_control_centre_in_chromium(viz_server, browser, tmp_path):
     for label in ("Minutes per step: 5", "Shuttle fleet: ×1.00", "Traffic demand: ×1.00"):
         assert label in text
     # Mesa's own sliders show theirs in the thumb; its raw model.time readout is hidden
-    shown = browser.execute_script(
-        "return [...document.querySelectorAll('.v-navigation-drawer .v-slider-thumb')].map("
-        "t => [t.getAttribute('aria-valuenow'), getComputedStyle(t, '::after').content]);")
-    assert ["401", '"401"'] in shown and ["1", '"1"'] in shown  # play and render interval
-    assert "Time: 25200" not in text
+    def thumbs(d):
+        return d.execute_script(
+            "return [...document.querySelectorAll('.v-navigation-drawer .v-slider-thumb')]"
+            ".map(t => [t.getAttribute('aria-valuenow'), getComputedStyle(t, '::after')"
+            ".content]);")
+
+    # (the page's style sheet may arrive a moment after the pictures)
+    wait.until(lambda d: ["401", '"401"'] in thumbs(d))
+    assert ["1", '"1"'] in thumbs(browser)  # play interval, render interval
+    assert "Time: 25200" not in _texts(browser)
     step = browser.find_element(By.XPATH, "//button[normalize-space(.)='Step']")
     step.click()
     wait.until(lambda d: d.find_element(By.CSS_SELECTOR, ".summit-clock").text != "07:00")
