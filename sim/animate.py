@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .clock import format_clock, parse_clock
+from .clock import day_of, format_clock, format_hhmm, parse_clock
 from .errors import InputError
 from .ownership import STAMP, check_output_file
 
@@ -108,6 +108,13 @@ class Animator:
         from matplotlib.lines import Line2D
         from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
 
+        from .map_places import (
+            HALO,
+            draw_main_places,
+            legend_handles,
+            main_places,
+            scenario_names,
+        )
         from .netmap import city_bounds, map_axes, map_projection
         from .network import STORAGE_M_PER_VEHICLE
         from .viz.mapview import FILL_BOUNDS, FILL_COLOURS, FILL_LABELS, _polyline_km
@@ -164,6 +171,8 @@ class Animator:
         self.clock = ax.text(0.015, 0.975, "", transform=ax.transAxes, fontsize=20,
                              fontweight="bold", va="top", family="monospace", zorder=20,
                              bbox=dict(boxstyle="round,pad=0.3", fc="white", ec="#333333"))
+        self.day = ax.text(0.15, 0.94, "", transform=ax.transAxes, fontsize=10,
+                           va="center", zorder=20, path_effects=HALO)
         self.count = ax.text(0.015, 0.88, "", transform=ax.transAxes, fontsize=9, va="top",
                              zorder=20, bbox=dict(boxstyle="round,pad=0.25", fc="white",
                                                   ec="none", alpha=0.85))
@@ -172,6 +181,10 @@ class Animator:
                                       fontproperties={"size": 8}))
         fig.text(0.01, 0.985, f"{scenario.name} (seed {manifest.get('seed')})", fontsize=12,
                  fontweight="bold", va="top")
+        # the main places named, clear of the clock, the count and the scale bar
+        self.labels = draw_main_places(
+            ax, proj, main_places(net, *scenario_names(manifest.get("scenario") or {})),
+            fontsize=8, keep_clear=[(0.0, 0.78, 0.36, 1.0), (0.0, 0.0, 0.14, 0.07)])
         handles = [Line2D([], [], color=c, lw=3, label=lab)
                    for c, lab in zip(FILL_COLOURS, FILL_LABELS, strict=True)]
         fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.8, 0.93), fontsize=8,
@@ -181,6 +194,8 @@ class Animator:
                  for k in self.pos.kinds if k in KIND_STYLE]
         fig.legend(handles=kinds, loc="upper left", bbox_to_anchor=(0.8, 0.6), fontsize=8,
                    title="Vehicles", title_fontsize=8.5, frameon=False)
+        fig.legend(handles=legend_handles(), loc="upper left", bbox_to_anchor=(0.8, 0.38),
+                   fontsize=8, title="Places", title_fontsize=8.5, frameon=False)
 
     def draw(self, t: float) -> None:
         p = self.pos
@@ -199,7 +214,8 @@ class Animator:
         cls = np.searchsorted(self.fill_bounds, fill, side="right")
         self.roads.set_colors(self.fill_rgba[cls])
         self.roads.set_linewidths(np.where(cls >= 3, 2.4, 1.2))
-        self.clock.set_text(format_clock(t))
+        self.clock.set_text(format_hhmm(t))
+        self.day.set_text(day_of(t, self.scenario.date))
         self.count.set_text(f"{len(idx):,} vehicles on the road")
 
     def save_frame(self, t: float, out: Path) -> Path:
@@ -214,6 +230,7 @@ class _RunInfo:
     def __init__(self, manifest: dict):
         sc = manifest.get("scenario") or {}
         self.name = sc.get("name", "run")
+        self.date = sc.get("date", "")
         self.start = float(sc.get("start", 0.0))
         self.end = float(sc.get("end", 86_400.0))
 

@@ -38,3 +38,21 @@ def format_mmss(seconds: float) -> str:
     such as a drill stage after its call, written one way in tables, console and pictures."""
     s = round(abs(seconds))
     return f"{'-' if seconds < 0 and s else ''}{s // 60:02d}:{s % 60:02d}"
+
+
+def format_hhmm(seconds: float) -> str:
+    """Seconds from midnight -> 'HH:MM' of its day, as a wall clock reads (07:04:59 is 07:04;
+    a multi-day run's 25:30 is 01:30 of the next day: see `day_of`)."""
+    s = round(seconds) % 86_400
+    return f"{s // 3600:02d}:{s % 3600 // 60:02d}"
+
+
+def day_of(seconds: float, date: str = "") -> str:
+    """The day a time falls on: 'Fri 31 Oct 2025' from the scenario's ISO date (the day after
+    it from 24:00 on), or 'day 1', 'day 2' when the scenario has no date."""
+    n = round(seconds) // 86_400
+    try:
+        d = datetime.date.fromisoformat(str(date).strip()) + datetime.timedelta(days=n)
+    except ValueError:
+        return f"day {n + 1}"
+    return f"{d:%a} {d.day} {d:%b %Y}"

@@ -78,7 +78,9 @@ def write_run(model, out: str | Path, *, wall_s: float | None = None,
             painter.draw("sim.plots:draw_congestion_map", model.network,
                          link_peak_ratios(engine), tmp / "congestion_map.png",
                          title=f"{model.spec.name}: peak delay ratio by link "
-                               f"(seed {model.seed_used})")
+                               f"(seed {model.seed_used})",
+                         venues=[v.name for v in model.spec.venues],
+                         hubs=[t.hub for t in model.spec.travel])
         metrics = collect_metrics(model)
         _write_trips(engine, tmp / "trips.csv")
         _test_pause()

@@ -14,6 +14,7 @@ from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
 
 from .atomic import atomic_file
 from .clock import format_clock
+from .map_places import draw_main_places, legend_handles, main_places, region_places
 from .netmap import LAND, ROAD_STYLE, city_bounds, draw_water, map_projection
 from .network import RoadNetwork
 
@@ -22,10 +23,15 @@ RATIO_LABELS = ["< 1.1", "1.1-1.25", "1.25-1.5", "1.5-2", "2-3", "> 3"]
 
 
 def draw_congestion_map(net: RoadNetwork, peak_ratio: np.ndarray, out: str | Path, *,
-                        title: str = "Peak delay ratio by link", dpi: int = 130) -> Path:
+                        title: str = "Peak delay ratio by link", dpi: int = 130,
+                        venues: list[str] | None = None,
+                        hubs: list[str] | None = None) -> Path:
     """Each road drawn in the colour of its worse direction's peak 15-minute travel time over
     its uncongested time; unused roads thin grey. The city, and every road that carried
-    traffic, side by side."""
+    traffic, side by side. The city panel names the main places (sim.map_places: HICO, the
+    scenario's other `venues` and arrival `hubs`, the Bomun hotels, City Hall, ...), the
+    region panel Gyeongju, the KTX station and the airports."""
+
     out = Path(out)
     proj = map_projection(net)
     segs, ratios, widths = _segments(net, proj, peak_ratio)
@@ -64,15 +70,22 @@ def draw_congestion_map(net: RoadNetwork, peak_ratio: np.ndarray, out: str | Pat
             ax.add_artist(AnchoredSizeBar(ax.transData, 2, "2 km", "lower left", pad=0.5,
                                           frameon=True, size_vertical=0.05,
                                           fontproperties={"size": 9}))
+            draw_main_places(ax, proj, main_places(net, venues, hubs), fontsize=9,
+                             keep_clear=[(0.0, 0.0, 0.13, 0.07)])
         else:
             ax.set_xticks([])
             ax.set_yticks([])
+            draw_main_places(ax, proj, region_places(net, hubs), fontsize=7.5,
+                             marker_scale=0.6)
     cax = fig.add_axes((0.67, 0.12, 0.29, 0.025))
     cb = fig.colorbar(lc, cax=cax, orientation="horizontal", ticks=[
         (a + b) / 2 for a, b in itertools.pairwise(RATIO_BOUNDS)])
     cb.ax.set_xticklabels(RATIO_LABELS, fontsize=9)
     cb.set_label("peak 15-min travel time / uncongested time incl. signals (grey: unused)",
                  fontsize=10)
+    fig.legend(handles=legend_handles(), loc="upper left", bbox_to_anchor=(0.67, 0.075),
+               ncols=2, fontsize=9, title="Places", title_fontsize=9.5, frameon=False,
+               columnspacing=1.0, handletextpad=0.3)
     with atomic_file(out) as tmp:
         fig.savefig(tmp, dpi=dpi, format="png", facecolor="white")
     return out

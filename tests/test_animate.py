@@ -67,3 +67,14 @@ def test_bad_windows_and_formats_are_clear_errors(runs, tmp_path, monkeypatch):
     monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(InputError, match="ffmpeg"):
         animate_run(runs[0], tmp_path / "a.mp4")
+
+
+def test_frames_name_the_main_places_and_read_the_clock_as_hours_and_minutes(runs, tmp_path):
+    from sim.animate import Animator
+
+    anim = Animator(runs[0])
+    texts = [t for t, _ in anim.labels.placed]
+    assert "HICO" in texts and "KTX Gyeongju (Singyeongju)" in texts
+    anim.draw(7 * 3600 + 10 * 60)
+    assert anim.clock.get_text() == "07:10" and anim.day.get_text() == "Wed 26 Feb 2025"
+    assert anim.save_frame(7 * 3600 + 600, tmp_path / "f.png").stat().st_size > 20_000

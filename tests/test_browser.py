@@ -1,6 +1,7 @@
 """End to end: `python run.py viz` on a free loopback port, opened in headless Chromium (Debian's
-chromium and chromedriver, driven by selenium). The map and the charts render, Step moves the
-clock on, and a screenshot is kept as the test's artefact (its path is printed)."""
+chromium and chromedriver, driven by selenium). The map and the charts render, the clock reads
+HH:MM with the day, Step moves it on, every slider shows its value, and a screenshot is kept as
+the test's artefact (its path is printed)."""
 
 from __future__ import annotations
 
@@ -108,8 +109,13 @@ def _image_loaded(driver, css: str) -> bool:
         "return i !== null && i.complete && i.naturalWidth > 200;", css))
 
 
+def _texts(driver) -> str:
+    return driver.execute_script("return document.body.innerText;")
+
+
 def test_control_centre_in_chromium(viz_server, browser, tmp_path):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
 
     browser.get(viz_server)
@@ -117,12 +123,34 @@ def test_control_centre_in_chromium(viz_server, browser, tmp_path):
     wait.until(lambda d: _image_loaded(d, ".summit-map img"))
     wait.until(lambda d: _image_loaded(d, ".summit-charts img"))
     clock = browser.find_element(By.CSS_SELECTOR, ".summit-clock")
-    assert clock.text == "07:00:00"
+    assert clock.text == "07:00"  # HH:MM, with the scenario's day beside it
+    assert browser.find_element(By.CSS_SELECTOR, ".summit-day").text == "Wed 26 Feb 2025"
+    # every slider of the scenario's parameters shows its value in its label
+    text = _texts(browser)
+    for label in ("Minutes per step: 5", "Shuttle fleet: ×1.00", "Traffic demand: ×1.00"):
+        assert label in text
+    # Mesa's own sliders show theirs in the thumb; its raw model.time readout is hidden
+    def thumbs(d):
+        return d.execute_script(
+            "return [...document.querySelectorAll('.v-navigation-drawer .v-slider-thumb')]"
+            ".map(t => [t.getAttribute('aria-valuenow'), getComputedStyle(t, '::after')"
+            ".content]);")
+
+    # (the page's style sheet may arrive a moment after the pictures)
+    wait.until(lambda d: ["401", '"401"'] in thumbs(d))
+    assert ["1", '"1"'] in thumbs(browser)  # play interval, render interval
+    assert "Time: 25200" not in _texts(browser)
     step = browser.find_element(By.XPATH, "//button[normalize-space(.)='Step']")
     step.click()
-    wait.until(lambda d: d.find_element(By.CSS_SELECTOR, ".summit-clock").text != "07:00:00")
-    assert browser.find_element(By.CSS_SELECTOR, ".summit-clock").text == "07:05:00"
+    wait.until(lambda d: d.find_element(By.CSS_SELECTOR, ".summit-clock").text != "07:00")
+    assert browser.find_element(By.CSS_SELECTOR, ".summit-clock").text == "07:05"
     wait.until(lambda d: _image_loaded(d, ".summit-map img"))
+    # moving a slider (keyboard: one step right) changes the value its label shows
+    thumb = browser.find_element(
+        By.XPATH, "//*[contains(normalize-space(.), 'Minutes per step: 5')]"
+                  "/ancestor::*[contains(@class, 'v-input')][1]//*[@role='slider']")
+    thumb.send_keys(Keys.ARROW_RIGHT)
+    wait.until(lambda d: "Minutes per step: 6" in _texts(d))
     shot = tmp_path / "control_centre.png"
     assert browser.save_screenshot(str(shot))
     assert shot.stat().st_size > 20_000

@@ -1237,6 +1237,13 @@ class TrafficEngine:
                      for qe, h in zip(self.q_ee, self.q_head, strict=True) if h < len(qe))
         return full[self.graph.of_link], queued + self.waiting_to_enter
 
+    def held_by_closures(self) -> tuple[np.ndarray, np.ndarray]:
+        """Now: the vehicles waiting off the road for a closure to end, and the network node
+        index each waits at (its origin, or the end of the link it left)."""
+        held = np.flatnonzero((np.asarray(self.v_held_at) >= 0.0)
+                              & (np.asarray(self.v_state) == WAITING))
+        return held, np.asarray(self.v_orig, dtype=np.int64)[held]
+
     def vehicle_status(self, veh: int) -> str:
         """One meaning per status: `arrived` (reached its destination, forced on or not),
         `abandoned` (held by closures past the driver's patience: the trip was given up),

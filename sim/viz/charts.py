@@ -8,7 +8,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MultipleLocator
 
-from ..clock import format_clock
+from ..clock import format_clock, format_hhmm
 
 TARGET_ON_TIME = 0.9  # the delegate KPI's target (docs/viz.md)
 
@@ -96,7 +96,7 @@ def draw_charts(history, *, coverage_target: float | None = None,
     axes[1, 2].axis("off")
     last = len(t) - 1
     if last >= 0:
-        lines = [f"at {format_clock(t[last])}",
+        lines = [f"at {format_hhmm(t[last])}",
                  f"vehicles en route: {h.en_route[last]:,}",
                  f"waiting at stops: {h.waiting[last]:,}"]
         if h.on_time[last] is not None:

@@ -70,6 +70,9 @@ class LiveModel(SummitModel):
                  dispatch_policy: str = "scenario", emergency: bool = False,
                  demand_scale: float = 1.0, step_minutes: int = 5, start_at: str | None = None,
                  overrides: list[str] | tuple = (), seed: int | None = None):
+        # the page's Reset may hand over its sliders' cells (solara.Reactive) for numbers
+        step_minutes, fleet_scale, demand_scale = (
+            getattr(v, "value", v) for v in (step_minutes, fleet_scale, demand_scale))
         sets = view_overrides(scenario_name, fleet_scale=fleet_scale, weather=weather,
                               closures=closures, dispatch_policy=dispatch_policy,
                               emergency=emergency, demand_scale=demand_scale, base=overrides)

@@ -12,7 +12,11 @@ Shown per frame:
   link's expected exit time at free flow with its junction delay), by type and status;
 - delegates waiting at stops: circles sized by the queue;
 - incidents with their state (waiting for a unit, unit on scene, cleared in the last 30 min);
-- the clock.
+- vehicles held off the road by a closure (or a truck ban), red circles sized by how many wait
+  at a junction, with the count;
+- the main places named (sim.map_places: HICO, the Bomun hotels, the KTX station and the
+  scenario's other hubs, City Hall, the bus terminal, Bulguksa), drawn once;
+- the clock (HH:MM) and the day.
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
 
-from ..clock import format_clock
+from ..clock import day_of, format_clock, format_hhmm
+from ..map_places import HALO, draw_main_places, main_places, scenario_names
 from ..netmap import ROAD_STYLE, city_bounds, map_axes, map_projection
 
 # Congestion classes: vehicles on the link over its storage (PCE), the worse direction shown.
@@ -34,6 +39,7 @@ FILL_BOUNDS = (0.05, 0.25, 0.5, 0.75, 0.9)
 FILL_COLOURS = ("#c9c3b8", "#1a9850", "#a6d96a", "#fdae61", "#f46d43", "#a50026")
 FILL_LABELS = ("under 5% full", "5-25%", "25-50%", "50-75%", "75-90%", "over 90% (jammed)")
 CLOSED_COLOUR = "#7b3294"
+HELD_COLOUR = "#e41a1c"  # vehicles held off the road by a closure
 UNIT_STYLE = {  # responder type: marker, face colour
     "pumper": ("^", "#e31a1c"),
     "tanker": ("v", "#e31a1c"),
@@ -163,10 +169,18 @@ class MapView:
                                         bbox=dict(boxstyle="round,pad=0.15", fc="white",
                                                   ec="none", alpha=0.8))
                                 for _ in range(6)]
+        self.held = ax.scatter(empty[:, 0], empty[:, 1], s=[], c=HELD_COLOUR, alpha=0.85,
+                               edgecolors="#67000d", linewidths=0.9, zorder=9)
+        self.held_labels = [ax.text(0, 0, "", fontsize=7.5, ha="left", va="bottom",
+                                    color="#67000d", fontweight="bold", zorder=9,
+                                    visible=False) for _ in range(6)]
         self.clock = ax.text(0.015, 0.975, "", transform=ax.transAxes, fontsize=22,
                              fontweight="bold", va="top", ha="left", zorder=20,
                              family="monospace",
                              bbox=dict(boxstyle="round,pad=0.3", fc="white", ec="#333333"))
+        self.day = ax.text(0.16, 0.935, day_of(model.time, model.spec.date),
+                           transform=ax.transAxes, fontsize=11, va="center", ha="left",
+                           zorder=20, path_effects=HALO)
         self.status = ax.text(0.015, 0.885, "", transform=ax.transAxes, fontsize=9,
                               va="top", ha="left", zorder=20,
                               bbox=dict(boxstyle="round,pad=0.3", fc="white", ec="none",
@@ -175,6 +189,11 @@ class MapView:
                                       frameon=True, size_vertical=0.05,
                                       fontproperties={"size": 8}))
         fig.text(0.01, 0.985, model.spec.name, fontsize=12, fontweight="bold", va="top")
+        venues, hubs = scenario_names(model.spec)
+        self.places = main_places(net, venues, hubs)
+        # labels clear of the clock and the summary (top left) and the scale bar
+        self.labels = draw_main_places(ax, proj, self.places, fontsize=8,
+                         keep_clear=[(0.0, 0.74, 0.40, 1.0), (0.0, 0.0, 0.13, 0.07)])
         self._legend(fig)
         self._stop_nodes, self._stop_xy = self._stops()
 
@@ -197,9 +216,11 @@ class MapView:
                    label="motorcade car"),
             Line2D([], [], marker="o", ls="", mfc="#2b83ba", mec="#08306b", alpha=0.6, ms=10,
                    label="people waiting at a stop"),
+            Line2D([], [], marker="o", ls="", mfc=HELD_COLOUR, mec="#67000d", alpha=0.85,
+                   ms=8, label="vehicles held by a closure\n(size: how many; count if 5+)"),
         ]
         fig.legend(handles=moving, loc="upper left", bbox_to_anchor=(0.745, 0.68), fontsize=8,
-                   title="Shuttles and stops", title_fontsize=8.5, frameon=False)
+                   title="Shuttles, stops, held traffic", title_fontsize=8.5, frameon=False)
         if getattr(self.model, "emergency", None) is None:
             return  # no responders or incidents to explain
         units = [Line2D([], [], marker=m, ls="", mfc=c, mec="#555555", ms=7,
@@ -328,6 +349,16 @@ class MapView:
             out.append((x, y, state, inc.name or inc.type.replace("_", " ")))
         return out
 
+    def held_vehicles(self) -> tuple[np.ndarray, np.ndarray]:
+        """Junctions where vehicles wait off the road for a closure to end: their (x, y) in
+        km and how many wait at each, most first."""
+        _, nodes = self.model.engine.held_by_closures()
+        if not len(nodes):
+            return np.zeros((0, 2)), np.zeros(0, dtype=np.int64)
+        at, count = np.unique(nodes, return_counts=True)
+        order = np.argsort(-count, kind="stable")
+        return self.node_xy[at[order]], count[order]
+
     def stop_queues(self) -> np.ndarray:
         summit = self.model.summit
         counts = dict.fromkeys(self._stop_nodes, 0)
@@ -401,10 +432,25 @@ class MapView:
             lab.set_text(f"{m[3]}: {INCIDENT_STATE[m[2]]}")
             lab.set_visible(True)
 
-        self.clock.set_text(format_clock(now))
+        held_xy, held_n = self.held_vehicles()
+        self.held.set_offsets(held_xy)
+        # circle area in proportion to the vehicles waiting (capped at 200)
+        self.held.set_sizes(np.clip(10 + 4 * held_n, 10, 810))
+        for i, lab in enumerate(self.held_labels):
+            if i < len(held_n) and held_n[i] >= 5:
+                lab.set_position((held_xy[i, 0] + 0.12, held_xy[i, 1] + 0.08))
+                lab.set_text(f"{held_n[i]}")
+                lab.set_visible(True)
+            else:
+                lab.set_visible(False)
+
+        self.clock.set_text(format_hhmm(now))
+        self.day.set_text(day_of(now, self.model.spec.date))
         e = self.model.engine
         lines = [f"{e.in_network:,} vehicles on the road",
                  f"{len(sh):,} shuttles moving, {int(q.sum()):,} people at stops"]
+        if len(held_n):
+            lines.append(f"{int(held_n.sum()):,} vehicles held by closures")
         if getattr(self.model, "emergency", None) is not None:
             lines.append(f"responders busy: {busy}, open incidents: {len(active)}")
         if closed.any():
