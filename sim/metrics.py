@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .traffic.controls import path_links
-from .traffic.engine import ABANDONED
+from .traffic.vehicles import ABANDONED
 
 
 def _r(x: float, nd: int = 3) -> float:
