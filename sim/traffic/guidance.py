@@ -3,8 +3,9 @@
 One reverse Dijkstra sweep per destination (scipy csgraph, all destinations at once) gives, for
 every node, the next link towards that destination. Background vehicles look the next link up at
 each node, so re-routing is a table swap. Tables are rebuilt every re-route interval on the
-expected travel times of the moment (free flow under the weather, plus the queue each link holds)
-and at once whenever a closure starts or ends.
+expected travel times of the moment (LinkState.expected_times: free flow under the weather,
+junction delay and the queue each link holds) and at once whenever a closure starts or ends.
+Guidance reads only the link state, never the engine or its loop.
 """
 
 from __future__ import annotations
