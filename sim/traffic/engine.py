@@ -58,7 +58,7 @@ def _part(part: str, name: str) -> property:
     """A read-only attribute of the engine that is one of its parts' (for callers that read
     engine.<name>)."""
     return property(lambda self: getattr(getattr(self, part), name),
-                    doc=f"The {part}' `{name}`.")
+                    doc=f"`{part}.{name}`, read through the engine.")
 
 
 class TrafficEngine:

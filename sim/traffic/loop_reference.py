@@ -42,15 +42,15 @@ class EventLoop:
 
     def __init__(self, links: LinkState, vehicles: VehicleTable, log: TraversalLog,
                  guidance: Guidance, *, start_s: float, end_s: float, stuck_after_s: float,
-                 reroute_interval_s: float, closure_patience_s: float | None):
+                 reroute_interval_s: float, closure_patience_s: float):
         self.links, self.vehicles, self.log, self.guidance = links, vehicles, log, guidance
         self.start_s, self.end_s = start_s, end_s
         self.now = start_s
         self.stuck_after_s = float(stuck_after_s)
         self.reroute_interval_s = float(reroute_interval_s)
         # a background driver whose every way on is closed waits this long for a reopening,
-        # then gives the trip up (None: waits however long it takes)
-        self.closure_patience_s = closure_patience_s
+        # then gives the trip up
+        self.closure_patience_s = float(closure_patience_s)
         # link state
         self.net = links.net
         self.classes = links.classes
@@ -428,8 +428,7 @@ class EventLoop:
         runs from the start of the wait (agents' vehicles wait as long as it takes)."""
         if self.v_held_at[veh] < 0.0:
             self.v_held_at[veh] = t
-            if self.closure_patience_s is not None and self.v_listener[veh] is None \
-                    and self.classes[self.v_cls[veh]].background:
+            if self.v_listener[veh] is None and self.classes[self.v_cls[veh]].background:
                 self._held.append((t, veh))
         self.unrouted.append(veh)
 

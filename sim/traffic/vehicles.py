@@ -86,7 +86,7 @@ class VehicleTable:
 
     def add(self, kind: str, cls: int, origin: int, destination: int, slot: int,
             route: list[int] | None, depart_s: float, listener: VehicleListener | None,
-            special: bool, label: tuple[str, str]) -> int:
+            priority: bool, label: tuple[str, str]) -> int:
         """Append one planned vehicle; returns its id."""
         vid = len(self.kind)
         self.kind.append(kind)
@@ -109,7 +109,7 @@ class VehicleTable:
         self.listener.append(listener)
         nodes = listener is not None and getattr(listener, "listens_to_nodes", True)
         self.nodes.append(nodes)
-        self.special.append(nodes or special)
+        self.special.append(nodes or priority)
         self.label.append(label)
         return vid
 
