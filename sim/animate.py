@@ -43,7 +43,7 @@ KIND_STYLE = {  # kind: marker, colour, size, z-order, legend label
 def write_positions(engine, out_dir: Path) -> None:
     """Every traversal of the run (and the vehicles still on a link) into `out_dir`."""
     lk, veh, t_in, t_out = engine.traversals_log()
-    on_veh, on_link = engine._on_link_now()
+    on_veh, on_link = engine.on_link_now()
     entry_on = np.asarray(engine.v_entry, dtype=float)[on_veh] if len(on_veh) else np.zeros(0)
     kinds = engine.v_kind
     with gzip.open(out_dir / POSITIONS, "wt", encoding="utf-8", newline="",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .traffic.controls import path_links
-from .traffic.engine import ABANDONED
+from .traffic.vehicles import ABANDONED
 
 
 def _r(x: float, nd: int = 3) -> float:
@@ -212,7 +212,7 @@ def closure_wait_metrics(engine, trips: dict) -> dict:
         "abandoned_before_setting_off": int(np.count_nonzero(abandoned & ~set_off)),
         "abandoned_on_the_way": int(np.count_nonzero(abandoned & set_off)),
         "still_held_at_end": int(np.count_nonzero(np.asarray(engine.v_held_at) >= 0.0)),
-        "patience_min": None if patience is None else _r(patience / 60, 1),
+        "patience_min": _r(patience / 60, 1),
     }
 
 

@@ -124,24 +124,18 @@ class SummitModel(EventModel):
     """One run of one scenario with one seed."""
 
     def __init__(self, scenario: Scenario, *, seed: int | None = None,
-                 network: RoadNetwork | None = None):
+                 network: RoadNetwork | None = None, fast_path: bool = True):
         self.seed_used = scenario.seed if seed is None else int(seed)
         super().__init__(rng=np.random.default_rng(self.seed_used))
         self.spec = scenario
         self.network = network or load_network(scenario)
         self.start_s, self.end_s = scenario.start, scenario.end
         traffic = scenario.traffic
+        # fast_path=False: the engine's reference loop (the differential tests compare the two)
         self.engine = TrafficEngine(
-            self.network, start_s=self.start_s, end_s=self.end_s,
-            stuck_after_s=traffic.stuck_after_s, reroute_interval_s=traffic.reroute_interval_s,
-            closure_patience_s=traffic.closure_patience_min * 60.0,
-            emergency_queue_skip=traffic.emergency_queue_skip,
-            signal_cycle_s=traffic.signal_cycle_s, signal_green_ratio=traffic.signal_green_ratio,
-            give_way_delay_s=traffic.give_way_delay_s,
-            local_junction_delay_s=traffic.local_junction_delay_s,
+            self.network, traffic, start_s=self.start_s, end_s=self.end_s,
             destinations=demand_destinations(self.network, traffic),
-            keep_nodes=keep_nodes(self.network, scenario), contract=traffic.contract_chains,
-            capacity_scale=traffic.capacity_scale, speed_factors=traffic.speed_factors)
+            keep_nodes=keep_nodes(self.network, scenario), fast_path=fast_path)
         self.controls = apply_controls(self.engine, scenario)
         trips = generate_trips(self.network, traffic, self.rng, self.start_s, self.end_s)
         self.engine.add_trips(trips.depart_s, trips.origin, trips.destination, trips.kind)

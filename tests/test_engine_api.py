@@ -103,3 +103,45 @@ def test_a_vehicle_called_off_before_it_sets_off_never_departs(tmp_path):
     assert c["planned"] == 1
     assert c["entered"] == c["arrived"] + c["en_route"] + c["stuck"] + c["abandoned"]
     assert e.withdraw(kept) is None  # set off already: nothing changes
+
+
+def test_an_engine_built_without_a_scenario_takes_the_schemas_defaults(tmp_path):
+    """One configuration path: the engine declares no tuning default of its own."""
+    from sim.network import RoadNetwork
+    from sim.scenario import TrafficSpec
+    from sim.traffic.engine import TrafficEngine
+
+    e = TrafficEngine(RoadNetwork.from_file(line_network(tmp_path, [{"length_km": 1.0}])))
+    spec = TrafficSpec()
+    assert e.reroute_interval_s == spec.reroute_interval_s
+    assert e.loop.stuck_after_s == spec.stuck_after_s
+    assert e.closure_patience_s == spec.closure_patience_min * 60.0
+    assert e.emergency_queue_skip == spec.emergency_queue_skip
+    assert e.day_plan == (spec.signal_cycle_s, spec.signal_green_ratio, False)
+    assert e.links.give_way_delay_s == spec.give_way_delay_s
+    assert e.links.local_junction_delay_s == spec.local_junction_delay_s
+    assert e.links.capacity_scale == spec.capacity_scale
+    # the fast loop unless asked otherwise (the differential tests ask)
+    from sim.traffic.loop_fast import FastLoop
+    from sim.traffic.loop_reference import EventLoop
+
+    assert type(e.loop) is FastLoop
+    assert type(TrafficEngine(e.net, fast_path=False).loop) is EventLoop
+
+
+def test_emergency_expected_times_skip_their_share_of_a_standing_queue(tmp_path):
+    """The emergency layer's times are the link state's expected times with queues skipped:
+    equal to guidance's on an empty road, and lower by the skipped share of a queue."""
+    import numpy as np
+
+    from sim.network import RoadNetwork
+    from sim.traffic.engine import TrafficEngine
+
+    e = TrafficEngine(RoadNetwork.from_file(line_network(tmp_path, [{"length_km": 1.0}])))
+    links, ci = e.links, e.class_index["emergency"]
+    empty = links.expected_times(ci)
+    assert np.array_equal(links.expected_times(ci, skipping_queues=True), empty)
+    links.occ[0] = 2 * links.storage[0] + 100.0  # far beyond what the link holds moving
+    queue = links.expected_times(ci)[0] - empty[0]
+    skipping = links.expected_times(ci, skipping_queues=True)[0] - empty[0]
+    assert queue > 0 and 0 < skipping < queue

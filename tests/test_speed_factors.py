@@ -10,6 +10,7 @@ from traffic_helpers import line_network, run, scenario, trips
 from sim.errors import InputError
 from sim.metrics import corridor_times
 from sim.network import RoadNetwork
+from sim.scenario import TrafficSpec
 from sim.traffic.engine import TrafficEngine
 
 # n0 -> n1: 2 km of national road, n1 -> n2: 1 km of arterial, both posted at 60 km/h; n2 -> n3:
@@ -79,7 +80,7 @@ def test_corridor_and_guidance_times_see_the_factor(tmp_path):
     assert e.net_free_flow()[links] == pytest.approx(expected)
     # route guidance plans on the same free-flow times (no queue, no junction delay here)
     sim = e.graph.of_link[links]
-    assert e.guidance.expected_times(e.class_index["car"])[sim] == pytest.approx(expected)
+    assert e.links.expected_times(e.class_index["car"])[sim] == pytest.approx(expected)
     corridor = type("C", (), {"name": "line", "path": ["n0", "n3"]})()
     c = corridor_times(e, [corridor])["line"]
     assert c["free_flow_min"] == pytest.approx(expected.sum() / 60, abs=0.01)
@@ -99,9 +100,11 @@ def test_an_unknown_road_class_is_refused_by_name(tmp_path, key):
     msg = str(err.value)
     assert "traffic.speed_factors" in msg and repr(key) in msg
     assert "expressway, national, arterial, collector, local, ramp" in msg
-    # the engine refuses it too, for callers that build one themselves
+    # the engine refuses it too, for callers that build one themselves from an unchecked
+    # traffic section
     with pytest.raises(InputError, match=repr(key)):
-        TrafficEngine(RoadNetwork.from_file(net), speed_factors={key: 0.9})
+        TrafficEngine(RoadNetwork.from_file(net),
+                      TrafficSpec.model_construct(speed_factors={key: 0.9}))
 
 
 @pytest.mark.parametrize("value", [0.2, 1.6, float("nan"), float("inf")])

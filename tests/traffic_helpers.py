@@ -46,8 +46,8 @@ def scenario(network_path, *, od=(), start="00:00", end="03:00", contract=False,
     return validate_scenario(raw)
 
 
-def run(sc, seed=1) -> SummitModel:
-    model = SummitModel(sc, seed=seed)
+def run(sc, seed=1, *, fast_path=True) -> SummitModel:
+    model = SummitModel(sc, seed=seed, fast_path=fast_path)
     model.run()
     return model
 
@@ -55,13 +55,7 @@ def run(sc, seed=1) -> SummitModel:
 def run_reference(sc, seed=1) -> SummitModel:
     """The same run through the engine's reference loop (small methods, no inlining), for
     comparing every trip with the fast loop's."""
-    from sim.traffic.engine import TrafficEngine
-
-    try:
-        TrafficEngine.fast_path = False
-        return run(sc, seed)
-    finally:
-        TrafficEngine.fast_path = True
+    return run(sc, seed, fast_path=False)
 
 
 def link_id(model, u, v) -> int:

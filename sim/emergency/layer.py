@@ -311,12 +311,6 @@ class EmergencyLayer:
         self._work: list[tuple[float, int, Incident]] = []
         self._w_t = -np.inf
         self._sweeps: dict[tuple[int, bool], np.ndarray] = {}
-        e = model.engine
-        ci = e.class_index["emergency"]
-        self._ci = ci
-        of = e.graph.of_link
-        self._of = of
-        self._share = e.net_free_flow("emergency") / np.asarray(e.fft_base[ci])[of]
         self.coverage: list[tuple[float, dict[str, float]]] = []
         self.gap_episodes: list[dict] = []
         first = max(self.start_s, model.time)
@@ -385,17 +379,9 @@ class EmergencyLayer:
         t = self.model.time
         if t - self._w_t < REFRESH_S and self._w_t > -np.inf:
             return
-        e = self.model.engine
-        ci = self._ci
-        fft = np.asarray(e.fft_base[ci]) / e.weather_speed
-        hw = np.asarray(e.hw)
-        occ = np.asarray(e.occ)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            moving = np.where(np.isfinite(hw), fft / hw, 0.0)
-            excess = np.maximum(0.0, occ - moving)
-            queue = np.where(excess > 0, np.minimum(excess * hw, 7200.0), 0.0)
-        sim_t = np.asarray(e.exit_base[ci]) + (1.0 - e.emergency_queue_skip) * queue
-        self.link_times = sim_t[self._of] * self._share  # per network link
+        # per network link, as a unit under lights and sirens expects them now
+        self.link_times = self.model.engine.links.expected_network_times(
+            "emergency", skipping_queues=True)
         self._router = Router(self.net, self.link_times)
         self._w_t = t
         self._sweeps.clear()

@@ -13,7 +13,7 @@ from ..errors import InputError
 from ..geo import haversine_m
 from ..network import RoadNetwork
 from ..routing import Router
-from .engine import SignalPlan
+from .links import SignalPlan
 from .vehicles import VEHICLE_CLASSES
 
 NON_PRIORITY = [c for c, v in VEHICLE_CLASSES.items() if not v.priority]

@@ -3,8 +3,9 @@
 One reverse Dijkstra sweep per destination (scipy csgraph, all destinations at once) gives, for
 every node, the next link towards that destination. Background vehicles look the next link up at
 each node, so re-routing is a table swap. Tables are rebuilt every re-route interval on the
-expected travel times of the moment (free flow under the weather, plus the queue each link holds)
-and at once whenever a closure starts or ends.
+expected travel times of the moment (LinkState.expected_times: free flow under the weather,
+junction delay and the queue each link holds) and at once whenever a closure starts or ends.
+Guidance reads only the link state, never the engine or its loop.
 """
 
 from __future__ import annotations
@@ -17,17 +18,20 @@ from scipy import sparse
 from scipy.sparse import csgraph
 
 if TYPE_CHECKING:
-    from .engine import TrafficEngine
+    from .links import LinkState
 
 NO_PATH = -2
 REBUILD_TOLERANCE = 0.05  # rebuild only when some link's expected time moved by more than 5%
 
 
 class Guidance:
-    def __init__(self, engine: TrafficEngine, destinations: list[int]):
-        self.engine = engine
-        g = engine.graph
-        self.n = engine.net.n_nodes
+    """Next-link tables for the background classes and cached fixed routes for the others,
+    on the link state's expected times and closures (see the module docstring)."""
+
+    def __init__(self, links: LinkState, destinations: list[int], start_s: float):
+        self.links = links
+        g = links.graph
+        self.n = links.net.n_nodes
         self.frm, self.to = g.link_from, g.link_to
         self.dest = sorted(set(int(d) for d in destinations))
         self.slot_of = {d: i for i, d in enumerate(self.dest)}
@@ -55,40 +59,27 @@ class Guidance:
         # so the many fixed routes from one origin (a shuttle stop, a venue) cost one sweep
         self._csr: dict[int, sparse.csr_array] = {}
         self._trees: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
-        self.tables: list[list[list[int]] | None] = [None] * len(engine.classes)
+        self.tables: list[list[list[int]] | None] = [None] * len(links.classes)
         self.epoch_t = float("-inf")  # when closures last changed: older tables are stale
         self.rebuilds = 0
-        self.rebuild(engine.start_s)
-
-    def expected_times(self, class_index: int) -> np.ndarray:
-        """Seconds per link now: free flow under the weather, signal delay, and the standing
-        queue's delay."""
-        e = self.engine
-        fft = np.asarray(e.fft_base[class_index]) / e.weather_speed + np.asarray(e.signal_delay)
-        hw = np.asarray(e.hw)
-        occ = np.asarray(e.occ)
-        moving = fft / hw  # vehicles the link holds at capacity flow and free-flow speed
-        return fft + np.maximum(0.0, occ - moving) * hw
-
-    def _open(self, class_index: int) -> np.ndarray:
-        return np.asarray(self.engine.closed[class_index]) == 0
+        self.rebuild(start_s)
 
     def rebuild(self, t: float, *, closure_change: bool = False, force: bool = False) -> None:
         """New next-link tables for the background classes (shared when closures agree); `force`
         builds them even when no link's expected time moved much (a new signal plan)."""
-        e = self.engine
+        links = self.links
         self.forget_routes()  # fixed routes are cached per rebuild: times and closures moved
         if closure_change:
             self.epoch_t = t
         if not self.dest:
             return
         # One table, on cars' times and closures, serves every background class: a truck whose
-        # next link is under a truck ban is sent round it at the stop line (engine._open_way),
+        # next link is under a truck ban is sent round it at the stop line (EventLoop.open_way),
         # which costs a route for the few trucks concerned instead of a second table per rebuild.
-        background = [ci for ci, cls in enumerate(e.classes) if cls.background]
+        background = [ci for ci, cls in enumerate(links.classes) if cls.background]
         car = background[0]
-        open_mask = self._open(car)
-        w = self.expected_times(car)
+        open_mask = links.open_mask(car)
+        w = links.expected_times(car)
         last = self._built_weights.get(0)
         if (not closure_change and not force and last is not None
                 and self.tables[car] is not None
@@ -150,8 +141,9 @@ class Guidance:
             csr = self._csr.get(class_index)
             if csr is None:
                 open_mask = np.ones(len(self.frm), dtype=bool) \
-                    if self.engine.classes[class_index].priority else self._open(class_index)
-                w = self.expected_times(class_index)
+                    if self.links.classes[class_index].priority \
+                    else self.links.open_mask(class_index)
+                w = self.links.expected_times(class_index)
                 csr = self._csr[class_index] = sparse.csr_array(
                     (w[open_mask], (self.frm[open_mask], self.to[open_mask])),
                     shape=(self.n, self.n))
