@@ -165,7 +165,7 @@ def _stop_waits(data: dict, path: Path, title: str, dpi: int) -> Path:
                    label=f"median {np.median(waits):.1f} min")
     every = data.get("gave_up_all", gave_up)
     ax.axvline(limit, color="#d73027", lw=1.5,
-               label=f"a taxi after {limit:g} min (1.25 headways on sparser lines): "
+               label=f"a taxi after {limit:g} min (later where the next bus is due later): "
                      f"{gave_up:,} trips to sessions\n({every:,} trips of every purpose gave up "
                      "waiting)")
     ax.set_xlabel("minutes waited at the stop (trips to sessions by shuttle)")
