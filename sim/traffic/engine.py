@@ -356,9 +356,9 @@ class TrafficEngine:
     def held_by_closures(self) -> tuple[np.ndarray, np.ndarray]:
         """Now: the vehicles waiting off the road for a closure to end, and the network node
         index each waits at (its origin, or the end of the link it left)."""
-        held = np.flatnonzero((np.asarray(self.v_held_at) >= 0.0)
-                              & (np.asarray(self.v_state) == WAITING))
-        return held, np.asarray(self.v_orig, dtype=np.int64)[held]
+        v = self.vehicles
+        held = np.flatnonzero((np.asarray(v.held_at) >= 0.0) & (np.asarray(v.state) == WAITING))
+        return held, np.asarray(v.orig, dtype=np.int64)[held]
 
     def vehicle_status(self, veh: int) -> str:
         """`arrived`, `abandoned`, `stuck` or `en_route` (VehicleTable.status)."""
