@@ -228,7 +228,9 @@ def cmd_run(args) -> int:
 def cmd_plan(args) -> int:
     """Derive each line's buses and headway per period from the scenario's demand."""
     from .ownership import check_output_file
-    from .shuttle_plan import Targets, check_lines, check_text, write_plan
+    from .planning.check import check_lines, check_text
+    from .planning.settling import write_plan
+    from .planning.timetable import Targets
 
     targets = Targets(args.max_wait, args.max_load)
     check_path = plan_check_path(args.out)

@@ -136,7 +136,7 @@ def test_the_plan_gives_the_headway_and_buses_theory_says():
     values), and ceil(47 / 3) = 16 buses; 100 an hour: <= 19.2, so 15 min on ceil(47 / 15) = 4
     buses, two such hours one period; three idle hours: no service; 50 an hour: the wait's
     20 min on 3 buses."""
-    from sim.shuttle_plan import Targets, buses_for, headway_for, plan_hours
+    from sim.planning.timetable import Targets, buses_for, headway_for, plan_hours
 
     h = 3600.0
     riders = {7 * h: 600, 8 * h: 100, 9 * h: 100, 13 * h: 50}
@@ -186,7 +186,7 @@ def test_a_wave_at_a_session_end_is_carried_within_the_wait_by_timed_extra_runs(
     takes 36 at the 80% load): the planner times extra runs from 16:00, one every 20 s at
     most, and the wave's mean wait stays within the 10-minute target, where the timetable
     alone would leave them for hours."""
-    from sim.shuttle_plan import STAGE_GAP_S, wave_runs
+    from sim.planning.timetable import STAGE_GAP_S, wave_runs
 
     wave = [16 * 3600.0] * 400
     timetable = [15 * 3600.0 + 1200 * i for i in range(6)]  # 15:00 to 16:40
@@ -204,8 +204,8 @@ def test_a_wave_at_a_session_end_is_carried_within_the_wait_by_timed_extra_runs(
 def test_extra_runs_have_their_own_buses():
     """A line's extra buses run its extra runs alone, so the timetable keeps its buses; the
     planner counts as many as are under way at once."""
+    from sim.planning.timetable import extra_buses
     from sim.scenario import load_scenario
-    from sim.shuttle_plan import extra_buses
 
     runs = 'shuttles.lines.0.extra_runs=["17:00", "17:01", "17:02"]'
     sc = load_scenario("som1_day", [runs, "shuttles.lines.0.extra_vehicles=3"])
@@ -254,7 +254,8 @@ def test_two_plans_merge_to_one_that_serves_both_demands():
     """Settling keeps, hour by hour, the shorter headway (with buses for it), and of two waves
     at the same time the bigger; a wave only one plan has is kept; a line nobody rode as
     planned is left out."""
-    from sim.shuttle_plan import LinePlan, PlannedPeriod, Targets, merge_line
+    from sim.planning.settling import merge_line
+    from sim.planning.timetable import LinePlan, PlannedPeriod, Targets
 
     h = 3600.0
     targets = Targets(10, 0.8)
@@ -276,7 +277,9 @@ def test_two_plans_merge_to_one_that_serves_both_demands():
 
 
 def test_a_line_that_missed_is_sized_for_tighter_targets_within_bounds():
-    from sim.shuttle_plan import LineCheck, Targets, tightened
+    from sim.planning.check import LineCheck
+    from sim.planning.settling import tightened
+    from sim.planning.timetable import Targets
 
     targets = Targets(10, 0.8)
     check = LineCheck("L", 10, 50, 400, 0, 11.0, 20.0, 0.88, 0.0)
