@@ -16,6 +16,7 @@ from mesa import Model
 from mesa.time import Priority
 from tqdm import tqdm
 
+from .layers import layer_classes
 from .network import RoadNetwork
 from .scenario import Scenario
 from .traffic.controls import apply_controls
@@ -140,17 +141,15 @@ class SummitModel(EventModel):
         trips = generate_trips(self.network, traffic, self.rng, self.start_s, self.end_s)
         self.engine.add_trips(trips.depart_s, trips.origin, trips.destination, trips.kind)
         self.tick_s = traffic.engine_tick_s
-        self.summit = None
-        if scenario.has_summit():
-            from .summit import SummitLayer
-
-            self.summit = SummitLayer(self, scenario)
-            self.summit.start()
-        self.emergency = None
-        if scenario.emergency.enabled:
-            from .emergency.layer import EmergencyLayer
-
-            self.emergency = EmergencyLayer(self, scenario)
+        # the layers the scenario asks for, each built and started in turn (sim/layers.py);
+        # each is also the model's attribute of its name (model.summit), None when absent
+        self.layers = []
+        for cls in layer_classes():
+            layer = cls(self, scenario) if cls.applies(scenario) else None
+            setattr(self, cls.name, layer)
+            if layer is not None:
+                self.layers.append(layer)
+                layer.start()
         self.schedule_event(self.advance_traffic, at=self.start_s)
 
     @event_method
@@ -198,14 +197,9 @@ def keep_nodes(net: RoadNetwork, scenario: Scenario) -> set[int]:
         keep.update(zone_nodes(net, z, at_junctions=traffic.trip_ends_at_junctions))
     for m in scenario.motorcades:
         keep.update(net.node_index[net.resolve(w)[0]] for w in m.route)
-    if scenario.has_summit():
-        from .summit import summit_nodes
-
-        keep.update(net.node_index[n] for n in summit_nodes(net, scenario))
-    if scenario.emergency.enabled:
-        from .emergency.layer import emergency_nodes
-
-        keep.update(net.node_index[n] for n in emergency_nodes(net, scenario))
+    for cls in layer_classes():
+        if cls.applies(scenario):
+            keep.update(net.node_index[n] for n in cls.kept_nodes(net, scenario))
     return keep
 
 

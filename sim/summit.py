@@ -65,6 +65,34 @@ def scaled_extra(vehicles: int, scale: float) -> int:
 
 
 class SummitLayer:
+    """Delegates, their hotels and agendas, shuttle lines, vans, screening at the venues and
+    motorcades (a layer of the model, sim/layers.py)."""
+
+    name = "summit"
+
+    @classmethod
+    def applies(cls, scenario) -> bool:
+        return scenario.has_summit()
+
+    @classmethod
+    def kept_nodes(cls, net, scenario) -> set[str]:
+        return summit_nodes(net, scenario)
+
+    def metrics(self) -> dict[str, dict]:
+        from .metrics import delegate_metrics, shuttle_metrics
+
+        return {"delegates": delegate_metrics(self),
+                "shuttles": shuttle_metrics(self, self.model.engine)}
+
+    def write_outputs(self, folder, metrics: dict, painter) -> None:
+        from .picture_data import summit_picture_data
+        from .summit_tables import write_summit_tables
+
+        if self.delegates:
+            painter.draw("sim.plots:draw_summit_plots", summit_picture_data(self), folder,
+                         title=self.model.spec.name)
+        write_summit_tables(self, folder, metrics)
+
     def __init__(self, model, scenario):
         self.model = model
         self.spec = scenario.delegates

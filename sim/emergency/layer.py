@@ -236,6 +236,42 @@ class Helipad:
 
 
 class EmergencyLayer:
+    """119 calls, fire, EMS and police units, hospitals and evacuations (a layer of the model,
+    sim/layers.py)."""
+
+    name = "emergency"
+
+    @classmethod
+    def applies(cls, scenario) -> bool:
+        return scenario.emergency.enabled
+
+    @classmethod
+    def kept_nodes(cls, net, scenario) -> set[str]:
+        return emergency_nodes(net, scenario)
+
+    def start(self) -> None:
+        """Its calls and units are scheduled as it is built."""
+
+    def metrics(self) -> dict[str, dict]:
+        from .metrics import emergency_metrics
+
+        return {"emergency": emergency_metrics(self)}
+
+    def write_outputs(self, folder, metrics: dict, painter) -> None:
+        """incidents.csv, units.csv, coverage.csv, coverage_gaps.csv and the coverage chart."""
+        from ..tables import write_csv
+        from .metrics import (
+            INCIDENT_COLUMNS,
+            UNIT_COLUMNS,
+            incident_rows,
+            unit_rows,
+            write_coverage,
+        )
+
+        write_csv(folder / "incidents.csv", INCIDENT_COLUMNS, incident_rows(self))
+        write_csv(folder / "units.csv", UNIT_COLUMNS, unit_rows(self))
+        write_coverage(self, folder, painter)
+
     def __init__(self, model, scenario):
         self.model = model
         spec = self.spec = scenario.emergency

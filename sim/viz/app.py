@@ -73,7 +73,7 @@ def MapPanel(model):
 def ChartsPanel(model):
     """The live charts of the run so far."""
     update_counter.get()
-    em = getattr(model, "emergency", None)
+    em = model.emergency
     fig = draw_charts(model.history,
                       coverage_target=em.spec.coverage_target_share if em else None)
     with solara.Column(classes=["summit-charts"]):

@@ -221,7 +221,7 @@ class MapView:
         ]
         fig.legend(handles=moving, loc="upper left", bbox_to_anchor=(0.745, 0.68), fontsize=8,
                    title="Shuttles, stops, held traffic", title_fontsize=8.5, frameon=False)
-        if getattr(self.model, "emergency", None) is None:
+        if self.model.emergency is None:
             return  # no responders or incidents to explain
         units = [Line2D([], [], marker=m, ls="", mfc=c, mec="#555555", ms=7,
                         label=t.replace("_", " ")) for t, (m, c) in UNIT_STYLE.items()]
@@ -314,7 +314,7 @@ class MapView:
 
     def unit_positions(self, now: float) -> dict[str, list]:
         """Busy responders by type: (x, y, status)."""
-        layer = getattr(self.model, "emergency", None)
+        layer = self.model.emergency
         out: dict[str, list] = {}
         if layer is None:
             return out
@@ -330,7 +330,7 @@ class MapView:
         return out
 
     def incident_marks(self, now: float) -> list[tuple]:
-        layer = getattr(self.model, "emergency", None)
+        layer = self.model.emergency
         if layer is None:
             return []
         out = []
@@ -451,7 +451,7 @@ class MapView:
                  f"{len(sh):,} shuttles moving, {int(q.sum()):,} people at stops"]
         if len(held_n):
             lines.append(f"{int(held_n.sum()):,} vehicles held by closures")
-        if getattr(self.model, "emergency", None) is not None:
+        if self.model.emergency is not None:
             lines.append(f"responders busy: {busy}, open incidents: {len(active)}")
         if closed.any():
             lines.append(f"{int(closed.sum())} road segments closed")
