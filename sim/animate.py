@@ -23,6 +23,7 @@ import numpy as np
 
 from .clock import day_of, format_clock, format_hhmm, parse_clock
 from .errors import InputError
+from .formats import embedded_network, load_network
 from .ownership import STAMP, check_output_file
 
 POSITIONS = "positions.csv.gz"
@@ -237,15 +238,14 @@ class _RunInfo:
 
 def _run_network(manifest: dict):
     """The run's road network: the embedded one, or the file its scenario named."""
-    from .network import RoadNetwork
 
     net_spec = (manifest.get("scenario") or {}).get("network") or {}
     if not net_spec.get("file"):
-        return RoadNetwork.embedded()
+        return embedded_network()
     p = Path(net_spec["file"])
     if not p.is_absolute() and manifest.get("scenario_file"):
         p = Path(manifest["scenario_file"]).parent / p
-    return RoadNetwork.from_file(p, largest_component=net_spec.get("largest_component", True))
+    return load_network(p, largest_component=net_spec.get("largest_component", True))
 
 
 def _rgba(colour: str):

@@ -22,7 +22,7 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 
-from .network import EMBEDDED_PATH, RoadNetwork
+from .formats import EMBEDDED_PATH, load_network
 from .routing import Router
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,7 +109,7 @@ def _median_s(fn, repeats: int) -> float:
 
 def routing_bench(repeats: int = 5) -> dict[str, float]:
     """Network loading and shortest paths (median seconds of `repeats`)."""
-    net = RoadNetwork.from_file(EMBEDDED_PATH)
+    net = load_network(EMBEDDED_PATH)
     router = Router(net)
     rng = np.random.default_rng(1)
     sources = rng.choice(net.n_nodes, size=50, replace=False)
@@ -121,7 +121,7 @@ def routing_bench(repeats: int = 5) -> dict[str, float]:
     pairs = [(net.nodes[a].id, net.nodes[b].id)
              for a, b in rng.choice(net.n_nodes, size=(100, 2))]
     out = {
-        "load_embedded_network_s": _median_s(lambda: RoadNetwork.from_file(EMBEDDED_PATH),
+        "load_embedded_network_s": _median_s(lambda: load_network(EMBEDDED_PATH),
                                               repeats),
         "build_router_s": _median_s(lambda: Router(net), repeats),
         "one_to_all_50_sources_scipy_s": _median_s(lambda: router.times_from(sources), repeats),

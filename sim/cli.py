@@ -11,15 +11,15 @@ from pathlib import Path
 from . import argtypes
 from .calibration.commands import add_calibration_commands
 from .errors import InputError
+from .formats import embedded_network, load_network
 from .whatif import add_whatif_commands
 
 
 def _load_network(args):
-    from .network import RoadNetwork
 
     if getattr(args, "network", None):
-        return RoadNetwork.from_file(args.network)
-    return RoadNetwork.embedded()
+        return load_network(args.network)
+    return embedded_network()
 
 
 def _positive_int(text: str) -> int:
@@ -135,13 +135,13 @@ def _overrides(args) -> list[str]:
 
 
 def cmd_validate(args) -> int:
-    from .model import load_network
+    from .model import scenario_network
     from .scenario import load_scenario
     from .traffic.controls import path_links, select_links
     from .traffic.demand import demand_destinations
 
     scenario = load_scenario(args.scenario, _overrides(args))
-    net = load_network(scenario)
+    net = scenario_network(scenario)
     # resolve every name the scenario uses against the network, as a run would
     demand_destinations(net, scenario.traffic)
     for group in ("closures", "capacity_changes", "truck_bans"):

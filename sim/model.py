@@ -16,6 +16,7 @@ from mesa import Model
 from mesa.time import Priority
 from tqdm import tqdm
 
+from .formats import embedded_network, load_network
 from .layers import layer_classes
 from .network import RoadNetwork
 from .scenario import Scenario
@@ -129,7 +130,7 @@ class SummitModel(EventModel):
         self.seed_used = scenario.seed if seed is None else int(seed)
         super().__init__(rng=np.random.default_rng(self.seed_used))
         self.spec = scenario
-        self.network = network or load_network(scenario)
+        self.network = network or scenario_network(scenario)
         self.start_s, self.end_s = scenario.start, scenario.end
         traffic = scenario.traffic
         # fast_path=False: the engine's reference loop (the differential tests compare the two)
@@ -203,8 +204,9 @@ def keep_nodes(net: RoadNetwork, scenario: Scenario) -> set[int]:
     return keep
 
 
-def load_network(scenario: Scenario) -> RoadNetwork:
+def scenario_network(scenario: Scenario) -> RoadNetwork:
+    """The scenario's network: its `[network] file`, else the embedded Gyeongju network."""
     path = scenario.network_path()
     if path is None:
-        return RoadNetwork.embedded()
-    return RoadNetwork.from_file(path, largest_component=scenario.network.largest_component)
+        return embedded_network()
+    return load_network(path, largest_component=scenario.network.largest_component)

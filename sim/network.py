@@ -10,7 +10,6 @@ import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 from typing import Any, NamedTuple
 
 import networkx as nx
@@ -146,19 +145,6 @@ class RoadNetwork:
             self.free_flow_s = self.length_m / (self.speed_kmh / 3.6)
         if validate:
             self.validate()
-
-    # ---- loading -------------------------------------------------------------------------
-    @classmethod
-    def from_file(cls, path: str | Path, **kwargs) -> RoadNetwork:
-        """Load a network by file type: project JSON, osmnx-style GraphML or OSM XML."""
-        from .formats import load_network
-
-        return load_network(path, **kwargs)
-
-    @classmethod
-    def embedded(cls) -> RoadNetwork:
-        """The hand-curated Gyeongju network shipped with the package."""
-        return _embedded_network()
 
     # ---- lookups -------------------------------------------------------------------------
     @property
@@ -333,16 +319,3 @@ class RoadNetwork:
                 for p in self.places
             ],
         }
-
-
-EMBEDDED_PATH = Path(__file__).parent / "data" / "gyeongju.json"
-
-_EMBEDDED: RoadNetwork | None = None
-
-
-def _embedded_network() -> RoadNetwork:
-    # Loaded once per process: the network is immutable and validation costs ~0.1 s.
-    global _EMBEDDED
-    if _EMBEDDED is None:
-        _EMBEDDED = RoadNetwork.from_file(EMBEDDED_PATH)
-    return _EMBEDDED

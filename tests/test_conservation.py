@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from sim.formats import embedded_network
 from sim.metrics import delegate_metrics, shuttle_metrics, trip_table
 from sim.model import SummitModel
 from sim.network import RoadNetwork
@@ -31,7 +32,7 @@ STATUSES = {"arrived", "en_route", "stuck"}
 
 @cache
 def _network() -> RoadNetwork:
-    return RoadNetwork.embedded()
+    return embedded_network()
 
 
 @cache

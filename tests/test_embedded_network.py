@@ -5,14 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from sim.formats import embedded_network
 from sim.geo import haversine_m, polyline_length_m
-from sim.network import CLASS_DEFAULTS, RoadNetwork
+from sim.network import CLASS_DEFAULTS
 from sim.routing import Router
 
 
 @pytest.fixture(scope="module")
 def net():
-    return RoadNetwork.embedded()
+    return embedded_network()
 
 
 def test_size_and_connectivity(net):

@@ -8,6 +8,7 @@ from mesa import Agent
 from traffic_helpers import line_network, scenario
 
 from sim.errors import InputError
+from sim.formats import load_network
 from sim.model import SummitModel
 
 
@@ -107,11 +108,10 @@ def test_a_vehicle_called_off_before_it_sets_off_never_departs(tmp_path):
 
 def test_an_engine_built_without_a_scenario_takes_the_schemas_defaults(tmp_path):
     """One configuration path: the engine declares no tuning default of its own."""
-    from sim.network import RoadNetwork
     from sim.scenario import TrafficSpec
     from sim.traffic.engine import TrafficEngine
 
-    e = TrafficEngine(RoadNetwork.from_file(line_network(tmp_path, [{"length_km": 1.0}])))
+    e = TrafficEngine(load_network(line_network(tmp_path, [{"length_km": 1.0}])))
     spec = TrafficSpec()
     assert e.reroute_interval_s == spec.reroute_interval_s
     assert e.loop.stuck_after_s == spec.stuck_after_s
@@ -134,10 +134,9 @@ def test_emergency_expected_times_skip_their_share_of_a_standing_queue(tmp_path)
     equal to guidance's on an empty road, and lower by the skipped share of a queue."""
     import numpy as np
 
-    from sim.network import RoadNetwork
     from sim.traffic.engine import TrafficEngine
 
-    e = TrafficEngine(RoadNetwork.from_file(line_network(tmp_path, [{"length_km": 1.0}])))
+    e = TrafficEngine(load_network(line_network(tmp_path, [{"length_km": 1.0}])))
     links, ci = e.links, e.class_index["emergency"]
     empty = links.expected_times(ci)
     assert np.array_equal(links.expected_times(ci, skipping_queues=True), empty)

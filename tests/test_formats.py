@@ -8,16 +8,16 @@ import networkx as nx
 import pytest
 
 from sim.errors import NetworkError
+from sim.formats import load_network
 from sim.formats.geojson import to_geojson
 from sim.formats.graphml import write_graphml
-from sim.network import RoadNetwork
 
 
 def test_graphml_round_trip_keeps_attributes(grid_spec, write_json, tmp_path):
-    net = RoadNetwork.from_file(write_json(grid_spec))
+    net = load_network(write_json(grid_spec))
     out = tmp_path / "grid.graphml"
     write_graphml(net, out)
-    back = RoadNetwork.from_file(out)
+    back = load_network(out)
     assert back.n_nodes == net.n_nodes and back.n_links == net.n_links
     for n in net.nodes:
         m = back.node(n.id)
@@ -64,7 +64,7 @@ def _osmnx_style_graphml(path):
 def test_osmnx_graphml_maps_tags_to_classes_lanes_and_capacity(tmp_path):
     path = tmp_path / "streets.graphml"
     _osmnx_style_graphml(path)
-    net = RoadNetwork.from_file(path)
+    net = load_network(path)
     assert net.n_nodes == 5  # node 9 trimmed
     assert any("dropped 1 node" in n for n in net.notes)
     a = net.link_between("1", "2")
@@ -83,18 +83,18 @@ def test_graphml_without_trim_reports_the_piece(tmp_path):
     path = tmp_path / "streets.graphml"
     _osmnx_style_graphml(path)
     with pytest.raises(NetworkError, match=r"not strongly connected.* 9"):
-        RoadNetwork.from_file(path, largest_component=False)
+        load_network(path, largest_component=False)
 
 
 def test_malformed_graphml_is_named(tmp_path):
     path = tmp_path / "bad.graphml"
     path.write_text("<graphml><graph><node id='1'></graph>", encoding="utf-8")
     with pytest.raises(NetworkError, match="cannot be read as GraphML"):
-        RoadNetwork.from_file(path)
+        load_network(path)
 
 
 def test_geojson_export_is_valid_featurecollection(grid_spec, write_json):
-    net = RoadNetwork.from_file(write_json(grid_spec))
+    net = load_network(write_json(grid_spec))
     gj = json.loads(json.dumps(to_geojson(net)))
     kinds = [f["properties"]["feature_type"] for f in gj["features"]]
     assert kinds.count("link") == net.n_links
@@ -109,7 +109,7 @@ def test_osm_xml_through_osmnx():
     from pathlib import Path
 
     path = Path(__file__).parent / "data" / "hwango_streets.osm"
-    net = RoadNetwork.from_file(path)
+    net = load_network(path)
     assert net.strongly_connected
     classes = {lk.road_class for lk in net.links}
     assert {"arterial", "local"} <= classes

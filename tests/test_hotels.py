@@ -17,7 +17,7 @@ from agents.hotels import (
     lodgings_from_network,
 )
 from sim.errors import InputError
-from sim.network import RoadNetwork
+from sim.formats import embedded_network, load_network
 
 
 def lodge(name, zone, rooms, suites=0, km=1.0, city="Gyeongju"):
@@ -290,7 +290,7 @@ def test_duplicates_and_bad_rules_are_refused():
 # ---- from the network -------------------------------------------------------------------------
 
 def test_lodgings_from_embedded_network():
-    net = RoadNetwork.embedded()
+    net = embedded_network()
     pohang = Lodging("Pohang pool", "overflow", node="r_pohang_airport", rooms=2000,
                      distance_km=35.0, city="Pohang")
     found = {lg.name: lg for lg in lodgings_from_network(net, extra=[pohang])}
@@ -308,18 +308,18 @@ def test_lodgings_from_embedded_network():
 
 
 def test_lodgings_from_network_refuses_bad_extras_and_missing_venue(grid_spec, write_json):
-    net = RoadNetwork.embedded()
+    net = embedded_network()
     with pytest.raises(InputError, match=r"'Kolon Hotel' appears twice"):
         lodgings_from_network(net, extra=[Lodging("Kolon Hotel", "bulguksa", "e_kolon_door", 9)])
     with pytest.raises(InputError, match=r"node = 'nowhere' is not a node"):
         lodgings_from_network(net, extra=[Lodging("Pool", "overflow", "nowhere", 9)])
-    grid = RoadNetwork.from_file(write_json(grid_spec))  # has a hotel but no HICO
+    grid = load_network(write_json(grid_spec))  # has a hotel but no HICO
     with pytest.raises(InputError, match="no place named 'HICO'"):
         lodgings_from_network(grid)
 
 
 def test_leaders_find_suites_on_the_embedded_network():
-    lodgings = lodgings_from_network(RoadNetwork.embedded())
+    lodgings = lodgings_from_network(embedded_network())
     suites_in_bomun = sum(lg.suites for lg in lodgings if lg.zone == "bomun")
     assert suites_in_bomun >= 15
     leaders = [Guest(i, "leader", f"E{i}", party_size=5) for i in range(suites_in_bomun + 2)]

@@ -9,7 +9,7 @@ import pytest
 
 from agents.incidents import Demand, generate_calls
 from sim.emergency.layer import _road_length_around, resident_weights, standing_nodes
-from sim.model import SummitModel, load_network
+from sim.model import SummitModel, scenario_network
 from sim.scenario import load_scenario
 
 NO_TRAFFIC = ["traffic.daily_trips=0", "traffic.external=[]", "traffic.through=[]",
@@ -19,7 +19,7 @@ NO_TRAFFIC = ["traffic.daily_trips=0", "traffic.external=[]", "traffic.through=[
 @pytest.fixture(scope="module")
 def city():
     scenario = load_scenario("city_emergency")
-    net = load_network(scenario)
+    net = scenario_network(scenario)
     return scenario, net, resident_weights(net, scenario)
 
 

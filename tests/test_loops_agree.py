@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from traffic_helpers import run, run_reference, scenario, trips, write_network
 
-from sim.network import RoadNetwork
+from sim.formats import load_network
 from sim.scenario import TrafficSpec
 from sim.traffic.engine import TrafficEngine
 
@@ -96,7 +96,7 @@ def test_listeners_are_told_the_same_by_both_loops(tmp_path_factory, case, data)
     mid-run: the callbacks, their order and times, and every trip are the same."""
     nodes, roads, pairs, ids = case
     path = write_network(tmp_path_factory.mktemp("grid"), nodes, roads, name="grid")
-    net = RoadNetwork.from_file(path)
+    net = load_network(path)
     n = len(ids)
     vehicles = data.draw(st.lists(st.tuples(st.floats(0, 1800), st.integers(0, n - 1),
                                             st.integers(0, n - 1), st.booleans(),

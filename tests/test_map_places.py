@@ -11,6 +11,7 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from sim.formats import embedded_network
 from sim.map_places import (
     BOMUN_RADIUS_M,
     HOTEL_GROUP,
@@ -20,7 +21,6 @@ from sim.map_places import (
     scenario_names,
 )
 from sim.netmap import _overlap, city_bounds, map_axes, map_projection
-from sim.network import RoadNetwork
 from sim.scenario import load_scenario
 
 KTX = "KTX Gyeongju (Singyeongju)"
@@ -28,7 +28,7 @@ KTX = "KTX Gyeongju (Singyeongju)"
 
 @pytest.fixture(scope="module")
 def net():
-    return RoadNetwork.embedded()
+    return embedded_network()
 
 
 @pytest.fixture(scope="module")

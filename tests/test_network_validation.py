@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from sim.errors import InputError, NetworkError
-from sim.network import RoadNetwork
+from sim.formats import load_network
 
 
 def test_grid_loads_with_links_from_paths(grid_spec, write_json):
-    net = RoadNetwork.from_file(write_json(grid_spec))
+    net = load_network(write_json(grid_spec))
     # 6 roads: 4 two-way roads of 2 segments (16 links), one 2-segment one-way (2), one 2-way (4)
     assert net.n_nodes == 9
     assert net.n_links == 2 * 2 * 5 + 2
@@ -27,7 +27,7 @@ def test_disconnected_piece_is_named(grid_spec, write_json):
                                "speed_kmh": 30, "oneway": False,
                                "path": ["island_a", "island_b"]})
     with pytest.raises(NetworkError) as exc:
-        RoadNetwork.from_file(write_json(grid_spec))
+        load_network(write_json(grid_spec))
     msg = str(exc.value)
     assert "not strongly connected" in msg
     assert "island_a" in msg and "island_b" in msg
@@ -38,13 +38,13 @@ def test_one_way_dead_end_is_a_disconnected_piece(grid_spec, write_json):
     grid_spec["roads"].append({"name": "Trap lane", "class": "local", "lanes": 1,
                                "speed_kmh": 30, "oneway": True, "path": ["n00", "cul_de_sac"]})
     with pytest.raises(NetworkError, match="cul_de_sac"):
-        RoadNetwork.from_file(write_json(grid_spec))
+        load_network(write_json(grid_spec))
 
 
 def test_zero_capacity_names_the_links(grid_spec, write_json):
     grid_spec["roads"][1]["capacity_vph_per_lane"] = 0
     with pytest.raises(NetworkError) as exc:
-        RoadNetwork.from_file(write_json(grid_spec))
+        load_network(write_json(grid_spec))
     msg = str(exc.value)
     assert "capacity 0 veh/h; must be > 0" in msg
     assert "n10 -> n11, Hwarang-ro" in msg
@@ -54,7 +54,7 @@ def test_negative_speed_and_zero_lanes_are_named(grid_spec, write_json):
     grid_spec["roads"][0]["speed_kmh"] = -5
     grid_spec["roads"][2]["lanes"] = 0
     with pytest.raises(NetworkError) as exc:
-        RoadNetwork.from_file(write_json(grid_spec))
+        load_network(write_json(grid_spec))
     msg = str(exc.value)
     assert "speed -5 km/h" in msg and "Taejong-ro" in msg
     assert "lanes 0" in msg and "Wonhwa-ro" in msg
@@ -63,25 +63,25 @@ def test_negative_speed_and_zero_lanes_are_named(grid_spec, write_json):
 def test_place_on_unknown_node_is_named(grid_spec, write_json):
     grid_spec["places"][1]["node"] = "no_such_node"
     with pytest.raises(NetworkError, match="'Corner Hotel': node 'no_such_node' is not in"):
-        RoadNetwork.from_file(write_json(grid_spec))
+        load_network(write_json(grid_spec))
 
 
 def test_place_far_from_every_node_is_rejected(grid_spec, write_json):
     grid_spec["places"][0]["lat"] = 36.5  # a typo: 70 km north
     with pytest.raises(NetworkError, match=r"'Test Hall'.*km from the nearest node"):
-        RoadNetwork.from_file(write_json(grid_spec))
+        load_network(write_json(grid_spec))
 
 
 def test_unknown_node_in_path_is_named(grid_spec, write_json):
     grid_spec["roads"][3]["path"].append("n99")
     with pytest.raises(NetworkError, match=r"roads\[3\] \(West street\).*'n99'"):
-        RoadNetwork.from_file(write_json(grid_spec))
+        load_network(write_json(grid_spec))
 
 
 def test_unknown_class_names_field_value_and_allowed(grid_spec, write_json):
     grid_spec["roads"][0]["class"] = "highway"
     with pytest.raises(NetworkError) as exc:
-        RoadNetwork.from_file(write_json(grid_spec))
+        load_network(write_json(grid_spec))
     msg = str(exc.value)
     assert "roads[0].class = 'highway'" in msg
     assert "'expressway'" in msg and "'local'" in msg
@@ -91,29 +91,29 @@ def test_malformed_json_names_line_and_column(tmp_path):
     path = tmp_path / "broken.json"
     path.write_text('{"format": "summit-sim-network",\n "nodes": [,]}', encoding="utf-8")
     with pytest.raises(NetworkError, match=r"not valid JSON: line 2 column"):
-        RoadNetwork.from_file(path)
+        load_network(path)
 
 
 def test_missing_field_is_named(grid_spec, write_json):
     del grid_spec["nodes"][4]["lat"]
     with pytest.raises(NetworkError, match=r"nodes\[4\].lat: missing"):
-        RoadNetwork.from_file(write_json(grid_spec))
+        load_network(write_json(grid_spec))
 
 
 def test_duplicate_node_and_unused_node(grid_spec, write_json):
     grid_spec["nodes"].append(dict(grid_spec["nodes"][0]))
     grid_spec["nodes"].append({"id": "lonely", "lat": 35.851, "lon": 129.211})
     with pytest.raises(NetworkError) as exc:
-        RoadNetwork.from_file(write_json(grid_spec))
+        load_network(write_json(grid_spec))
     assert "duplicate node id" in str(exc.value)
     assert "on no road: lonely" in str(exc.value)
 
 
 def test_unsupported_suffix_and_missing_file(tmp_path):
     with pytest.raises(InputError, match=r"suffix '.shp' is not supported"):
-        RoadNetwork.from_file(tmp_path / "roads.shp")
+        load_network(tmp_path / "roads.shp")
     with pytest.raises(InputError, match="does not exist"):
-        RoadNetwork.from_file(tmp_path / "nowhere.json")
+        load_network(tmp_path / "nowhere.json")
 
 
 def test_parallel_roads_collapse_to_shortest(grid_spec, write_json):
@@ -121,14 +121,14 @@ def test_parallel_roads_collapse_to_shortest(grid_spec, write_json):
     grid_spec["roads"].append({"name": "Detour", "class": "local", "lanes": 1, "speed_kmh": 30,
                                "oneway": False,
                                "path": ["n00", [35.8480, 129.2115], "n01"]})
-    net = RoadNetwork.from_file(write_json(grid_spec))
+    net = load_network(write_json(grid_spec))
     assert net.link_between("n00", "n01").road == "Taejong-ro"
 
 
 def test_lengths_come_from_coordinates_including_bends(grid_spec, write_json):
     from sim.geo import haversine_m, polyline_length_m
 
-    net = RoadNetwork.from_file(write_json(grid_spec))
+    net = load_network(write_json(grid_spec))
     bent = net.link_between("n01", "n02")
     a, b = net.node("n01"), net.node("n02")
     straight = haversine_m(a.lat, a.lon, b.lat, b.lon)
@@ -139,7 +139,7 @@ def test_lengths_come_from_coordinates_including_bends(grid_spec, write_json):
 
 
 def test_place_snaps_to_nearest_node(grid_spec, write_json):
-    net = RoadNetwork.from_file(write_json(grid_spec))
+    net = load_network(write_json(grid_spec))
     hall = next(p for p in net.places if p.name == "Test Hall")
     assert hall.node == "n22"
     assert 0 < hall.snap_m < 100

@@ -8,13 +8,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.network import RoadNetwork
+from sim.formats import embedded_network, load_network
 from sim.routing import Router
 
 
 @pytest.fixture(scope="module")
 def net():
-    return RoadNetwork.embedded()
+    return embedded_network()
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +77,7 @@ def test_triangle_inequality_through_any_midpoint(net, router):
 
 
 def test_custom_weights_change_the_route(grid_spec, write_json):
-    grid = RoadNetwork.from_file(write_json(grid_spec))
+    grid = load_network(write_json(grid_spec))
     free = Router(grid).route("n00", "n02")
     assert free.nodes == ("n00", "n01", "n02")
     w = grid.free_flow_s.copy()

@@ -8,8 +8,8 @@ import pytest
 from traffic_helpers import line_network, run, scenario, trips
 
 from sim.errors import InputError
+from sim.formats import load_network
 from sim.metrics import corridor_times
-from sim.network import RoadNetwork
 from sim.scenario import TrafficSpec
 from sim.traffic.engine import TrafficEngine
 
@@ -103,7 +103,7 @@ def test_an_unknown_road_class_is_refused_by_name(tmp_path, key):
     # the engine refuses it too, for callers that build one themselves from an unchecked
     # traffic section
     with pytest.raises(InputError, match=repr(key)):
-        TrafficEngine(RoadNetwork.from_file(net),
+        TrafficEngine(load_network(net),
                       TrafficSpec.model_construct(speed_factors={key: 0.9}))
 
 

@@ -7,7 +7,7 @@ import pytest
 from traffic_helpers import line_network, scenario
 
 from sim.errors import InputError
-from sim.model import load_network
+from sim.model import scenario_network
 from sim.traffic.demand import generate_trips
 
 HOURLY = [1 / 24] * 24
@@ -26,7 +26,7 @@ def _setup(tmp_path, km=2.0, **visitors):
                             {"name": "palace", "node": "n3", "visits_per_year": 1}], **visitors}
     sc = scenario(net, start="00:00", end="24:00",
                   traffic={"profile": {"hourly": HOURLY}, "visitors": spec})
-    return sc, load_network(sc)
+    return sc, scenario_network(sc)
 
 
 def _trips(sc, net, seed=3):
@@ -101,7 +101,7 @@ def test_attractions_take_their_visits_and_the_zones_the_rest_by_jobs(tmp_path):
     sc = scenario(net, start="00:00", end="24:00",
                   traffic={"profile": {"hourly": HOURLY}, "visitors": spec, "zones": zones,
                            "trip_ends_at_junctions": False})
-    net_ = load_network(sc)
+    net_ = scenario_network(sc)
     trips = _trips(sc, net_, seed=11)
     first = trips.destination[trips.origin == net_.node_index["n0"]]
     share = {n: (first == net_.node_index[n]).mean() for n in ("n1", "n2", "n3")}

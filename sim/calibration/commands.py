@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from .. import argtypes
+from ..formats import embedded_network
 from ..report import pct
 
 FIT_COUNT_COLUMNS = ["id", "road", "site", "unit", "observed", "model", "ratio", "geh",
@@ -137,10 +138,9 @@ def write_fit(fit: dict, out: Path, *, net=None, replace: bool = False,
 
 def _run_network(run_dir: Path):
     """The run's road network when it is the embedded one (the map needs coordinates)."""
-    from ..network import RoadNetwork
 
     manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
-    net = RoadNetwork.embedded()
+    net = embedded_network()
     return net if manifest.get("network", {}).get("name") == net.name else None
 
 

@@ -7,6 +7,9 @@ from pathlib import Path
 from ..errors import InputError
 from ..network import RoadNetwork
 
+EMBEDDED_PATH = Path(__file__).resolve().parent.parent / "data" / "gyeongju.json"
+_EMBEDDED: RoadNetwork | None = None
+
 READERS = {".json": "own", ".graphml": "graphml", ".osm": "osm", ".xml": "osm"}
 
 
@@ -37,3 +40,12 @@ def load_network(path: str | Path, *, largest_component: bool | None = None) -> 
     from .osm import read_osm
 
     return read_osm(p, largest_component=trim)
+
+
+def embedded_network() -> RoadNetwork:
+    """The hand-curated Gyeongju network shipped with the package, loaded once per process
+    (the network is immutable and validation costs about 0.1 s)."""
+    global _EMBEDDED
+    if _EMBEDDED is None:
+        _EMBEDDED = load_network(EMBEDDED_PATH)
+    return _EMBEDDED
