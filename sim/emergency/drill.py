@@ -25,17 +25,12 @@ import numpy as np
 
 from ..clock import format_clock, format_mmss, parse_clock
 from ..errors import InputError
+from .stages import STAGE_FIELD, STAGES, TOLERANCE_S
 
 COLUMNS = ("incident", "unit", "stage", "timestamp")
-STAGES = ("call", "dispatch", "en_route", "on_scene", "transport", "hospital", "clear")
-STAGE_FIELD = {"dispatch": "dispatch_s", "en_route": "en_route_s", "on_scene": "on_scene_s",
-               "transport": "transport_s", "hospital": "hospital_s", "clear": "clear_s"}
-STAGE_LABEL = {"dispatch": "dispatched", "en_route": "set off", "on_scene": "on scene",
-               "transport": "left with patient", "hospital": "at hospital", "clear": "clear"}
 # times after the incident's call in mm:ss; observed_clock is the logged time of day
 TABLE_COLUMNS = ["incident", "unit", "stage", "observed_clock", "observed_mmss",
                  "sim_median_mmss", "sim_p5_mmss", "sim_p95_mmss", "sim_runs", "runs", "flag"]
-TOLERANCE_S = 15.0  # drill logs are kept to about this (radio log, stopwatch): no flag within
 # judgement: below about 10 runs the 5th and 95th percentiles are little more than the lowest
 # and highest run, so the band (and a flag against it) is rough
 ROUGH_BELOW = 10

@@ -34,7 +34,7 @@ def draw_drill_timeline(comparisons, out: str | Path, *, title: str, subtitle: s
     """One unit's stages, top to bottom in the order they happen: the simulated 5-95% band (a
     bar), its median (a tick) and the observed time (a dot inside the band, a red diamond with
     its gap outside)."""
-    from .drill import STAGE_LABEL, STAGES, TOLERANCE_S
+    from .stages import STAGE_LABEL, STAGES, TOLERANCE_S
 
     out = Path(out)
     rows = sorted(comparisons, key=lambda c: (c.incident, STAGES.index(c.stage)))
