@@ -49,10 +49,11 @@ class DrtSpec:
     depot: str
     max_wait_s: float  # latest pickup = request time + max_wait_s
     max_detour: float  # ride <= max_detour x direct time + detour_slack_s
-    wheelchair_places: int = 0
-    detour_slack_s: float = 300.0
-    dwell_s: float = 30.0  # per stop visited
-    speed_factor: float = 1.0  # the plan's times are free-flow times times this
+    # no defaults: the scenario schema (sim/scenario.py, DrtSpecModel) holds the only ones
+    wheelchair_places: int
+    detour_slack_s: float
+    dwell_s: float  # per stop visited
+    speed_factor: float  # the plan's times are free-flow times times this
 
     def __post_init__(self):
         where = f"DRT service {self.name!r}"

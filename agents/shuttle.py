@@ -49,7 +49,8 @@ class LineSpec:
     end_s: float
     vehicles: int | None  # buses of the all-day timetable
     seats: int
-    wheelchair_places: int = 0
+    # no default: the scenario schema (sim/scenario.py, LineSpecModel) holds the only one
+    wheelchair_places: int
     dwell_base_s: float = 10.0
     dwell_per_boarding_s: float = 3.0
     dwell_per_alighting_s: float = 2.0

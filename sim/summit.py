@@ -16,6 +16,23 @@ from .errors import InputError
 from .geo import haversine_m
 from .routing import Router
 
+# Planning judgements: how people estimate a trip before they make it (the run then drives it
+# through the engine; these only choose modes, routes and departure times).
+CAR_TIME_FACTOR = 1.3  # a car trip takes 1.3x its free-flow time in the summit's traffic
+BUS_TIME_FACTOR = 1.2  # a shuttle leg: stops and boarding on top of the free-flow time
+PARK_S = 300.0  # finding a space and walking from it
+VAN_EXTRA_S = 600.0  # a demand-responsive van: the wait for it and its detours
+MOTORCADE_MARGIN_S = 60.0  # a convoy's start-up and its lead car's gap
+MOTORCADE_LEAD_S = 180.0  # links close this long before a convoy (and 60 s after it)
+MIN_TRANSFER_S = 60.0  # changing lines takes a minute at least, however close the stops
+# judgement: a guest arriving by train or plane reaches the first session no sooner than an
+# hour after the hub (baggage, check-in) plus 1.5x the drive; one leaving keeps the hub
+# margin plus half an hour after the last session, and 1.5x the drive
+HUB_ARRIVAL_S = 3600.0
+HUB_DEPARTURE_S = 1800.0
+HUB_DRIVE_FACTOR = 1.5
+LINE_PLANNING_AHEAD_S = 3600.0  # riders plan on a line from an hour before it runs
+
 
 def resolve_node(net, name: str, where: str) -> str:
     try:
@@ -102,7 +119,7 @@ class SummitLayer:
         self.denied = 0
         self.gave_up = 0  # delegates who left a stop by taxi after max_wait_min
         self.motorcades: list[dict] = []
-        self.motorcade_lead_s = 180.0  # links close this long before a convoy
+        self.motorcade_lead_s = MOTORCADE_LEAD_S
         self._from_rows: dict[str, np.ndarray] = {}  # free-flow seconds from a node
         self._to_rows: dict[str, np.ndarray] = {}  # ... and to a node
         # venues
@@ -115,7 +132,7 @@ class SummitLayer:
         self._build_lines(scenario)
         # the lines running change only at these times (see running_lines)
         self._line_edges = sorted({t for line in self.lines for s, e in line.spec.spans()
-                                   for t in (s - 3600, e)})
+                                   for t in (s - LINE_PLANNING_AHEAD_S, e)})
         # the expected waits change at the periods' bounds (none on all-day timetables)
         self._period_edges = sorted({t for line in self.lines for p in line.spec.periods
                                      for t in p[:2]})
@@ -299,13 +316,13 @@ class SummitLayer:
         for gid, (arrival, departure) in out.items():
             agenda = agendas[gid]
             if arrival is not None:  # at least an hour from the hub to the first session
-                reach = arrival.time_s + 3600 + 1.5 * min(
+                reach = arrival.time_s + HUB_ARRIVAL_S + HUB_DRIVE_FACTOR * min(
                     self.drive_s(arrival.hub, self.venue_nodes[s.venue]) for s in agenda) \
                     if agenda else arrival.time_s
                 agenda = [s for s in agenda if s.start >= reach]
             if departure is not None:
-                margin = self.spec.hub_margin_min * 60 + 1800
-                agenda = [s for s in agenda if s.end + margin + 1.5 * self.drive_s(
+                margin = self.spec.hub_margin_min * 60 + HUB_DEPARTURE_S
+                agenda = [s for s in agenda if s.end + margin + HUB_DRIVE_FACTOR * self.drive_s(
                     self.venue_nodes[s.venue], departure.hub) <= departure.time_s]
             agendas[gid] = agenda
         return {gid: tuple(pair) for gid, pair in out.items()}
@@ -322,7 +339,7 @@ class SummitLayer:
                     for y in lb.spec.stops:
                         walk = self.walk_s(x, y)
                         if walk * self.spec.walk_speed_kmh / 3.6 <= limit:
-                            out.append((la, x, lb, y, max(60.0, walk)))
+                            out.append((la, x, lb, y, max(MIN_TRANSFER_S, walk)))
         return out
 
     # ---- travel times -------------------------------------------------------------------------
@@ -353,7 +370,7 @@ class SummitLayer:
         from .traffic.controls import add_motorcade
 
         spec = SimpleNamespace(name=f"Leader of {delegate.guest.economy}", route=[a, b],
-                               depart=t, lead_s=self.motorcade_lead_s, trail_s=60.0)
+                               depart=t, lead_s=self.motorcade_lead_s, trail_s=MOTORCADE_MARGIN_S)
         self.motorcades.append(add_motorcade(self.model.engine, spec, spec.name,
                                              listener=delegate))
 
@@ -365,16 +382,16 @@ class SummitLayer:
         if a == b:
             return Leg("walk", (), 0.0)
         if who.guest.role == "leader":
-            return Leg("motorcade", (Motorcade(a, b),), self.drive_s(a, b) + 60)
+            return Leg("motorcade", (Motorcade(a, b),), self.drive_s(a, b) + MOTORCADE_MARGIN_S)
         chair = who.wheelchair
         if who.car_parks:
             if a == who.hotel_node:  # from home: the car park with the quickest way on
                 best = None
-                park_s = 300.0
+                park_s = PARK_S
                 for cp in who.car_parks:
                     on = self.transit_leg(cp, b, at, walk=not who.ride_from_car_park,
                                           wheelchair=chair)
-                    est = 1.3 * self.drive_to_s(a, cp) + park_s + on.estimate_s
+                    est = CAR_TIME_FACTOR * self.drive_to_s(a, cp) + park_s + on.estimate_s
                     if best is None or est < best[0]:
                         best = (est, cp, on)
                 est, cp, on = best
@@ -382,7 +399,7 @@ class SummitLayer:
             if b == who.hotel_node and who.car_at is not None:  # back to the car, then home
                 back = self.transit_leg(a, who.car_at, at, walk=not who.ride_from_car_park,
                                         wheelchair=chair)
-                drive = 1.3 * self.drive_s(who.car_at, b)
+                drive = CAR_TIME_FACTOR * self.drive_s(who.car_at, b)
                 return Leg("park_ride", (*back.steps, Drive(who.car_at, b)),
                            back.estimate_s + drive)
         return self.transit_leg(a, b, at, wheelchair=chair)
@@ -408,14 +425,15 @@ class SummitLayer:
         elif walk and walk_s * spec.walk_speed_kmh / 3.6 <= spec.max_walk_m:
             leg = Leg("walk", (Walk(walk_s, b),), walk_s)
         else:
-            drive = 1.3 * self.drive_s(a, b) + 300  # and five minutes to park
+            drive = CAR_TIME_FACTOR * self.drive_s(a, b) + PARK_S
             leg = self._best_by_line(a, b, at, running)
             drt = self.model.spec.shuttles.drt
             if self.drt is not None and (
                     leg is None or leg.estimate_s > drt.when_slower_than_car * drive):
-                leg = Leg("drt", (DemandRide(a, b),), 1.3 * self.drive_s(a, b) + 600)
+                leg = Leg("drt", (DemandRide(a, b),),
+                          CAR_TIME_FACTOR * self.drive_s(a, b) + VAN_EXTRA_S)
             elif leg is None:
-                leg = Leg("car", (Drive(a, b, 300.0),), drive)
+                leg = Leg("car", (Drive(a, b, PARK_S),), drive)
         self._legs[key] = leg
         return leg
 
@@ -436,7 +454,8 @@ class SummitLayer:
         running = None if on_edge else self._running.get(i)
         if running is None:
             running = frozenset(line for line in self.lines
-                                if any(s - 3600 <= at <= e for s, e in line.spec.spans()))
+                                if any(s - LINE_PLANNING_AHEAD_S <= at <= e
+                                       for s, e in line.spec.spans()))
             if not on_edge:
                 self._running[i] = running
         return running
@@ -459,7 +478,7 @@ class SummitLayer:
 
         def ride_s(line, x, y):
             wait = line.spec.expected_wait_s(at)
-            return 1.2 * self.drive_s(x, y) + wait
+            return BUS_TIME_FACTOR * self.drive_s(x, y) + wait
 
         def serves(line, x, y):  # back-and-forth lines serve any pair; a loop only onwards
             if x == y:

@@ -54,7 +54,8 @@ def _model(tmp_path, end="01:00", seed=None, **kw):
 
 def _service(model, **kw):
     spec = dict(name="test drt", vehicles=1, seats=4, start_s=60, end_s=1800, depot="n0",
-                max_wait_s=600, max_detour=1.5)
+                max_wait_s=600, max_detour=1.5, wheelchair_places=0, detour_slack_s=300.0,
+                dwell_s=30.0, speed_factor=1.0)
     spec.update(kw)
     return DrtService(model, DrtSpec(**spec))
 

@@ -52,7 +52,7 @@ def _model(tmp_path, end="03:00"):
 
 def _line(model, **kw):
     spec = dict(name="test line", stops=("n0", "n2", "n3"), headway_s=600, start_s=600,
-                end_s=7200, vehicles=2, seats=40, layover_s=120)
+                end_s=7200, vehicles=2, seats=40, layover_s=120, wheelchair_places=0)
     spec.update(kw)
     return ShuttleLine(model, LineSpec(**spec))
 
