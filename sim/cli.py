@@ -366,9 +366,14 @@ SET_HELP = ("override a scenario value, e.g. traffic.demand_scale=0.8 or the ali
             "shuttles.fleet=200 (repeatable; the same names as compare and sweep)")
 
 
+def _prog() -> str:
+    """The command as the user typed it: the installed `summit-sim`, else `python run.py`."""
+    return "summit-sim" if Path(sys.argv[0]).name == "summit-sim" else "python run.py"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python run.py",
+        prog=_prog(),
         description="summit-sim: Gyeongju APEC 2025 transport and emergency-response simulation.")
     parser.add_argument("--out", default=None, metavar="DIR",
                         help="where the main job (the Leaders' peak day) writes its outputs "
