@@ -139,6 +139,19 @@ def test_the_review_is_the_same_whatever_the_number_of_workers(tmp_path, drill, 
     assert summary["seeds"] == replicate_seeds(1, 2) and summary["base_seed"] == 1
 
 
+def test_the_review_on_a_dask_cluster_is_the_review_on_this_machine(tmp_path, drill):
+    distributed = pytest.importorskip("distributed")
+    code, local = _drill(tmp_path, drill, LOG, "--seeds", "2", "--workers", "1", name="local")
+    assert code == 0
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as cluster:
+        code, remote = _drill(tmp_path, drill, LOG, "--seeds", "2", "--scheduler",
+                              cluster.scheduler_address, name="remote")
+    assert code == 0
+    for name in ("drill_table.csv", "drill.json"):
+        assert (remote / name).read_bytes() == (local / name).read_bytes(), name
+
+
 def test_the_seeds_are_the_what_if_replicates_of_the_base_seed(tmp_path, drill, monkeypatch):
     """--seeds N and --seed BASE pick the runs as compare and sweep do; --scheduler is taken."""
     from sim.emergency import drill as drill_module
