@@ -25,7 +25,7 @@ import numpy as np
 from .formats import EMBEDDED_PATH, load_network
 from .routing import Router
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent  # the checkout, or site-packages when installed
 BENCH_COLUMNS = ["workload", "wall_s", "peak_rss_mb", "trips", "link_traversals",
                  "traversals_per_s"]
 WORKLOADS = [  # (name, scenario, overrides)
@@ -44,8 +44,8 @@ def run_workload(name: str, scenario: str, overrides: list[str]) -> dict:
     """Run one workload in its own process; wall time and peak RSS of that process."""
     with tempfile.TemporaryDirectory(prefix="summit-bench-") as tmp:
         out = Path(tmp) / "run"
-        cmd = [sys.executable, str(ROOT / "run.py"), "run", scenario, "--quiet",
-               "--out", str(out)]
+        # `python -m sim` is run.py's program, in a checkout and installed alike
+        cmd = [sys.executable, "-m", "sim", "run", scenario, "--quiet", "--out", str(out)]
         for o in overrides:
             cmd += ["--set", o]
         t0 = time.perf_counter()

@@ -186,7 +186,8 @@ def cmd_drill(args) -> int:
     from .emergency.drill import review
 
     out = review(args.scenario, args.observed, seeds=args.seeds, out=args.out,
-                 overrides=args.set, workers=args.workers, force=args.force)
+                 overrides=args.set, base_seed=args.seed, workers=args.workers,
+                 scheduler=args.scheduler, force=args.force)
     from .report_html import write_report
 
     print(f"report: {write_report(out)}")
@@ -368,9 +369,14 @@ SET_HELP = ("override a scenario value, e.g. traffic.demand_scale=0.8 or the ali
             "shuttles.fleet=200 (repeatable; the same names as compare and sweep)")
 
 
+def _prog() -> str:
+    """The command as the user typed it: the installed `summit-sim`, else `python run.py`."""
+    return "summit-sim" if Path(sys.argv[0]).name == "summit-sim" else "python run.py"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python run.py",
+        prog=_prog(),
         description="summit-sim: Gyeongju APEC 2025 transport and emergency-response simulation.")
     parser.add_argument("--out", default=None, metavar="DIR",
                         help="where the main job (the Leaders' peak day) writes its outputs "
@@ -428,14 +434,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("drill", help="review an observed drill log against the scenario's runs")
     p.add_argument("scenario", metavar="SCENARIO")
     p.add_argument("--observed", required=True, metavar="LOG.csv",
-                   help="observed log: incident, unit, stage, timestamp (docs/drill-log.md)")
+                   help="observed log: incident, unit, stage, timestamp (docs/drill-log.md), "
+                        "or a shipped log by name, e.g. hico_fire_drill_observed")
     # judgement: 10,000 runs is beyond any review
     p.add_argument("--seeds", type=argtypes.whole(1, 10_000), default=5, metavar="N",
-                   help="runs: the scenario's seed and the N-1 after it (default 5)")
+                   help="runs (default 5): the replicate seeds of the base seed, the same as "
+                        "compare and sweep use")
+    p.add_argument("--seed", type=argtypes.seed, default=None, metavar="BASE",
+                   help="base seed of the replicates (default: the scenario's seed)")
     p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", help=SET_HELP)
     p.add_argument("--workers", type=argtypes.whole(1, 1024), default=None, metavar="N",
                    help="local worker processes (default: one per CPU); the review is the "
                         "same whatever the number")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                   help="run on this Dask distributed scheduler instead (the dist extra)")
     p.add_argument("--out", metavar="DIR", help="output folder (default: outputs/NAME-drill)")
     p.add_argument("--force", action="store_true", help=FORCE_HELP)
     p.set_defaults(func=cmd_drill)

@@ -237,10 +237,14 @@ def _kpi_table(metrics: dict) -> str:
 
 def _drill(run_dir: Path) -> str:
     info = json.loads((run_dir / "drill.json").read_text(encoding="utf-8"))
+    seeds = ", ".join(str(s) for s in info.get("seeds", []))
+    if "base_seed" in info:  # the what-if runner's replicates of one base seed
+        seeds = f"replicates of base seed {info['base_seed']}: seeds {seeds}"
+    else:
+        seeds = f"seeds {seeds}"
     out = ["<h2>Drill review</h2>",
            f"<p>Observed log <code>{_esc(Path(info.get('observed_log', '')).name)}</code> "
-           f"against {len(info.get('seeds', []))} runs (seeds "
-           f"{_esc(', '.join(str(s) for s in info.get('seeds', [])))}): "
+           f"against {len(info.get('seeds', []))} runs ({_esc(seeds)}): "
            f"{info.get('outside_band', 0)} of {info.get('compared', 0)} observed times lie "
            "outside the runs' 5-95% band. Times are mm:ss after the incident's call.</p>"]
     if info.get("band_note"):

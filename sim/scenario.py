@@ -54,7 +54,18 @@ from .traffic.vehicles import VEHICLE_CLASSES
 VehicleClassName = Literal["car", "truck", "bus", "shuttle", "event", "emergency", "motorcade"]
 Condition = Literal["clear", "rain", "snow", "fog"]
 RoadClassName = Literal[ROAD_CLASSES]  # expressway, national, arterial, collector, local, ramp
-SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+
+
+def _shipped_dir() -> Path:
+    """The shipped scenarios' folder: sim/scenarios inside an installed package (package data,
+    see pyproject.toml), else the top-level scenarios/ of a source checkout."""
+    here = Path(__file__).resolve().parent
+    installed = here / "scenarios"
+    return installed if installed.is_dir() else here.parent / "scenarios"
+
+
+SCENARIO_DIR = _shipped_dir()
+DRILL_DIR = SCENARIO_DIR / "drills"  # the shipped observed drill logs
 
 
 class Strict(BaseModel):

@@ -7,12 +7,14 @@ from __future__ import annotations
 import csv
 import json
 import re
+from pathlib import Path
 
 import pytest
 
 from sim.cli import main
 from sim.emergency.drill import TABLE_COLUMNS, read_log
 from sim.scenario import load_scenario
+from sim.whatif.runner import replicate_seeds
 
 # a morning of the city's calls, quiet roads, and one scripted fire at HICO at 08:10
 DRILL_TOML = """
@@ -132,7 +134,54 @@ def test_the_review_is_the_same_whatever_the_number_of_workers(tmp_path, drill, 
     for name in ("drill_table.csv", "drill.json"):
         assert (one / name).read_bytes() == (two / name).read_bytes()
     assert printed_one.replace("one/", "two/") == printed_two
-    assert json.loads((one / "drill.json").read_text())["seeds"] == [1, 2]
+    summary = json.loads((one / "drill.json").read_text())
+    # the what-if runner's replicate seeds of the scenario's seed (1), as compare would run them
+    assert summary["seeds"] == replicate_seeds(1, 2) and summary["base_seed"] == 1
+
+
+def test_the_review_on_a_dask_cluster_is_the_review_on_this_machine(tmp_path, drill):
+    distributed = pytest.importorskip("distributed")
+    code, local = _drill(tmp_path, drill, LOG, "--seeds", "2", "--workers", "1", name="local")
+    assert code == 0
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as cluster:
+        code, remote = _drill(tmp_path, drill, LOG, "--seeds", "2", "--scheduler",
+                              cluster.scheduler_address, name="remote")
+    assert code == 0
+    for name in ("drill_table.csv", "drill.json"):
+        assert (remote / name).read_bytes() == (local / name).read_bytes(), name
+
+
+def test_the_seeds_are_the_what_if_replicates_of_the_base_seed(tmp_path, drill, monkeypatch):
+    """--seeds N and --seed BASE pick the runs as compare and sweep do; --scheduler is taken."""
+    from sim.emergency import drill as drill_module
+
+    asked = []
+
+    def fake_simulate(scenario, seeds, wanted, backend):
+        asked.append((list(seeds), backend.describe()))
+        return [{"seed": s, "calls": {}, "times": {}} for s in seeds]
+
+    monkeypatch.setattr(drill_module, "simulate", fake_simulate)
+    code, out = _drill(tmp_path, drill, LOG, "--seeds", "3", "--seed", "7", "--workers", "1")
+    assert code == 0
+    assert asked == [(replicate_seeds(7, 3), "1 local worker")]
+    assert json.loads((out / "drill.json").read_text())["base_seed"] == 7
+    # the first replicates do not depend on how many are asked for: 3 seeds extend 2
+    assert drill_module.seeds_for(load_scenario(drill), 2, 7) == replicate_seeds(7, 3)[:2]
+
+
+def test_the_shipped_log_is_found_by_name(tmp_path, monkeypatch):
+    from sim.emergency.drill import drill_log_path
+    from sim.scenario import SCENARIO_DIR
+
+    monkeypatch.chdir(tmp_path)  # far from the checkout's scenarios/
+    shipped = SCENARIO_DIR / "drills" / "hico_fire_drill_observed.csv"
+    assert drill_log_path("hico_fire_drill_observed") == shipped
+    assert drill_log_path("hico_fire_drill_observed.csv") == shipped
+    assert drill_log_path("none") == Path("none")
+    (tmp_path / "hico_fire_drill_observed.csv").write_text("own", encoding="utf-8")
+    assert drill_log_path("hico_fire_drill_observed.csv") == Path("hico_fire_drill_observed.csv")
 
 
 def test_a_band_from_ten_runs_carries_no_warning():

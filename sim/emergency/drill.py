@@ -6,10 +6,10 @@ row for that incident, or the scenario's scripted time when the log has none; th
 is the run's. For each logged unit and stage the table gives the observed time, the simulated
 median and 5-95% band over the runs, and a flag when the observation lies outside the band.
 
-Seeds are the scenario's seed and the ones after it (seed, seed + 1, ...), so a review is
-repeatable; the runs go through the what-if runner (sim/whatif/runner.py), on as many local
-worker processes as asked, and the review is the same whatever their number. Times after the
-call are written one way everywhere, mm:ss (sim/clock.py format_mmss).
+The runs go through the what-if runner (sim/whatif/runner.py) with its replicate seeds, the
+same as compare and sweep take from the same base seed (the scenario's, or --seed), on local
+worker processes (--workers) or a Dask cluster (--scheduler); the review is the same whatever
+runs it. Times after the call are written one way everywhere, mm:ss (sim/clock.py format_mmss).
 """
 
 from __future__ import annotations
@@ -99,6 +99,27 @@ def _timestamp(text: str, date: str) -> float:
         raise ValueError(f"{exc}; or 'YYYY-MM-DD HH:MM:SS'") from None
 
 
+def shipped_logs() -> list[str]:
+    """The names of the observed drill logs that ship with summit-sim (scenarios/drills/)."""
+    from ..scenario import DRILL_DIR
+
+    return sorted(f.stem for f in DRILL_DIR.glob("*.csv"))
+
+
+def drill_log_path(ref: str | Path) -> Path:
+    """The log `--observed` names: a file, else a shipped drill log by name (with or without
+    .csv), so the sample is at hand from any folder and in an installed summit-sim."""
+    from ..scenario import DRILL_DIR
+
+    path = Path(ref)
+    if path.is_file() or path.name != str(ref):
+        return path
+    for cand in (DRILL_DIR / path.name, DRILL_DIR / f"{path.name}.csv"):
+        if cand.is_file():
+            return cand
+    return path
+
+
 def read_log(path: str | Path, scenario) -> list[Observation]:
     """The observed drill log, checked against the scenario: every problem names its row."""
     from .layer import unit_names
@@ -107,7 +128,8 @@ def read_log(path: str | Path, scenario) -> list[Observation]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise InputError(f"observed log {str(path)!r} does not exist") from None
+        raise InputError(f"observed log {str(path)!r} does not exist; shipped drill logs: "
+                         f"{', '.join(shipped_logs()) or '(none)'}") from None
     except UnicodeDecodeError as exc:
         raise InputError(f"observed log {str(path)!r}: not UTF-8 text ({exc.reason})") from None
     reader = csv.reader(text.splitlines())
@@ -194,8 +216,12 @@ def _check_causal(observations: list[Observation], scenario, path: Path) -> None
 
 
 # ---- the runs -----------------------------------------------------------------------------------
-def seeds_for(scenario, n: int) -> list[int]:
-    return [scenario.seed + k for k in range(n)]
+def seeds_for(scenario, n: int, base_seed: int | None = None) -> list[int]:
+    """The review's seeds: the what-if runner's n replicate seeds of the base seed (the
+    scenario's unless given), as compare and sweep use them."""
+    from ..whatif.runner import replicate_seeds
+
+    return replicate_seeds(scenario.seed if base_seed is None else base_seed, n)
 
 
 def _stage_key(incident: str, unit: str, stage: str) -> str:
@@ -236,14 +262,16 @@ def _run_record(seed: int, kpis: dict[str, float]) -> dict:
 
 
 def simulate(scenario, seeds: list[int], wanted: list[tuple[str, str, str]],
-             workers: int | None = None) -> list[dict]:
-    """Run the scenario once per seed through the what-if runner; one record per seed, in the
-    seeds' order, whatever the number of workers and the order the runs finish in."""
+             backend=None) -> list[dict]:
+    """Run the scenario once per seed on a what-if runner backend (default: local processes,
+    one per CPU); one record per seed, in the seeds' order, whatever runs them and the order
+    the runs finish in."""
     from ..whatif.runner import Job, make_backend
 
+    backend = backend or make_backend()
     probe = StageTimes(tuple(wanted))
     jobs = [Job(i, scenario, s, probe) for i, s in enumerate(seeds)]
-    done = {job.key: kpis for job, kpis in make_backend(workers=workers).run(jobs)}
+    done = {job.key: kpis for job, kpis in backend.run(jobs)}
     return [_run_record(job.seed, done[job.key]) for job in jobs]
 
 
@@ -336,15 +364,13 @@ def _load(scenario_ref: str, log: str | Path, overrides: list[str], seeds: int):
     return scenario, observations
 
 
-def _write(tmp: Path, scenario, log: str | Path, overrides: list[str], seed_list: list[int],
-           runs: list[dict], comparisons: list[Comparison]) -> str:
+def _write(tmp: Path, scenario, log: str | Path, overrides: list[str], base_seed: int,
+           seed_list: list[int], runs: list[dict], comparisons: list[Comparison]) -> str:
     """The table, a chart per unit and drill.json into the folder being written; returns the
     line that names the runs."""
     from .plots import draw_drill_timeline
 
-    seeds_text = f"seed {seed_list[0]}" if len(seed_list) == 1 else \
-        f"seeds {seed_list[0]}-{seed_list[-1]}"
-    against = f"{len(runs)} run{'s' if len(runs) != 1 else ''} ({seeds_text})"
+    against = f"{len(runs)} run{'s' if len(runs) != 1 else ''} (base seed {base_seed})"
     rough = " - a rough band" if band_note(len(runs)) else ""
     with open(tmp / "drill_table.csv", "w", newline="", encoding="utf-8") as fh:
         csv.writer(fh).writerows([TABLE_COLUMNS, *table_rows(comparisons)])
@@ -355,7 +381,9 @@ def _write(tmp: Path, scenario, log: str | Path, overrides: list[str], seed_list
                             subtitle=f"{scenario.name}: observed against {against}{rough}")
         charts[unit] = name
     summary = {"scenario": scenario.name, "scenario_file": scenario.source_path,
-               "overrides": overrides, "observed_log": str(log), "seeds": seed_list,
+               "overrides": overrides, "observed_log": str(log), "base_seed": base_seed,
+               "seeds": seed_list,
+               "seed_rule": "SeedSequence(base_seed, spawn_key=(replicate,)).generate_state(1)[0]",
                "sim_calls": [r["calls"] for r in runs], "charts": charts,
                "outside_band": sum(bool(c.flag) for c in comparisons),
                "compared": len(comparisons), "time_format": "mm:ss after the incident's call",
@@ -365,26 +393,32 @@ def _write(tmp: Path, scenario, log: str | Path, overrides: list[str], seed_list
 
 
 def review(scenario_ref: str, log: str | Path, *, seeds: int = 5, out: str | Path | None = None,
-           overrides: list[str] | None = None, workers: int | None = None,
+           overrides: list[str] | None = None, base_seed: int | None = None,
+           workers: int | None = None, scheduler: str | None = None,
            force: bool = False) -> Path:
-    """Read and check the log, run the seeds, write the table and the charts into `out`
-    (atomically: complete or absent), print the table; returns the output folder."""
+    """Read and check the log, run the seeds on the what-if runner, write the table and the
+    charts into `out` (atomically: complete or absent), print the table; returns the output
+    folder."""
     from ..atomic import atomic_dir
     from ..ownership import check_output_folder, run_key, variant_suffix
+    from ..whatif.runner import make_backend
 
     overrides = list(overrides or [])
+    backend = make_backend(workers=workers, scheduler=scheduler)
+    log = drill_log_path(log)
     scenario, observations = _load(scenario_ref, log, overrides, seeds)
-    key = run_key("drill", scenario.source_path, str(log), overrides, seeds)
+    key = run_key("drill", scenario.source_path, str(log), overrides, seeds, base_seed)
     default = out is None
     out = Path(out) if out else Path("outputs") / (
         f"{slug(scenario.name)}-drill{variant_suffix(overrides)}")
     replace = check_output_folder(out, force=force, key=key, default=default)
     wanted = sorted({(o.incident, o.unit, o.stage) for o in observations if o.stage != "call"})
-    seed_list = seeds_for(scenario, seeds)
-    runs = simulate(scenario, seed_list, wanted, workers)
+    base = scenario.seed if base_seed is None else base_seed
+    seed_list = seeds_for(scenario, seeds, base)
+    runs = simulate(scenario, seed_list, wanted, backend)
     comparisons = compare(observations, scenario, runs)
     with atomic_dir(out, replace=replace, command="drill", key=key) as tmp:
-        header = _write(tmp, scenario, log, overrides, seed_list, runs, comparisons)
+        header = _write(tmp, scenario, log, overrides, base, seed_list, runs, comparisons)
         print_table(comparisons, header, len(runs))
     print(f"drill review written to {out}/")
     return out
