@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from mesa import Agent
 
-from sim.model import event_method
+from sim.events import event_method
 
 STATES = ("arriving", "at_hotel", "walking", "waiting", "riding", "driving", "screening",
           "in_session", "at_venue", "back", "departed")

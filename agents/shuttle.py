@@ -30,7 +30,7 @@ from itertools import islice, pairwise
 from mesa import Agent
 
 from sim.errors import InputError
-from sim.model import event_method
+from sim.events import event_method
 
 # judgement: a bus staged at the far end for a run back leaves the first stop in time to
 # drive out at half again the free-flow time (peak traffic, boarding) and lay over; early,
