@@ -123,7 +123,7 @@ class Evacuation:
                        None)
             start = None if inc is None else inc.call_s + spec.delay_min * 60.0
         if start is not None and layer.start_s <= start < layer.end_s:
-            model.schedule_event(self.start, at=max(model.time, start))
+            model.schedule_at_or_now(self.start, start)
 
     def _node(self, name: str, where: str) -> str:
         try:
@@ -156,6 +156,9 @@ class Evacuation:
         return float(row[self.net.node_index[b]])
 
     # ---- timed steps (one Mesa event per distinct time) ------------------------------------
+    # Its own queue, not the kernel's batches: steps due at one time (or within 1e-9 s) all run
+    # at the first wake-up for it, in planned order; batches would put later-planned ones after
+    # other events of that time, and outputs would change.
     def _at(self, t: float, kind: str, item) -> None:
         t = max(t, self.model.time)
         heapq.heappush(self._due, (t, next(self._seq), kind, item))
@@ -168,7 +171,17 @@ class Evacuation:
         self._wakes.discard(now)
         while self._due and self._due[0][0] <= now + 1e-9:
             t, _, kind, item = heapq.heappop(self._due)
-            getattr(self, f"_on_{kind}")(item, t)
+            match kind:
+                case "assembled":
+                    self._on_assembled(item, t)
+                case "walked":
+                    self._on_walked(item, t)
+                case "bus_here":
+                    self._on_bus_here(item, t)
+                case "fill_timeout":
+                    self._on_fill_timeout(item, t)
+                case _:
+                    raise ValueError(f"unknown evacuation step {kind!r}")
 
     # ---- the alarm --------------------------------------------------------------------------
     def start(self) -> None:

@@ -178,7 +178,9 @@ class StopQueue:
         self.joins: list[tuple[float, str]] = []  # (time, stop going to) of every rider joining
         self.left_waits: list[float] = []  # seconds waited by riders who left without boarding
         self.stats = StopStats()
-        self._deadlines: deque = deque()  # (deadline, rider, joined) in joining order
+        # (deadline, rider, joined) in joining order; one kernel event per queue at a time for
+        # the earliest, not one per rider: thousands of riders wait at a stop on a busy day
+        self._deadlines: deque = deque()
         self._timer = False
 
     def join(self, rider, time: float, patience_s: float | None = None) -> None:
@@ -210,8 +212,7 @@ class StopQueue:
             self._deadlines.popleft()
         if self._deadlines:
             self._timer = True
-            self.model.schedule_event(self._expire,
-                                      at=max(self.model.time, self._deadlines[0][0]))
+            self.model.schedule_at_or_now(self._expire, self._deadlines[0][0])
 
     @event_method
     def _expire(self) -> None:
@@ -418,7 +419,7 @@ class Shuttle(Agent):
             self._drive(spec.depot, first, max(self.model.time, self.runs[0] - travel))
         else:
             self.status = "layover"
-            self.model.schedule_event(self._begin_run, at=max(self.model.time, self.runs[0]))
+            self.model.schedule_at_or_now(self._begin_run, self.runs[0])
 
     def _drive(self, a: str, b: str, when: float) -> None:
         label, breakdown = self.line.leg(a, b)
@@ -445,8 +446,7 @@ class Shuttle(Agent):
                                           kind="shuttle", listener=self,
                                           label=(f"{spec.name}:spare", a))
         else:
-            self.model.schedule_event(self._repaired,
-                                      at=max(self.model.time, when + spec.repair_min * 60))
+            self.model.schedule_at_or_now(self._repaired, when + spec.repair_min * 60)
 
     @event_method
     def _repaired(self) -> None:
@@ -485,7 +485,7 @@ class Shuttle(Agent):
             self.line.stats.legs.append((*self._leg, metres, self.outbound))
         if self.status == "pull_out":
             self.status = "layover"
-            self.model.schedule_event(self._begin_run, at=max(self.model.time, self.runs[0]))
+            self.model.schedule_at_or_now(self._begin_run, self.runs[0])
             return
         if self.status == "pull_in":
             self.status = "depot"
@@ -576,14 +576,14 @@ class Shuttle(Agent):
             self.outbound = False
             self.status = "layover"
             back = max(time + spec.layover_s, self.back_at.get(self.run_no, -math.inf))
-            self.model.schedule_event(self._begin_run, at=max(self.model.time, back))
+            self.model.schedule_at_or_now(self._begin_run, back)
             return
         self.outbound = True
         self.run_no += 1
         if self.run_no < len(self.runs):
             self.status = "layover"
             nxt = max(time + spec.layover_s, self.runs[self.run_no])
-            self.model.schedule_event(self._begin_run, at=max(self.model.time, nxt))
+            self.model.schedule_at_or_now(self._begin_run, nxt)
         elif spec.depot and spec.depot != self.stops[-1]:
             self.status = "pull_in"
             self._drive(self.stops[-1], spec.depot, time)

@@ -117,11 +117,14 @@ class EventModel(Model):
         return _Recurring(self, function, schedule, priority).start()
 
     def schedule_together(self, function, *, at: float):
-        """Schedule `function` at time `at`, in effect as schedule_event does: Mesa runs the
-        events of one time in the order they were scheduled, so callbacks scheduled at `at`
-        with no other event scheduled at `at` between them share one Mesa event and run in
-        that order. Thousands of delegates leave a session at its end: one event, not one
-        each, keeps Mesa's event heap small. The handle returned has cancel()."""
+        """Schedule `function` at time `at` (now if that has passed, as schedule_at_or_now
+        does), in effect as schedule_event does: Mesa runs the events of one time in the order
+        they were scheduled, so callbacks scheduled at `at` with no other event scheduled at
+        `at` between them share one Mesa event and run in that order. Thousands of delegates
+        leave a session at its end: one event, not one each, keeps Mesa's event heap small.
+        The handle returned has cancel()."""
+        if at < self.time:
+            at = self.time
         batch = self._open_batches.get(at)
         if batch is None:
             batch = _Batch(self, at)
