@@ -206,6 +206,12 @@ class Delegate(Agent):
         self._leg: Leg | None = None
         self._step_i = 0
         self._purpose = "session"  # of the current trip: session, hotel, hub, home
+        self._to: str | None = None  # where the current trip ends
+        self._walk_to: str | None = None  # where the walk under way ends
+        self._drive_to: str | None = None  # where the drive under way ends
+        self._park_s = 0.0  # seconds to park at the end of the drive under way
+        self._ride: Ride | None = None  # the shuttle ride waited for or under way
+        self._session_end = None  # the session's end (cancelled if called out early)
         self._session_index = -1
         self._joined_s = 0.0
         self.times_denied = 0  # full buses that passed this person by, on any trip of the day

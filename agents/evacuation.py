@@ -117,6 +117,7 @@ class Evacuation:
         self._wakes: set[float] = set()
         self._seq = itertools.count()
         self._rows: dict[str, np.ndarray] = {}
+        self._router = None  # free-flow car times, made when first asked
         start = spec.at
         if spec.trigger is not None:
             inc = next((i for i in layer.incidents if i.scripted and i.name == spec.trigger),
@@ -150,7 +151,7 @@ class Evacuation:
         if row is None:
             from sim.routing import Router
 
-            if not hasattr(self, "_router"):
+            if self._router is None:
                 self._router = Router(self.net, self.model.engine.net_free_flow("car"))
             row = self._rows[a] = self._router.times_from(a)[0]
         return float(row[self.net.node_index[b]])

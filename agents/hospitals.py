@@ -97,6 +97,7 @@ class Helicopter(Agent):
         self.flights = 0
         self._mission = None
         self._at = base
+        self._dest = None  # the hospital of the mission under way
 
     def flight_s(self, a, b) -> float:
         return haversine_m(a.lat, a.lon, b.lat, b.lon) / self.cruise_ms

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from mesa import Agent
 
-from .incidents import FIRE_UNITS, Assignment
+from .incidents import Assignment
 
 STATUSES = ("off_duty", "available", "dispatched", "en_route", "on_scene", "transporting",
             "at_hospital", "returning")
@@ -264,7 +264,3 @@ class Unit(Agent):
         self.set_status("returning", t)
         self._drive(t, self.home_idx, "home", self.home)
         self.model.emergency.unit_free(self, t)
-
-    @property
-    def is_fire(self) -> bool:
-        return self.unit_type in FIRE_UNITS

@@ -406,6 +406,8 @@ class Shuttle(Agent):
         self.max_load = 0
         self.run_id = 0  # the line's number of the run this bus is on (1, 2, ...)
         self._leg = None  # (time it left the stop, run, riders, boarded) of the leg under way
+        self._run_began = 0.0  # when the run under way began
+        self._resume: tuple[str, str] | None = None  # the leg a broken-down bus goes on with
 
     # ---- schedule -----------------------------------------------------------------------
     def start(self) -> None:
@@ -431,7 +433,6 @@ class Shuttle(Agent):
         node_index = self.model.network.node_index
         self.model.engine.add_vehicle(when, node_index[a], node_index[b], kind="shuttle",
                                       listener=self, label=label)
-        self.leg_from, self.leg_to = a, b
 
     def _break_down(self, a: str, b: str, when: float) -> None:
         """The bus is out at stop `a`: a spare drives out from the depot (or it is repaired
