@@ -3,7 +3,8 @@
 Time is seconds from midnight of the scenario day. The model is purely event-driven (Mesa's
 default per-unit step is stopped): the engine is advanced by one Mesa event at a time, at most
 `traffic.engine_tick_s` apart while traffic moves, so agents of later layers can schedule their
-own events between advances. Engine callbacks carry the exact event time.
+own events between advances. Engine callbacks carry the exact event time. How events are
+scheduled (batches, planned times, event methods) is the event kernel's, `sim/events.py`.
 """
 
 from __future__ import annotations
