@@ -99,3 +99,15 @@ def test_batching_goes_on_after_a_recurring_schedule():
     # the tick due at 60 was scheduled (at 30) after the batch: it runs after it
     assert log == [(0.0, "tick"), (30.0, "tick"), *((60.0, n.name) for n in notes),
                    (60.0, "tick")]
+
+
+def test_a_planned_time_already_past_is_scheduled_now():
+    model = EventModel()
+    log: list = []
+    late, on_time = Note(model, "late", log), Note(model, "on time", log)
+    model.run_until(100.0)
+    assert model.schedule_at_or_now(late.note, 40.0).time == 100.0
+    model.schedule_at_or_now(on_time.note, 130.0)
+    model.schedule_together(late.note, at=90.0)
+    model.run_until(200.0)
+    assert log == [(100.0, "late"), (100.0, "late"), (130.0, "on time")]
