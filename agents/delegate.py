@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from mesa import Agent
 
-from sim.model import event_method
+from sim.events import event_method
 
 STATES = ("arriving", "at_hotel", "walking", "waiting", "riding", "driving", "screening",
           "in_session", "at_venue", "back", "departed")
@@ -206,6 +206,12 @@ class Delegate(Agent):
         self._leg: Leg | None = None
         self._step_i = 0
         self._purpose = "session"  # of the current trip: session, hotel, hub, home
+        self._to: str | None = None  # where the current trip ends
+        self._walk_to: str | None = None  # where the walk under way ends
+        self._drive_to: str | None = None  # where the drive under way ends
+        self._park_s = 0.0  # seconds to park at the end of the drive under way
+        self._ride: Ride | None = None  # the shuttle ride waited for or under way
+        self._session_end = None  # the session's end (cancelled if called out early)
         self._session_index = -1
         self._joined_s = 0.0
         self.times_denied = 0  # full buses that passed this person by, on any trip of the day
@@ -286,7 +292,7 @@ class Delegate(Agent):
         if isinstance(step, Walk):
             self.state = "walking"
             self._walk_to = step.to
-            model.schedule_event(self._walked, at=max(model.time, t + step.seconds))
+            model.schedule_at_or_now(self._walked, t + step.seconds)
         elif isinstance(step, Ride):
             self._reach_stop(step, t)
         elif isinstance(step, Drive):
@@ -315,7 +321,7 @@ class Delegate(Agent):
         self.state = "driving"
         self._drive_to, self._park_s = b, park_s
         if a == b:  # already there: no vehicle trip, on as if the car had arrived
-            self.model.schedule_event(self._there_already, at=max(self.model.time, t))
+            self.model.schedule_at_or_now(self._there_already, t)
             return
         net = self.model.network
         self.model.engine.add_vehicle(t, net.node_index[a], net.node_index[b], kind="event",
@@ -393,7 +399,7 @@ class Delegate(Agent):
         if self._park_s > 0:
             self.state = "walking"
             self._walk_to = self._drive_to
-            self.model.schedule_event(self._walked, at=max(self.model.time, time + self._park_s))
+            self.model.schedule_at_or_now(self._walked, time + self._park_s)
         else:
             self._step(time)
 
@@ -431,7 +437,7 @@ class Delegate(Agent):
             self._plan_next()
             return
         rec.cleared_s = cleared
-        self.model.schedule_event(self._enter_session, at=max(self.model.time, cleared))
+        self.model.schedule_at_or_now(self._enter_session, cleared)
 
     @event_method
     def _enter_session(self) -> None:
@@ -439,8 +445,7 @@ class Delegate(Agent):
         self.state = "in_session"
         # everyone in the session leaves at its end: one Mesa event for all (as far as that
         # keeps the order of events)
-        self._session_end = self.model.schedule_together(self._session_over,
-                                                         at=max(self.model.time, session.end))
+        self._session_end = self.model.schedule_together(self._session_over, at=session.end)
 
     @event_method
     def _session_over(self) -> None:

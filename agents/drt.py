@@ -414,8 +414,8 @@ class DrtVehicle(Agent):
         self.max_load = 0
         self._out_since: float | None = None
         spec = service.spec
-        model.schedule_event(self._pull_out, at=max(model.time, spec.start_s))
-        model.schedule_event(self._service_ends, at=max(model.time, spec.end_s))
+        model.schedule_at_or_now(self._pull_out, spec.start_s)
+        model.schedule_at_or_now(self._service_ends, spec.end_s)
         if model.end_s >= model.time:
             model.schedule_event(self._run_ends, at=model.end_s)
 
@@ -440,7 +440,7 @@ class DrtVehicle(Agent):
         self.status = "driving"
         if nxt == self.node:
             self.eta = when
-            self.model.schedule_event(self._visit_here, at=max(self.model.time, when))
+            self.model.schedule_at_or_now(self._visit_here, when)
             return
         self._drive(self.node, nxt, when)
         self.eta = when + self.service.travel[self.node][nxt]

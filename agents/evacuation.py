@@ -117,13 +117,14 @@ class Evacuation:
         self._wakes: set[float] = set()
         self._seq = itertools.count()
         self._rows: dict[str, np.ndarray] = {}
+        self._router = None  # free-flow car times, made when first asked
         start = spec.at
         if spec.trigger is not None:
             inc = next((i for i in layer.incidents if i.scripted and i.name == spec.trigger),
                        None)
             start = None if inc is None else inc.call_s + spec.delay_min * 60.0
         if start is not None and layer.start_s <= start < layer.end_s:
-            model.schedule_event(self.start, at=max(model.time, start))
+            model.schedule_at_or_now(self.start, start)
 
     def _node(self, name: str, where: str) -> str:
         try:
@@ -150,12 +151,15 @@ class Evacuation:
         if row is None:
             from sim.routing import Router
 
-            if not hasattr(self, "_router"):
+            if self._router is None:
                 self._router = Router(self.net, self.model.engine.net_free_flow("car"))
             row = self._rows[a] = self._router.times_from(a)[0]
         return float(row[self.net.node_index[b]])
 
     # ---- timed steps (one Mesa event per distinct time) ------------------------------------
+    # Its own queue, not the kernel's batches: steps due at one time (or within 1e-9 s) all run
+    # at the first wake-up for it, in planned order; batches would put later-planned ones after
+    # other events of that time, and outputs would change.
     def _at(self, t: float, kind: str, item) -> None:
         t = max(t, self.model.time)
         heapq.heappush(self._due, (t, next(self._seq), kind, item))
@@ -168,7 +172,17 @@ class Evacuation:
         self._wakes.discard(now)
         while self._due and self._due[0][0] <= now + 1e-9:
             t, _, kind, item = heapq.heappop(self._due)
-            getattr(self, f"_on_{kind}")(item, t)
+            match kind:
+                case "assembled":
+                    self._on_assembled(item, t)
+                case "walked":
+                    self._on_walked(item, t)
+                case "bus_here":
+                    self._on_bus_here(item, t)
+                case "fill_timeout":
+                    self._on_fill_timeout(item, t)
+                case _:
+                    raise ValueError(f"unknown evacuation step {kind!r}")
 
     # ---- the alarm --------------------------------------------------------------------------
     def start(self) -> None:

@@ -60,7 +60,7 @@ class Hospital(Agent):
         stay = self.stay_hours[patient.acuity] * 3600.0 * float(rng.exponential())
         out = time + max(stay, 600.0)
         heapq.heappush(self._discharges, out)
-        self.model.schedule_event(self._discharge, at=max(self.model.time, out))
+        self.model.schedule_at_or_now(self._discharge, out)
 
     def _discharge(self) -> None:
         """Free every bed whose stay has ended (one event per admission; each frees what is
@@ -97,6 +97,7 @@ class Helicopter(Agent):
         self.flights = 0
         self._mission = None
         self._at = base
+        self._dest = None  # the hospital of the mission under way
 
     def flight_s(self, a, b) -> float:
         return haversine_m(a.lat, a.lon, b.lat, b.lon) / self.cruise_ms
@@ -118,7 +119,7 @@ class Helicopter(Agent):
         rec.turnout_s = self.ready_s
         rec.en_route_s = time + self.ready_s
         arrive = rec.en_route_s + self.flight_s(self._at, pickup)
-        self.model.schedule_event(self._at_pickup, at=max(self.model.time, arrive))
+        self.model.schedule_at_or_now(self._at_pickup, arrive)
 
     def _at_pickup(self) -> None:
         _patient, pickup, rec = self._mission

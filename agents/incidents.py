@@ -17,8 +17,6 @@ import numpy as np
 # acuity: 1 critical, 2 urgent, 3 minor. Trauma types send critical patients to trauma centres.
 TRAUMA_TYPES = frozenset({"building_fire", "vehicle_fire", "traffic_collision", "hazmat",
                           "mass_casualty"})
-FIRE_UNITS = frozenset({"pumper", "tanker", "aerial_ladder", "articulating_boom", "rescue",
-                        "hazmat", "command"})
 
 
 @dataclass(frozen=True)
@@ -121,9 +119,6 @@ class Incident:
         if self.first_arrival_s is not None:
             return "on_scene"
         return "unserved"
-
-    def call_to_arrival_s(self) -> float | None:
-        return None if self.first_arrival_s is None else self.first_arrival_s - self.call_s
 
 
 def plan_for(kind: str, units=None, patients=None, critical_share=None, on_scene_min=None):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from mesa import Agent
 
-from .incidents import FIRE_UNITS, Assignment
+from .incidents import Assignment
 
 STATUSES = ("off_duty", "available", "dispatched", "en_route", "on_scene", "transporting",
             "at_hospital", "returning")
@@ -63,7 +63,7 @@ class Unit(Agent):
         if start is not None and start > model.time:
             model.schedule_event(self._on_duty, at=start)
         if end is not None and end < model.spec.end:
-            model.schedule_event(self._off_duty, at=max(model.time, end))
+            model.schedule_at_or_now(self._off_duty, end)
 
     # ---- status -------------------------------------------------------------------------------
     def set_status(self, status: str, t: float) -> None:
@@ -91,7 +91,7 @@ class Unit(Agent):
 
     def _schedule(self, method, at: float) -> None:
         self._cancel_event()
-        self._event = self.model.schedule_event(method, at=max(self.model.time, at))
+        self._event = self.model.schedule_at_or_now(method, at)
 
     def _on_duty(self) -> None:
         if self.status == "off_duty":
@@ -110,8 +110,8 @@ class Unit(Agent):
         self._cancel_here()
         if dest_idx == self.node_idx:  # there already: no vehicle trip
             self.vehicle = None
-            self._here_t = max(self.model.time, t)
-            self._here_event = self.model.schedule_event(self._there_already, at=self._here_t)
+            self._here_event = self.model.schedule_at_or_now(self._there_already, t)
+            self._here_t = self._here_event.time
             return
         self.vehicle = engine.add_vehicle(t, self.node_idx, dest_idx, kind="emergency",
                                           listener=self, label=(self.name, label))
@@ -264,7 +264,3 @@ class Unit(Agent):
         self.set_status("returning", t)
         self._drive(t, self.home_idx, "home", self.home)
         self.model.emergency.unit_free(self, t)
-
-    @property
-    def is_fire(self) -> bool:
-        return self.unit_type in FIRE_UNITS

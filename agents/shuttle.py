@@ -30,7 +30,7 @@ from itertools import islice, pairwise
 from mesa import Agent
 
 from sim.errors import InputError
-from sim.model import event_method
+from sim.events import event_method
 
 # judgement: a bus staged at the far end for a run back leaves the first stop in time to
 # drive out at half again the free-flow time (peak traffic, boarding) and lay over; early,
@@ -179,7 +179,9 @@ class StopQueue:
         self.joins: list[tuple[float, str]] = []  # (time, stop going to) of every rider joining
         self.left_waits: list[float] = []  # seconds waited by riders who left without boarding
         self.stats = StopStats()
-        self._deadlines: deque = deque()  # (deadline, rider, joined) in joining order
+        # (deadline, rider, joined) in joining order; one kernel event per queue at a time for
+        # the earliest, not one per rider: thousands of riders wait at a stop on a busy day
+        self._deadlines: deque = deque()
         self._timer = False
 
     def join(self, rider, time: float, patience_s: float | None = None) -> None:
@@ -211,8 +213,7 @@ class StopQueue:
             self._deadlines.popleft()
         if self._deadlines:
             self._timer = True
-            self.model.schedule_event(self._expire,
-                                      at=max(self.model.time, self._deadlines[0][0]))
+            self.model.schedule_at_or_now(self._expire, self._deadlines[0][0])
 
     @event_method
     def _expire(self) -> None:
@@ -406,6 +407,8 @@ class Shuttle(Agent):
         self.max_load = 0
         self.run_id = 0  # the line's number of the run this bus is on (1, 2, ...)
         self._leg = None  # (time it left the stop, run, riders, boarded) of the leg under way
+        self._run_began = 0.0  # when the run under way began
+        self._resume: tuple[str, str] | None = None  # the leg a broken-down bus goes on with
 
     # ---- schedule -----------------------------------------------------------------------
     def start(self) -> None:
@@ -419,7 +422,7 @@ class Shuttle(Agent):
             self._drive(spec.depot, first, max(self.model.time, self.runs[0] - travel))
         else:
             self.status = "layover"
-            self.model.schedule_event(self._begin_run, at=max(self.model.time, self.runs[0]))
+            self.model.schedule_at_or_now(self._begin_run, self.runs[0])
 
     def _drive(self, a: str, b: str, when: float) -> None:
         label, breakdown = self.line.leg(a, b)
@@ -431,7 +434,6 @@ class Shuttle(Agent):
         node_index = self.model.network.node_index
         self.model.engine.add_vehicle(when, node_index[a], node_index[b], kind="shuttle",
                                       listener=self, label=label)
-        self.leg_from, self.leg_to = a, b
 
     def _break_down(self, a: str, b: str, when: float) -> None:
         """The bus is out at stop `a`: a spare drives out from the depot (or it is repaired
@@ -446,8 +448,7 @@ class Shuttle(Agent):
                                           kind="shuttle", listener=self,
                                           label=(f"{spec.name}:spare", a))
         else:
-            self.model.schedule_event(self._repaired,
-                                      at=max(self.model.time, when + spec.repair_min * 60))
+            self.model.schedule_at_or_now(self._repaired, when + spec.repair_min * 60)
 
     @event_method
     def _repaired(self) -> None:
@@ -486,7 +487,7 @@ class Shuttle(Agent):
             self.line.stats.legs.append((*self._leg, metres, self.outbound))
         if self.status == "pull_out":
             self.status = "layover"
-            self.model.schedule_event(self._begin_run, at=max(self.model.time, self.runs[0]))
+            self.model.schedule_at_or_now(self._begin_run, self.runs[0])
             return
         if self.status == "pull_in":
             self.status = "depot"
@@ -577,14 +578,14 @@ class Shuttle(Agent):
             self.outbound = False
             self.status = "layover"
             back = max(time + spec.layover_s, self.back_at.get(self.run_no, -math.inf))
-            self.model.schedule_event(self._begin_run, at=max(self.model.time, back))
+            self.model.schedule_at_or_now(self._begin_run, back)
             return
         self.outbound = True
         self.run_no += 1
         if self.run_no < len(self.runs):
             self.status = "layover"
             nxt = max(time + spec.layover_s, self.runs[self.run_no])
-            self.model.schedule_event(self._begin_run, at=max(self.model.time, nxt))
+            self.model.schedule_at_or_now(self._begin_run, nxt)
         elif spec.depot and spec.depot != self.stops[-1]:
             self.status = "pull_in"
             self._drive(self.stops[-1], spec.depot, time)

@@ -219,11 +219,6 @@ class Animator:
         self.day.set_text(day_of(t, self.scenario.date))
         self.count.set_text(f"{len(idx):,} vehicles on the road")
 
-    def save_frame(self, t: float, out: Path) -> Path:
-        self.draw(t)
-        self.fig.savefig(out, format="png", facecolor="white")
-        return out
-
 
 class _RunInfo:
     """What the animation needs of the run's scenario (from its manifest)."""

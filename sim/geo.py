@@ -35,7 +35,3 @@ class LocalProjection:
     def to_xy(self, lat, lon):
         """(lat, lon) degrees -> (x east, y north) metres."""
         return (np.asarray(lon) - self.lon0) * self._kx, (np.asarray(lat) - self.lat0) * self._ky
-
-    def to_latlon(self, x, y):
-        """(x, y) metres -> (lat, lon) degrees."""
-        return np.asarray(y) / self._ky + self.lat0, np.asarray(x) / self._kx + self.lon0

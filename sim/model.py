@@ -3,19 +3,18 @@
 Time is seconds from midnight of the scenario day. The model is purely event-driven (Mesa's
 default per-unit step is stopped): the engine is advanced by one Mesa event at a time, at most
 `traffic.engine_tick_s` apart while traffic moves, so agents of later layers can schedule their
-own events between advances. Engine callbacks carry the exact event time.
+own events between advances. Engine callbacks carry the exact event time. How events are
+scheduled (batches, planned times, event methods) is the event kernel's, `sim/events.py`.
 """
 
 from __future__ import annotations
 
 import gc
-from functools import partial
 
 import numpy as np
-from mesa import Model
-from mesa.time import Priority
 from tqdm import tqdm
 
+from .events import EventModel, event_method
 from .formats import embedded_network, load_network
 from .layers import layer_classes
 from .network import RoadNetwork
@@ -23,103 +22,6 @@ from .scenario import Scenario
 from .traffic.controls import apply_controls
 from .traffic.demand import demand_destinations, generate_trips, zone_nodes
 from .traffic.engine import TrafficEngine
-
-
-class event_method:
-    """Decorates a method that is scheduled as a Mesa event: `obj.method` is then one callable
-    made per object and kept on it. Mesa holds event callbacks weakly and wraps a bound method,
-    new at every access, in two WeakMethod objects per event; a callable that lives as long as
-    its object needs a plain weak reference only (about 3.5 us less per event)."""
-
-    def __init__(self, func):
-        self.func = func
-        self.__doc__ = func.__doc__
-
-    def __set_name__(self, owner, name):
-        self.name = name
-
-    def __get__(self, obj, owner=None):
-        if obj is None:
-            return self.func
-        bound = obj.__dict__[self.name] = partial(self.func, obj)  # shadows this from now on
-        return bound
-
-
-class _Batch:
-    """Callbacks due at one time that share one Mesa event and run in the order given."""
-
-    def __init__(self, model: EventModel, time: float):
-        self.model, self.time = model, time
-        self.calls: list = []
-
-    def add(self, function) -> _Due:
-        self.calls.append(function)
-        return _Due(self, len(self.calls) - 1)
-
-    @event_method
-    def run(self) -> None:
-        model = self.model
-        if model._open_batches.get(self.time) is self:
-            del model._open_batches[self.time]
-        model._batches.discard(self)
-        for call in self.calls:
-            if call is not None:
-                call()
-
-
-class _Due:
-    """One callback of a batch, which may be cancelled like a Mesa event."""
-
-    __slots__ = ("batch", "index")
-
-    def __init__(self, batch: _Batch, index: int):
-        self.batch, self.index = batch, index
-
-    def cancel(self) -> None:
-        self.batch.calls[self.index] = None
-
-
-class EventModel(Model):
-    """A purely event-driven Mesa model that can batch callbacks due at one time into one event
-    (schedule_together) without changing the order in which anything runs."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        # no per-second step events (what Mesa's DEVSimulator does)
-        self._default_schedule.stop()
-        self._open_batches: dict[float, _Batch] = {}  # batches that may still take callbacks
-        self._batches: set[_Batch] = set()  # pending (Mesa holds event callbacks weakly)
-        self._batching = True
-
-    def schedule_event(self, function, *, at=None, after=None, priority=Priority.DEFAULT):
-        """Mesa's schedule_event; an event at a batch's time closes the batch (see
-        schedule_together)."""
-        event = super().schedule_event(function, at=at, after=after, priority=priority)
-        if self._open_batches:
-            self._open_batches.pop(event.time, None)
-        return event
-
-    def schedule_recurring(self, function, schedule, priority=Priority.DEFAULT):
-        """Mesa's schedule_recurring. Its events are not seen by schedule_event, so batching
-        stops for the rest of the run."""
-        self._batching = False
-        self._open_batches.clear()
-        return super().schedule_recurring(function, schedule, priority)
-
-    def schedule_together(self, function, *, at: float):
-        """Schedule `function` at time `at`, in effect as schedule_event does: Mesa runs the
-        events of one time in the order they were scheduled, so callbacks scheduled at `at`
-        with no other event scheduled at `at` between them share one Mesa event and run in
-        that order. Thousands of delegates leave a session at its end: one event, not one
-        each, keeps Mesa's event heap small. The handle returned has cancel()."""
-        batch = self._open_batches.get(at) if self._batching else None
-        if batch is None:
-            batch = _Batch(self, at)
-            self.schedule_event(batch.run, at=at)
-            self._batches.add(batch)
-            if self._batching:
-                self._open_batches[at] = batch
-        return batch.add(function)
 
 
 class SummitModel(EventModel):

@@ -90,10 +90,6 @@ class Link:
     def free_flow_s(self) -> float:
         return self.length_m / (self.speed_kmh / 3.6)
 
-    @property
-    def storage_veh(self) -> float:
-        return self.lanes * self.length_m / STORAGE_M_PER_VEHICLE
-
 
 @dataclass(frozen=True, slots=True)
 class Place:

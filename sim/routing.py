@@ -15,7 +15,9 @@ from scipy.sparse import csgraph
 from .errors import InputError
 from .network import RoadNetwork
 
-NO_PATH = -9999  # scipy's predecessor sentinel
+# scipy's csgraph marks a node with no predecessor (the source, or unreachable) by -9999; not
+# the traffic engine's NO_PATH (-2), a next-link table's "no way on"
+NO_PREDECESSOR = -9999
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +102,7 @@ class Router:
         seq = [t]
         while seq[-1] != s:
             p = pred[seq[-1]]
-            if p == NO_PATH:
+            if p == NO_PREDECESSOR:
                 raise InputError(f"no route from {self.net.nodes[s].id} to {self.net.nodes[t].id}")
             seq.append(int(p))
         seq.reverse()

@@ -7,7 +7,7 @@ import random
 
 from mesa.time import Schedule
 
-from sim.model import EventModel, event_method
+from sim.events import EventModel, event_method
 
 
 class Actor:
@@ -73,3 +73,41 @@ def test_fewer_mesa_events_for_callbacks_due_together():
     assert len(model._event_list) == 1
     model.run_until(60.0)
     assert [name for _, name in log[:49]] == [a.name for i, a in enumerate(actors) if i != 3]
+
+
+class Note:
+    """Writes its name in the log when called, nothing else."""
+
+    def __init__(self, model: EventModel, name: str, log: list):
+        self.model, self.name, self.log = model, name, log
+
+    @event_method
+    def note(self) -> None:
+        self.log.append((self.model.time, self.name))
+
+
+def test_batching_goes_on_after_a_recurring_schedule():
+    model = EventModel()
+    log: list = []
+    tick = Note(model, "tick", log)
+    model.schedule_recurring(tick.note, Schedule(interval=30.0, start=0.0, end=120.0))
+    notes = [Note(model, f"n{i}", log) for i in range(50)]
+    for n in notes:
+        model.schedule_together(n.note, at=60.0)
+    assert len(model._event_list) == 2  # the tick at 0 and one batch at 60
+    model.run_until(60.0)
+    # the tick due at 60 was scheduled (at 30) after the batch: it runs after it
+    assert log == [(0.0, "tick"), (30.0, "tick"), *((60.0, n.name) for n in notes),
+                   (60.0, "tick")]
+
+
+def test_a_planned_time_already_past_is_scheduled_now():
+    model = EventModel()
+    log: list = []
+    late, on_time = Note(model, "late", log), Note(model, "on time", log)
+    model.run_until(100.0)
+    assert model.schedule_at_or_now(late.note, 40.0).time == 100.0
+    model.schedule_at_or_now(on_time.note, 130.0)
+    model.schedule_together(late.note, at=90.0)
+    model.run_until(200.0)
+    assert log == [(100.0, "late"), (100.0, "late"), (130.0, "on time")]

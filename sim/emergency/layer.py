@@ -344,6 +344,8 @@ class EmergencyLayer:
         self.mutual_aid = 0
         self.er_diversions = 0
         self.air_transfers = 0
+        # work on scene ending, in (time, incident) order: its own heap, not the kernel's
+        # batches, so that work ending together (within 1e-9 s) finishes in incident order
         self._work: list[tuple[float, int, Incident]] = []
         self._w_t = -np.inf
         self._sweeps: dict[tuple[int, bool], np.ndarray] = {}
@@ -563,8 +565,7 @@ class EmergencyLayer:
         if inc.first_arrival_s is None:
             inc.first_arrival_s = t
             heapq.heappush(self._work, (t + inc.on_scene_s, inc.id, inc))
-            self.model.schedule_event(self._work_due, at=max(self.model.time,
-                                                             t + inc.on_scene_s))
+            self.model.schedule_at_or_now(self._work_due, t + inc.on_scene_s)
         if unit.unit_type == "pumper" and inc.first_engine_travel_s is None:
             inc.first_engine_travel_s = travel
         inc.alarm_arrived += 1

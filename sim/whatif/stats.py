@@ -21,10 +21,6 @@ class Estimate:
     low: float  # 95% CI; nan below two values
     high: float
 
-    @property
-    def half_width(self) -> float:
-        return (self.high - self.low) / 2
-
 
 @dataclass(frozen=True)
 class Difference:
