@@ -20,7 +20,7 @@ from scipy.sparse import csgraph
 if TYPE_CHECKING:
     from .links import LinkState
 
-NO_PATH = -2
+NO_PATH = -2  # a next-link table's "no way on" (the event loops read it too)
 REBUILD_TOLERANCE = 0.05  # rebuild only when some link's expected time moved by more than 5%
 
 

@@ -17,7 +17,8 @@ from __future__ import annotations
 import heapq
 from bisect import bisect_right
 
-from .loop_reference import ARRIVE, DEPART, LINK, NO_PATH, EventLoop
+from .guidance import NO_PATH
+from .loop_reference import ARRIVE, DEPART, LINK, EventLoop
 from .vehicles import ARRIVED, ON_LINK, PLANNED
 
 

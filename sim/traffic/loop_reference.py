@@ -18,7 +18,7 @@ import itertools
 from bisect import bisect_right
 from collections import deque
 
-from .guidance import Guidance
+from .guidance import NO_PATH, Guidance
 from .links import LinkState
 from .traversal_log import TraversalLog
 from .vehicles import ABANDONED, ARRIVED, ON_LINK, PLANNED, WAITING, VehicleTable
@@ -27,7 +27,7 @@ LINK, DEPART, PRIO, STUCK, CONTROL, SAMPLE, REBUILD, FEED = range(8)  # event ki
 CLOSURE_REBUILD_S = 15.0  # closure changes within this window share one guidance rebuild
 FEED_S = 60.0  # departures move from the pending queues to the event heap this far ahead
 SAMPLE_S = 60.0  # the time series' step
-ARRIVE, NO_PATH, HOLD = -1, -2, -3  # HOLD: leave the link and wait off the road at its end
+ARRIVE, HOLD = -1, -3  # HOLD: leave the link and wait off the road at its end (NO_PATH: -2)
 DEPARTURE_BUFFER = -1  # a waiter entry meaning "vehicles waiting to enter from the origin"
 
 
