@@ -1,1 +1,2 @@
-"""Mesa agents that decide: delegates, shuttles and responders, riding on the engine in `sim`."""
+"""Mesa agents that decide, one folder per layer of the model (`summit/`, `emergency/`),
+riding on the traffic engine in `sim/traffic/`."""

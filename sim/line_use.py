@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import SimpleNamespace
 
-from agents.delegate import Drive, Ride
+from agents.summit.delegate import Drive, Ride
 
 
 @dataclass(frozen=True)

@@ -277,7 +277,7 @@ def _wheelchair(layer) -> dict:
 
 def delegate_metrics(layer) -> dict:
     """The `delegates` KPIs: punctuality at screening, stop waits, screening, door to door."""
-    from agents.delegate import PURPOSES
+    from agents.summit.delegate import PURPOSES
 
     recs = layer.scored_records()
     all_recs = sum(len(d.records) for d in layer.delegates)

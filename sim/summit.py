@@ -7,10 +7,20 @@ from bisect import bisect_left, bisect_right
 
 import numpy as np
 
-from agents.delegate import STATES, Delegate, DemandRide, Drive, Leg, Motorcade, Ride, Travel, Walk
-from agents.hotels import ROLES, Guest, Lodging, allocate, lodgings_from_network
-from agents.screening import ScreeningGates
-from agents.shuttle import LineSpec, ShuttleLine
+from agents.summit.delegate import (
+    STATES,
+    Delegate,
+    DemandRide,
+    Drive,
+    Leg,
+    Motorcade,
+    Ride,
+    Travel,
+    Walk,
+)
+from agents.summit.hotels import ROLES, Guest, Lodging, allocate, lodgings_from_network
+from agents.summit.screening import ScreeningGates
+from agents.summit.shuttle import LineSpec, ShuttleLine
 
 from .errors import InputError
 from .geo import haversine_m
@@ -212,7 +222,7 @@ class SummitLayer:
         spec = scenario.shuttles.drt
         if spec is None:
             return None
-        from agents.drt import DrtService, DrtSpec
+        from agents.summit.drt import DrtService, DrtSpec
 
         net = self.model.network
         return DrtService(self.model, DrtSpec(

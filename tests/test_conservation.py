@@ -122,7 +122,7 @@ def test_every_scenario_conserves_over_many_seeds(path, seed, same_node_trips):
     # incidents: each served (a unit on scene, after the call) or unserved; every unit in one
     # status; a unit's vehicle is one the engine knows
     if model.emergency is not None:
-        from agents.responders import STATUSES as UNIT_STATUSES
+        from agents.emergency.responders import STATUSES as UNIT_STATUSES
         from sim.emergency.metrics import emergency_metrics
 
         em = emergency_metrics(model.emergency)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from mesa import Agent
 from traffic_helpers import line_network, scenario
 
-from agents.drt import DrtService, DrtSpec, Need, Stop, insert_request, stop_times
+from agents.summit.drt import DrtService, DrtSpec, Need, Stop, insert_request, stop_times
 from sim.errors import InputError
 from sim.model import SummitModel
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agents.hotels import (
+from agents.summit.hotels import (
     DEFAULT_RULES,
     ROLES,
     ZONES,

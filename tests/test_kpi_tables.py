@@ -13,7 +13,7 @@ from collections import defaultdict
 import numpy as np
 import pytest
 
-from agents.delegate import STATES
+from agents.summit.delegate import STATES
 from sim.cli import main
 from sim.model import SummitModel
 from sim.outputs import write_run

@@ -11,7 +11,7 @@ import json
 import numpy as np
 import pytest
 
-from agents.delegate import PURPOSES
+from agents.summit.delegate import PURPOSES
 from sim.cli import main
 from sim.model import SummitModel
 from sim.outputs import write_run

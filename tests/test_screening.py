@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agents.screening import ScreeningGates, deterministic_queue_wait
+from agents.summit.screening import ScreeningGates, deterministic_queue_wait
 from sim.errors import InputError
 
 

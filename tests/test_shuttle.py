@@ -10,7 +10,7 @@ import pytest
 from mesa import Agent
 from traffic_helpers import line_network, scenario
 
-from agents.shuttle import LineSpec, ShuttleLine
+from agents.summit.shuttle import LineSpec, ShuttleLine
 from sim.errors import InputError
 from sim.model import SummitModel
 

@@ -35,8 +35,8 @@ import numpy as np
 from mesa.time import Schedule
 from pydantic import ValidationError
 
-from agents.hospitals import Helicopter, Hospital, choose_hospital
-from agents.incidents import (
+from agents.emergency.hospitals import Helicopter, Hospital, choose_hospital
+from agents.emergency.incidents import (
     TRAUMA_TYPES,
     Demand,
     Incident,
@@ -45,7 +45,7 @@ from agents.incidents import (
     generate_calls,
     plan_for,
 )
-from agents.responders import STATUSES, Station, Unit
+from agents.emergency.responders import STATUSES, Station, Unit
 
 from ..errors import InputError, describe_validation_error
 from ..routing import Router
@@ -354,7 +354,7 @@ class EmergencyLayer:
         first = max(self.start_s, model.time)
         model.schedule_recurring(self._coverage_sample, Schedule(
             interval=spec.coverage_interval_min * 60.0, start=first, end=self.end_s))
-        from agents.evacuation import Evacuation
+        from agents.emergency.evacuation import Evacuation
 
         self.evacuations = [Evacuation(self, s, i) for i, s in enumerate(spec.evacuations)]
 

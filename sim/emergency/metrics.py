@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from agents.responders import BUSY
+from agents.emergency.responders import BUSY
 
 KEYS = ("incidents", "served", "unserved", "by_type", "by_group", "call_to_arrival_p50_s",
         "call_to_arrival_p90_s", "within_7min_rate", "first_engine_240s_rate",

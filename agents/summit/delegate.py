@@ -178,7 +178,7 @@ class Travel:
 
 
 class Delegate(Agent):
-    """One summit guest (see agents.hotels.Guest) with a hotel (or a home, for day visitors)
+    """One summit guest (see agents.summit.hotels.Guest) with a hotel (or a home, for day visitors)
     and an agenda."""
 
     def __init__(self, model, guest, hotel: str, hotel_node: str, agenda, wheelchair: bool, *,
