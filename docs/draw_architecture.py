@@ -10,12 +10,12 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 # (x, y, width, height, title, lines, colour): the boxes, in figure units of 0-100
 BOXES = [
-    (2, 80, 20, 15, "scenario", ["scenarios/*.toml", "sim/scenario.py (schema)",
+    (2, 80, 20, 15, "scenario", ["scenarios/*.toml", "sim/scenario.py + specs",
                                  "sim/overrides.py (--set)"], "#e8eef7"),
     (28, 80, 44, 15, "SummitModel  (sim/model.py)", [
         "a Mesa Model; one run of one scenario with one seed",
         "kernel: Mesa's event list + sim/events.py",
-        "(event methods, batched events, at-or-now)"], "#fdf1dc"),
+        "layers: sim/layers.py (one protocol, one list)"], "#fdf1dc"),
     (78, 80, 20, 15, "outputs/RUN/", ["metrics.json, trips.csv, ...",
                                       "pictures, report.html", "sim/outputs.py"], "#e8f4e8"),
     (2, 42, 30, 30, "traffic engine  (sim/traffic/)", [
@@ -25,16 +25,18 @@ BOXES = [
         "               closures, expected times",
         "loop_fast.py / loop_reference.py",
         "traversal_log.py  link statistics",
-        "guidance.py, demand.py, controls.py"], "#f6e6e6"),
+        "guidance.py, demand.py, controls.py",
+        "spec.py        its part of a scenario"], "#f6e6e6"),
     (36, 42, 30, 30, "summit layer", [
         "sim/summit.py     SummitLayer",
         "agents/summit/    delegates, shuttles,",
         "                  vans, hotels, screening",
+        "sim/summit_spec.py its part of a scenario",
         "sim/summit_tables.py, sim/line_use.py",
         "sim/planning/     the plan helper"], "#eef6f6"),
     (70, 42, 28, 30, "emergency layer", [
-        "sim/emergency/   EmergencyLayer,",
-        "                 metrics, drill review",
+        "sim/emergency/   EmergencyLayer (layer.py),",
+        "                 spec, metrics, drills",
         "agents/emergency/ incidents, units,",
         "                  hospitals, evacuation"], "#eef6f6"),
     (2, 4, 96, 30, "commands  (run.py -> sim/cli.py)", [
@@ -62,7 +64,7 @@ def draw(path: Path) -> None:
                                     ec="#555555", lw=1.0))
         ax.text(x + 1, y + h - 2.2, title, fontsize=11, fontweight="bold", va="top")
         for i, line in enumerate(lines):
-            ax.text(x + 1, y + h - 6.5 - 3.3 * i, line, fontsize=8.6, va="top",
+            ax.text(x + 1, y + h - 6.2 - 3.0 * i, line, fontsize=8.6, va="top",
                     family="monospace")
     for (x0, y0), (x1, y1), label in ARROWS:
         ax.add_patch(FancyArrowPatch((x0, y0), (x1, y1), arrowstyle="-|>", mutation_scale=14,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from .clock import parse_clock
 
@@ -46,3 +46,13 @@ def _sums_to_one(v: list[float]) -> list[float]:
 # a day's shares by hour, 00 to 23: each 0 to 1, together 1 (within 0.01: rounded tables)
 HourlyShares = Annotated[list[Annotated[float, Field(ge=0, le=1)]],
                          Field(min_length=24, max_length=24), AfterValidator(_sums_to_one)]
+
+
+class Strict(BaseModel):
+    """A part of a scenario: unknown fields are refused, and every number must be finite (inf
+    and nan are refused with the field named)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+Share = Annotated[float, Field(ge=0, le=1)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 
 import numpy as np
+from mesa.agent import AgentSet
 
 from agents.summit.delegate import (
     STATES,
@@ -171,19 +172,20 @@ class SummitLayer:
         self.unplaced = len(self.allocation.unplaced)
         self.total = len(everyone)
         self.day_visitors = len(visitors)
-        self.delegates: list[Delegate] = []
+        people: list[Delegate] = []
         for g, w in zip(guests, wheel.tolist(), strict=False):
             hotel = self.allocation.assignment.get(g.id)
             if hotel is None:
                 continue  # reported as unplaced
             arrival, departure = travel.get(g.id, (None, None))
-            self.delegates.append(Delegate(model, g, hotel, node_of[hotel], agendas[g.id], w,
-                                           arrival=arrival, departure=departure))
+            people.append(Delegate(model, g, hotel, node_of[hotel], agendas[g.id], w,
+                                   arrival=arrival, departure=departure))
         for (g, home, name, cps, ride), w in zip(visitors, wheel[len(guests):].tolist(),
                                                  strict=True):
-            self.delegates.append(Delegate(model, g, name, home, agendas[g.id], w,
-                                           car_parks=cps, ride_from_car_park=ride,
-                                           day_visitor=True))
+            people.append(Delegate(model, g, name, home, agendas[g.id], w,
+                                   car_parks=cps, ride_from_car_park=ride, day_visitor=True))
+        # the people placed, in the order they were made (a Mesa AgentSet, as model.agents)
+        self.delegates = AgentSet(people, random=model.random)
         self._legs: dict[tuple, Leg] = {}
         self._transfers = self._transfer_points()
 

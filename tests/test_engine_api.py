@@ -108,8 +108,8 @@ def test_a_vehicle_called_off_before_it_sets_off_never_departs(tmp_path):
 
 def test_an_engine_built_without_a_scenario_takes_the_schemas_defaults(tmp_path):
     """One configuration path: the engine declares no tuning default of its own."""
-    from sim.scenario import TrafficSpec
     from sim.traffic.engine import TrafficEngine
+    from sim.traffic.spec import TrafficSpec
 
     e = TrafficEngine(load_network(line_network(tmp_path, [{"length_km": 1.0}])))
     spec = TrafficSpec()

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from traffic_helpers import run, run_reference, scenario, trips, write_network
 
 from sim.formats import load_network
-from sim.scenario import TrafficSpec
 from sim.traffic.engine import TrafficEngine
+from sim.traffic.spec import TrafficSpec
 
 DLAT_PER_KM = 1 / 111.2
 DLON_PER_KM = 1 / 90.26  # at 35.85 N

@@ -10,8 +10,8 @@ from traffic_helpers import line_network, run, scenario, trips
 from sim.errors import InputError
 from sim.formats import load_network
 from sim.metrics import corridor_times
-from sim.scenario import TrafficSpec
 from sim.traffic.engine import TrafficEngine
+from sim.traffic.spec import TrafficSpec
 
 # n0 -> n1: 2 km of national road, n1 -> n2: 1 km of arterial, both posted at 60 km/h; n2 -> n3:
 # 3 km of expressway at 100 km/h. The nodes of a line are no junctions: no junction delay.

@@ -44,7 +44,7 @@ def test_a_line_of_periods_only_is_valid():
     assert line.fleet() == 6  # the all-day timetable's 6 buses stay between the periods
     raw_line = {k: v for k, v in line.model_dump().items()
                 if k not in ("headway_min", "vehicles")}
-    from sim.scenario import LineSpecModel
+    from sim.summit_spec import LineSpecModel
 
     assert LineSpecModel.model_validate(raw_line).fleet() == 4
 

@@ -22,6 +22,7 @@ from ..bounds import (
     HourlyShares,
     Minutes,
     Seconds,
+    Strict,
 )
 
 UnitType = Literal["pumper", "tanker", "aerial_ladder", "articulating_boom", "rescue", "hazmat",
@@ -35,12 +36,6 @@ Count = Annotated[int, Field(ge=0, le=MAX_UNITS)]  # units, beds or buses of one
 UNIT_TYPES: tuple[str, ...] = UnitType.__args__
 INCIDENT_TYPES: tuple[str, ...] = IncidentType.__args__
 
-class Strict(BaseModel):
-    # every number must be finite: inf and nan are refused with the field named
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-
-
-Share = Annotated[float, Field(ge=0, le=1)]
 
 
 # Share of each hour's calls, 00 to 23: EMS demand follows daytime activity, lowest at 04-06

@@ -48,7 +48,7 @@ from .vehicles import (
 )
 
 if TYPE_CHECKING:
-    from ..scenario import TrafficSpec
+    from .spec import TrafficSpec
 
 __all__ = ["ABANDONED", "ARRIVED", "ON_LINK", "PLANNED", "WAITING", "SignalPlan",
            "TrafficEngine", "VehicleListener"]
@@ -81,7 +81,7 @@ class TrafficEngine:
     ):
         if traffic is None:
             # imported here: the scenario schema imports the vehicle classes from this package
-            from ..scenario import TrafficSpec
+            from .spec import TrafficSpec
 
             traffic = TrafficSpec()
         self.net = net
