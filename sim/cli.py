@@ -156,7 +156,7 @@ def cmd_validate(args) -> int:
 
         summit_nodes(net, scenario)
     if scenario.emergency.enabled:  # stations, posts, hospitals, incidents, evacuations
-        from .emergency.layer import emergency_nodes
+        from .emergency.places import emergency_nodes
 
         emergency_nodes(net, scenario)
     if scenario.shuttles.lines:  # the people and their plans, as a run builds them

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from agents.emergency.incidents import Demand, generate_calls
-from sim.emergency.layer import _road_length_around, resident_weights, standing_nodes
+from sim.emergency.places import _road_length_around, resident_weights, standing_nodes
 from sim.model import SummitModel, scenario_network
 from sim.scenario import load_scenario
 

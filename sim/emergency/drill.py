@@ -122,7 +122,7 @@ def drill_log_path(ref: str | Path) -> Path:
 
 def read_log(path: str | Path, scenario) -> list[Observation]:
     """The observed drill log, checked against the scenario: every problem names its row."""
-    from .layer import unit_names
+    from .places import unit_names
 
     path = Path(path)
     try:
