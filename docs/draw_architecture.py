@@ -8,6 +8,15 @@ from pathlib import Path
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
+COMMANDS = [
+    ("run / validate / network", "one run, its checks, the network"),
+    ("compare / sweep / sensitivity",
+     "sim/whatif/: many runs through one runner (processes or Dask)"),
+    ("fit / calibrate", "sim/calibration/: the model against observed Gyeongju data"),
+    ("plan", "sim/planning/: shuttle timetables meeting wait and load targets"),
+    ("drill", "sim/emergency/drill.py: a drill log against the model"),
+    ("viz / animate / bench", "sim/viz/ (Mesa SolaraViz), sim/animate.py, sim/bench.py"),
+]
 # (x, y, width, height, title, lines, colour): the boxes, in figure units of 0-100
 BOXES = [
     (2, 80, 20, 15, "scenario", ["scenarios/*.toml", "sim/scenario.py + specs",
@@ -39,14 +48,8 @@ BOXES = [
         "                 spec, metrics, drills",
         "agents/emergency/ incidents, units,",
         "                  hospitals, evacuation"], "#eef6f6"),
-    (2, 4, 96, 30, "commands  (run.py -> sim/cli.py)", [
-        "run / validate / network        one run, its checks, the network",
-        "compare / sweep / sensitivity   sim/whatif/: many runs through one runner (processes or Dask)",
-        "fit / calibrate                 sim/calibration/: the model against observed Gyeongju data",
-        "plan                            sim/planning/: shuttle timetables meeting wait and load targets",
-        "drill                           sim/emergency/drill.py: a drill log against the model",
-        "viz / animate / bench           sim/viz/ (Mesa SolaraViz), sim/animate.py, sim/bench.py"],
-     "#f2f2f2"),
+    (2, 4, 96, 30, "commands  (run.py -> sim/cli.py)",
+     [f"{name:<32}{what}" for name, what in COMMANDS], "#f2f2f2"),
 ]
 ARROWS = [((22, 87.5), (28, 87.5), "load"), ((72, 87.5), (78, 87.5), "write"),
           ((40, 80), (17, 72), "advances"), ((50, 80), (51, 72), "layers"),
