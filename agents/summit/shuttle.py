@@ -146,20 +146,22 @@ class LineSpec:
                 return h
         return segments[-1][2] if segments else 0.0
 
-    def next_due_s(self, at: float) -> float:
-        """Seconds from `at` until the next departure is due at the latest: a headway while a
-        segment runs, else until the next segment or extra run (inf: none is left)."""
-        dues = [max(h, s - at) for s, e, h, _ in self.segments() if e >= at]
+    def _until_service(self, at: float, headways: float) -> float:
+        """Seconds from `at`: `headways` of a headway while a segment runs, else until the next
+        segment or extra run (inf: none is left)."""
+        dues = [max(h * headways, s - at) for s, e, h, _ in self.segments() if e >= at]
         dues += [t - at for t in self.extra_moments if t >= at]
         return min(dues, default=math.inf)
+
+    def next_due_s(self, at: float) -> float:
+        """Seconds from `at` until the next departure is due at the latest."""
+        return self._until_service(at, 1.0)
 
     def expected_wait_s(self, at: float) -> float:
         """The wait a rider expects at `at`: half a headway, or until the service starts."""
         if not self.periods and not self.extra_moments:
             return max(self.headway_s / 2, self.start_s - at)
-        waits = [max(h / 2, s - at) for s, e, h, _ in self.segments() if e >= at]
-        waits += [t - at for t in self.extra_moments if t >= at]
-        return min(waits, default=math.inf)
+        return self._until_service(at, 0.5)
 
 
 class StopQueue:
@@ -339,14 +341,17 @@ class ShuttleLine:
             last[b] = busy_until
         return sorted(t for t, _, _ in todo)
 
+    def free_flow_run_s(self, outbound: bool) -> float:
+        """A run's free-flow driving time one way plus a base dwell at each of its stops."""
+        stops = self.run_stops_of[outbound]
+        return sum(self.free_flow(a, b) for a, b in pairwise(stops)) \
+            + self.spec.dwell_base_s * len(stops)
+
     def back_lead_s(self) -> float:
         """How long before a run back from the last stop its bus leaves the first stop: the
         run out at half again its free-flow time (and dwells), and the layover; early, it
         waits at the last stop."""
-        stops = self.run_stops_of[True]
-        out = sum(self.free_flow(a, b) for a, b in pairwise(stops)) \
-            + self.spec.dwell_base_s * len(stops)
-        return BACK_LEAD_FACTOR * out + self.spec.layover_s
+        return BACK_LEAD_FACTOR * self.free_flow_run_s(True) + self.spec.layover_s
 
     def free_flow(self, a: str, b: str) -> float:
         """Free-flow seconds from stop a to stop b (cached: asked before every leg)."""

@@ -33,7 +33,7 @@ def stop_offsets(line, q: float = 50) -> dict[tuple[bool, str], float]:
 def run_time_s(line, outbound: bool, q: float) -> float:
     """A run's time one way: the `q`th percentile of the day's runs, else free flow."""
     d = [e - s for s, e, o in line.stats.run_times if o == outbound]
-    return float(np.percentile(d, q)) if d else _free_flow_run_s(line)[outbound]
+    return float(np.percentile(d, q)) if d else line.free_flow_run_s(outbound)
 
 
 def rider_legs(line) -> list[tuple[bool, float, int, int]]:
@@ -91,7 +91,6 @@ def round_trips(line, hours) -> dict[float, float]:
     none."""
     spec = line.spec
     times = line.stats.run_times
-    free = _free_flow_run_s(line)
 
     def p90(out: bool, a: float, b: float) -> float | None:
         d = [e - s for s, e, o in times if o == out and a <= s < b]
@@ -104,15 +103,6 @@ def round_trips(line, hours) -> dict[float, float]:
             d = p90(out, h - 1800, h + HOUR_S + 1800)
             if d is None:
                 d = p90(out, -math.inf, math.inf)
-            legs.append(free[out] if d is None else d)
+            legs.append(line.free_flow_run_s(out) if d is None else d)
         result[h] = (sum(legs) + spec.layover_s * len(legs)) / 60.0
     return result
-
-
-def _free_flow_run_s(line) -> dict[bool, float]:
-    """A run's free-flow driving time plus a base dwell per stop, each way."""
-    out = {}
-    for way, stops in line.run_stops_of.items():
-        out[way] = sum(line.free_flow(a, b) for a, b in pairwise(stops)) \
-            + line.spec.dwell_base_s * len(stops)
-    return out

@@ -16,6 +16,7 @@ from .timetable import (
     Targets,
     buses_for,
     extra_buses,
+    join_alike,
     load_of,
     plan_lines,
     waves,
@@ -75,18 +76,7 @@ def merge_line(a: LinePlan, b: LinePlan, targets: Targets) -> LinePlan:
                               buses_for(rt, headway), riders, rt, load,
                               load <= targets.max_load + 1e-9)
         hours[h] = p
-    periods: list[PlannedPeriod] = []
-    for p in (hours[h] for h in sorted(hours)):
-        last = periods[-1] if periods else None
-        if last and last.end == p.start and (last.headway_min, last.vehicles) == \
-                (p.headway_min, p.vehicles):
-            periods[-1] = replace(last, end=p.end,
-                                  riders_per_hour=max(last.riders_per_hour, p.riders_per_hour),
-                                  round_trip_min=max(last.round_trip_min, p.round_trip_min),
-                                  load=max(last.load, p.load),
-                                  load_met=last.load_met and p.load_met)
-        else:
-            periods.append(p)
+    periods = join_alike([hours[h] for h in sorted(hours)])
     extras = _merge_waves(waves(a.extra_runs), waves(b.extra_runs))
     back = _merge_waves(waves(a.extra_runs_back), waves(b.extra_runs_back))
     rt, lead = max(a.round_trip_s, b.round_trip_s), max(a.back_lead_s, b.back_lead_s)
@@ -137,7 +127,7 @@ def write_plan(scenario_name: str, out: str | Path, targets: Targets, *, overrid
     plans = plan_lines(_run(scenario, seed, progress), targets, window_s)
     history: list[tuple[int, int, int]] = []  # (lines met, lines, buses) per round
     checks = None
-    kept = [o for o in overrides if not o.startswith("shuttles")]
+    kept = plan_overrides(overrides)
     tighter: dict[str, Targets] = {}  # what each line that missed is sized for next
     for _ in range(rounds):
         text = plan_text(scenario, plans, targets, command, window_s, history)
@@ -161,6 +151,12 @@ def write_plan(scenario_name: str, out: str | Path, targets: Targets, *, overrid
             "buses": sum(p.buses for p in plans),
             "input_buses": sum(p.shipped_buses for p in plans),
             "rounds": history, "checks": checks}
+
+
+def plan_overrides(overrides) -> list[str]:
+    """The `--set` values a run of the plan keeps: all but the shuttles' (the plan's lines
+    replace those the input's were set on)."""
+    return [o for o in overrides if not o.startswith("shuttles")]
 
 
 def _run(scenario, seed: int | None, progress: bool):

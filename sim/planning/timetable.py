@@ -3,10 +3,11 @@ maximum wait and load, and extra runs timed to the waves."""
 
 from __future__ import annotations
 
+import heapq
 import math
 from bisect import bisect_right
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -81,14 +82,26 @@ def plan_hours(riders: dict[float, float], round_trip_min: dict[float, float], s
         r = riders.get(h, 0.0) * HOUR_S / (b - a)  # an hour the line runs part of: its rate
         headway, met = headway_for(r, seats, targets)
         rt = round_trip_min[h]
-        k = buses_for(rt, headway)
+        out.append(PlannedPeriod(a, b, headway, buses_for(rt, headway), r, rt,
+                                 load_of(r, seats, headway), met))
+    return join_alike(out)
+
+
+def join_alike(periods: list[PlannedPeriod]) -> list[PlannedPeriod]:
+    """Periods in time order with each run of adjoining ones of the same headway and buses
+    made one, sized for the busiest of them."""
+    out: list[PlannedPeriod] = []
+    for p in periods:
         last = out[-1] if out else None
-        if last and last.end == a and (last.headway_min, last.vehicles) == (headway, k):
-            r = max(r, last.riders_per_hour)
-            out[-1] = PlannedPeriod(last.start, b, headway, k, r, max(rt, last.round_trip_min),
-                                    load_of(r, seats, headway), met and last.load_met)
+        if last and last.end == p.start and (last.headway_min, last.vehicles) == \
+                (p.headway_min, p.vehicles):
+            out[-1] = replace(last, end=p.end,
+                              riders_per_hour=max(last.riders_per_hour, p.riders_per_hour),
+                              round_trip_min=max(last.round_trip_min, p.round_trip_min),
+                              load=max(last.load, p.load),
+                              load_met=last.load_met and p.load_met)
         else:
-            out.append(PlannedPeriod(a, b, headway, k, r, rt, load_of(r, seats, headway), met))
+            out.append(p)
     return out
 
 
@@ -190,10 +203,12 @@ def extra_buses(out, round_trip_s: float, back=(), lead_s: float = 0.0) -> int:
     back_trip = lead_s + round_trip_s / 2
     spans = sorted([(t, t + round_trip_s) for t in out]
                    + [(t - lead_s, t - lead_s + max(round_trip_s, back_trip)) for t in back])
-    ends: list[float] = []
+    ends: list[float] = []  # a heap of when the buses under way are back
     most = 0
     for a, b in spans:
-        ends = [e for e in ends if e > a + 1e-9] + [b]
+        while ends and ends[0] <= a + 1e-9:
+            heapq.heappop(ends)
+        heapq.heappush(ends, b)
         most = max(most, len(ends))
     return most
 
