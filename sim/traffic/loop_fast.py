@@ -89,16 +89,12 @@ class FastLoop(EventLoop):
                 # waiters, nowhere to go, a link that was blocked): the reference method
                 if to_link >= 0:
                     to_occ = occ[to_link]
-                    if closed[ci][to_link] or (to_occ > 0 and (
-                            to_occ + pce > storage[to_link] + 1e-9
-                            or (waiters[to_link] and not woken[link]))):
-                        pop(heap)
-                        self.now = t
-                        self.traversals += n_traversals
-                        n_traversals = 0
-                        self.link_event(link, t)
-                        continue
-                elif to_link == NO_PATH or blocked_on[link] != -1:
+                    by_reference = closed[ci][to_link] or (to_occ > 0 and (
+                        to_occ + pce > storage[to_link] + 1e-9
+                        or (waiters[to_link] and not woken[link])))
+                else:
+                    by_reference = to_link == NO_PATH or blocked_on[link] != -1
+                if by_reference:
                     pop(heap)
                     self.now = t
                     self.traversals += n_traversals
