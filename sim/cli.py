@@ -230,7 +230,7 @@ def cmd_plan(args) -> int:
     """Derive each line's buses and headway per period from the scenario's demand."""
     from .ownership import check_output_file
     from .planning.check import check_lines, check_text
-    from .planning.settling import write_plan
+    from .planning.settling import plan_overrides, write_plan
     from .planning.timetable import Targets
 
     targets = Targets(args.max_wait, args.max_load)
@@ -254,7 +254,8 @@ def cmd_plan(args) -> int:
             from .model import SummitModel
             from .scenario import load_scenario
 
-            model = SummitModel(load_scenario(args.out), seed=args.seed)
+            model = SummitModel(load_scenario(args.out, plan_overrides(_overrides(args))),
+                                seed=args.seed)
             warn_unusable_lines(model)
             model.run(progress=not args.quiet)
             checks = check_lines(model)
