@@ -86,15 +86,21 @@ class FastLoop(EventLoop):
                             to_link = v_tab[veh][node]
                 pce = pce_of[ci]
                 # anything but a plain release (a closed or full next link, its turn among
-                # waiters, nowhere to go, a link that was blocked): the reference method
+                # waiters, nowhere to go, a link that was blocked): the reference method (the
+                # hand-over is written out in both branches: a shared flag cost ~2% of the
+                # main job's time)
                 if to_link >= 0:
                     to_occ = occ[to_link]
-                    by_reference = closed[ci][to_link] or (to_occ > 0 and (
-                        to_occ + pce > storage[to_link] + 1e-9
-                        or (waiters[to_link] and not woken[link])))
-                else:
-                    by_reference = to_link == NO_PATH or blocked_on[link] != -1
-                if by_reference:
+                    if closed[ci][to_link] or (to_occ > 0 and (
+                            to_occ + pce > storage[to_link] + 1e-9
+                            or (waiters[to_link] and not woken[link]))):
+                        pop(heap)
+                        self.now = t
+                        self.traversals += n_traversals
+                        n_traversals = 0
+                        self.link_event(link, t)
+                        continue
+                elif to_link == NO_PATH or blocked_on[link] != -1:
                     pop(heap)
                     self.now = t
                     self.traversals += n_traversals
