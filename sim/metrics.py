@@ -23,7 +23,7 @@ def trip_table(engine) -> dict[str, np.ndarray]:
     entered = np.flatnonzero(state != 0)  # 0: planned, never departed
     metres, free = engine.vehicle_totals()
     depart = np.asarray(engine.v_depart, dtype=float)[entered]
-    arrive = np.array([np.nan if a is None else a for a in engine.v_arrive], dtype=float)
+    arrive = np.array(engine.v_arrive, dtype=float)  # NaN: not arrived
     arrive = arrive[entered] if len(arrive) else arrive
     t_end = np.where(np.isnan(arrive), engine.now, arrive)
     abandoned = state[entered] == ABANDONED
@@ -424,7 +424,8 @@ def shuttle_metrics(layer, engine) -> dict:
     hours = 0.0
     for veh in [v for v, kind in enumerate(engine.v_kind) if kind == "shuttle"]:
         if engine.v_state[veh] != 0:
-            end = engine.v_arrive[veh] if engine.v_arrive[veh] is not None else engine.now
+            arrived = engine.v_arrive[veh]
+            end = arrived if arrived == arrived else engine.now  # NaN: not arrived
             hours += (end - engine.v_depart[veh]) / 3600.0
     return {
         "fleet": len(buses),

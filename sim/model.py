@@ -28,18 +28,18 @@ class SummitModel(EventModel):
     """One run of one scenario with one seed."""
 
     def __init__(self, scenario: Scenario, *, seed: int | None = None,
-                 network: RoadNetwork | None = None, fast_path: bool = True):
+                 network: RoadNetwork | None = None, core: str | None = None):
         self.seed_used = scenario.seed if seed is None else int(seed)
         super().__init__(rng=np.random.default_rng(self.seed_used))
         self.spec = scenario
         self.network = network or scenario_network(scenario)
         self.start_s, self.end_s = scenario.start, scenario.end
         traffic = scenario.traffic
-        # fast_path=False: the engine's reference loop (the differential tests compare the two)
+        # core: the engine's event loop (TrafficEngine; the differential tests compare them)
         self.engine = TrafficEngine(
             self.network, traffic, start_s=self.start_s, end_s=self.end_s,
             destinations=demand_destinations(self.network, traffic),
-            keep_nodes=keep_nodes(self.network, scenario), fast_path=fast_path)
+            keep_nodes=keep_nodes(self.network, scenario), core=core)
         self.controls = apply_controls(self.engine, scenario)
         trips = generate_trips(self.network, traffic, self.rng, self.start_s, self.end_s)
         self.engine.add_trips(trips.depart_s, trips.origin, trips.destination, trips.kind)

@@ -121,12 +121,29 @@ def test_an_engine_built_without_a_scenario_takes_the_schemas_defaults(tmp_path)
     assert e.links.give_way_delay_s == spec.give_way_delay_s
     assert e.links.local_junction_delay_s == spec.local_junction_delay_s
     assert e.links.capacity_scale == spec.capacity_scale
-    # the fast loop unless asked otherwise (the differential tests ask)
+    # the core asked for (the differential tests ask for each)
+    from sim.traffic.loop_compiled import CompiledLoop
     from sim.traffic.loop_fast import FastLoop
     from sim.traffic.loop_reference import EventLoop
 
-    assert type(e.loop) is FastLoop
-    assert type(TrafficEngine(e.net, fast_path=False).loop) is EventLoop
+    for core, loop in (("compiled", CompiledLoop), ("python", FastLoop),
+                       ("reference", EventLoop)):
+        assert type(TrafficEngine(e.net, core=core).loop) is loop
+
+
+def test_the_core_is_compiled_unless_named(tmp_path, monkeypatch):
+    """The compiled core by default; SUMMIT_SIM_CORE names another (to run the suite on it);
+    a name that is none of them is refused, naming the ones there are."""
+    from sim.traffic.engine import CORE_ENV, TrafficEngine
+
+    net = load_network(line_network(tmp_path, [{"length_km": 1.0}]))
+    monkeypatch.delenv(CORE_ENV, raising=False)
+    assert TrafficEngine(net).core == "compiled"
+    monkeypatch.setenv(CORE_ENV, "reference")
+    assert TrafficEngine(net).core == "reference"
+    assert TrafficEngine(net, core="python").core == "python"
+    with pytest.raises(InputError, match="'fortran' is not one of compiled, python, reference"):
+        TrafficEngine(net, core="fortran")
 
 
 def test_emergency_expected_times_skip_their_share_of_a_standing_queue(tmp_path):

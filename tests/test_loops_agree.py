@@ -1,7 +1,8 @@
-"""The fast event loop against the reference loop on generated cases: random grid networks and
-demands with closures, priority vehicles (emergency units, a motorcade) and vehicles whose
-listeners are told of every node, and a summit day. Every trip, every traversal and every
-callback must be the same (the reference loop is the one the theory tests read)."""
+"""The compiled core and the inlined Python loop against the reference loop on generated cases:
+random grid networks and demands with closures, priority vehicles (emergency units, a
+motorcade) and vehicles whose listeners are told of every node, and a summit day. Every trip,
+every traversal and every callback must be the same (the reference loop is the one the theory
+tests read)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sim.formats import load_network
 from sim.traffic.engine import TrafficEngine
 from sim.traffic.spec import TrafficSpec
 
+FAST_CORES = ("compiled", "python")  # each compared with the reference loop
 DLAT_PER_KM = 1 / 111.2
 DLON_PER_KM = 1 / 90.26  # at 35.85 N
 
@@ -68,12 +70,18 @@ def test_the_loops_agree_on_generated_networks_and_demands(tmp_path_factory, cas
     net = write_network(tmp_path_factory.mktemp("grid"), nodes, roads, name="grid")
     sc = scenario(net, od=flows, end="01:30", closures=closures, motorcades=motorcades,
                   traffic={"stuck_after_s": 300})
-    fast, ref = run(sc), run_reference(sc)
-    assert trips(fast) == trips(ref)
-    for a, b in zip(fast.engine.traversals_log(), ref.engine.traversals_log(), strict=True):
-        assert np.array_equal(a, b)
-    assert fast.engine.counts() == ref.engine.counts()
-    assert fast.engine.timeseries == ref.engine.timeseries
+    ref = run_reference(sc)
+    for core in FAST_CORES:
+        fast = run(sc, core=core)
+        assert trips(fast) == trips(ref)
+        for a, b in zip(fast.engine.traversals_log(), ref.engine.traversals_log(),
+                        strict=True):
+            assert np.array_equal(a, b)
+        assert fast.engine.counts() == ref.engine.counts()
+        assert fast.engine.timeseries == ref.engine.timeseries
+        assert fast.engine.link_summary().keys() == ref.engine.link_summary().keys()
+        for key, value in fast.engine.link_summary().items():
+            assert np.array_equal(value, ref.engine.link_summary()[key]), key
 
 
 class Recorder:
@@ -104,9 +112,9 @@ def test_listeners_are_told_the_same_by_both_loops(tmp_path_factory, case, data)
                                   min_size=1, max_size=120))
     closed = data.draw(st.sampled_from(pairs))
     got = []
-    for fast_path in (True, False):
+    for core in ("reference", *FAST_CORES):
         engine = TrafficEngine(net, TrafficSpec(), start_s=0.0, end_s=5400.0,
-                               destinations=list(range(n)), fast_path=fast_path)
+                               destinations=list(range(n)), core=core)
         heard = Recorder()
         for t, o, d, listened, kind in vehicles:
             if o != d:
@@ -117,7 +125,7 @@ def test_listeners_are_told_the_same_by_both_loops(tmp_path_factory, case, data)
         engine.run_until(5400.0)
         got.append((heard.calls, [engine.vehicle_status(v) for v in range(len(engine.v_kind))],
                     [np.asarray(a).tolist() for a in engine.traversals_log()]))
-    assert got[0] == got[1]
+    assert got[0] == got[1] == got[2]
     if any(listened and o != d for _, o, d, listened, _ in vehicles):
         assert any(call[0] == "arrive" for call in got[0][0])  # the listeners heard something
 
@@ -131,13 +139,16 @@ def test_the_loops_agree_on_a_summit_morning():
 
     sc = load_scenario("som1_day", ["end=09:30", "traffic.demand_scale=0.3",
                                     "outputs.congestion_map=false"])
-    fast = SummitModel(sc, seed=3)
-    ref = SummitModel(sc, seed=3, fast_path=False)
-    fast.run()
+    ref = SummitModel(sc, seed=3, core="reference")
     ref.run()
-    rows = trips(fast)
-    assert len(rows) > 10_000 and rows == trips(ref)
-    for a, b in zip(fast.engine.traversals_log(), ref.engine.traversals_log(), strict=True):
-        assert np.array_equal(a, b)
-    metrics = collect_metrics(fast)
-    assert metrics["delegates"]["trips_to_sessions"] > 0 and metrics == collect_metrics(ref)
+    expected = collect_metrics(ref)
+    assert expected["delegates"]["trips_to_sessions"] > 0
+    for core in FAST_CORES:
+        fast = SummitModel(sc, seed=3, core=core)
+        fast.run()
+        rows = trips(fast)
+        assert len(rows) > 10_000 and rows == trips(ref)
+        for a, b in zip(fast.engine.traversals_log(), ref.engine.traversals_log(),
+                        strict=True):
+            assert np.array_equal(a, b)
+        assert collect_metrics(fast) == expected

@@ -324,8 +324,8 @@ def test_gridlock_is_broken_by_moving_stuck_vehicles_on(tmp_path):
     "speed_factors": {"expressway": 0.85},
     "signal_plans": [{"start": "00:25", "end": "00:35", "flashing": True}]}])
 def test_fast_and_reference_loops_agree(tmp_path, rules):
-    """The inlined event loop must do exactly what the reference methods do (also with road
-    classes' speed factors and a signal plan switching mid-run)."""
+    """The compiled core and the inlined loop must do exactly what the reference methods do
+    (also with road classes' speed factors and a signal plan switching mid-run)."""
     net = line_network(tmp_path, BOTTLENECK)
     sc = scenario(net, od=[_od(2400), _od(300, kind="truck"),
                            _od(6, start="00:30", end="00:50", kind="emergency")],
@@ -333,12 +333,15 @@ def test_fast_and_reference_loops_agree(tmp_path, rules):
                   weather={"condition": "clear", "windows": [
                       {"condition": "rain", "start": "00:20", "end": "00:40"}]},
                   traffic=rules)
-    fast = run(sc)
     ref = run_reference(sc)
-    assert trips(fast) == trips(ref)
-    assert fast.engine.max_queue == ref.engine.max_queue
-    # and the traversal log, entry for entry, which every link and trip statistic comes from
-    for a, b in zip(fast.engine.traversals_log(), ref.engine.traversals_log(), strict=True):
-        assert np.array_equal(a, b)
-    assert fast.engine.traversals == ref.engine.traversals
-    assert fast.engine.timeseries == ref.engine.timeseries
+    for core in ("compiled", "python"):
+        fast = run(sc, core=core)
+        assert trips(fast) == trips(ref)
+        assert list(fast.engine.max_queue) == list(ref.engine.max_queue)
+        assert list(fast.engine.links.at_capacity) == list(ref.engine.links.at_capacity)
+        # and the traversal log, entry for entry, which every link and trip statistic comes from
+        for a, b in zip(fast.engine.traversals_log(), ref.engine.traversals_log(),
+                        strict=True):
+            assert np.array_equal(a, b)
+        assert fast.engine.traversals == ref.engine.traversals
+        assert fast.engine.timeseries == ref.engine.timeseries

@@ -46,16 +46,17 @@ def scenario(network_path, *, od=(), start="00:00", end="03:00", contract=False,
     return validate_scenario(raw)
 
 
-def run(sc, seed=1, *, fast_path=True) -> SummitModel:
-    model = SummitModel(sc, seed=seed, fast_path=fast_path)
+def run(sc, seed=1, *, core=None) -> SummitModel:
+    """A whole run on the given traffic core (None: the default, or SUMMIT_SIM_CORE's)."""
+    model = SummitModel(sc, seed=seed, core=core)
     model.run()
     return model
 
 
 def run_reference(sc, seed=1) -> SummitModel:
     """The same run through the engine's reference loop (small methods, no inlining), for
-    comparing every trip with the fast loop's."""
-    return run(sc, seed, fast_path=False)
+    comparing every trip with the other cores'."""
+    return run(sc, seed, core="reference")
 
 
 def link_id(model, u, v) -> int:

@@ -24,6 +24,7 @@ stop to stop) is told only of arrival, which keeps its vehicle on the fast path.
 
 from __future__ import annotations
 
+import os
 from array import array
 from typing import TYPE_CHECKING
 
@@ -33,10 +34,12 @@ from ..errors import InputError
 from ..network import RoadNetwork
 from .guidance import Guidance
 from .links import LinkState, SignalPlan
+from .loop_compiled import CompiledLoop
 from .loop_fast import FastLoop
 from .loop_reference import EventLoop
 from .simgraph import SimGraph
 from .traversal_log import TraversalLog
+from .vehicle_arrays import VehicleArrays
 from .vehicles import (
     ABANDONED,
     ARRIVED,
@@ -50,8 +53,24 @@ from .vehicles import (
 if TYPE_CHECKING:
     from .spec import TrafficSpec
 
+CORES = ("compiled", "python", "reference")
+CORE_ENV = "SUMMIT_SIM_CORE"  # names the core when the caller does not (running the suite)
+
+
+def pick_core(core: str | None) -> str:
+    """The event loop to run: `compiled` (kernel.py; the default), `python` (the reference
+    loop with its common cases inlined) or `reference` (every event through the methods
+    that state the rules). Unnamed: the SUMMIT_SIM_CORE environment variable, else compiled."""
+    core = core or os.environ.get(CORE_ENV) or "compiled"
+    if core not in CORES:
+        raise InputError(f"traffic core {core!r} is not one of {', '.join(CORES)}")
+    return core
+
 __all__ = ["ABANDONED", "ARRIVED", "ON_LINK", "PLANNED", "WAITING", "SignalPlan",
            "TrafficEngine", "VehicleListener"]
+
+
+LOOPS = {"compiled": CompiledLoop, "python": FastLoop, "reference": EventLoop}
 
 
 def _part(part: str, name: str) -> property:
@@ -65,8 +84,8 @@ class TrafficEngine:
     """Moves vehicles through a RoadNetwork; see the module docstring for the rules.
 
     Every tuning value comes from `traffic`, the scenario's traffic section (its schema's
-    defaults when not given), so the engine declares none of its own. `fast_path=False` runs
-    every event through the reference loop's methods (tests compare the two)."""
+    defaults when not given), so the engine declares none of its own. `core` names the event
+    loop (pick_core); all three give the same outputs (tests compare them)."""
 
     def __init__(
         self,
@@ -77,7 +96,7 @@ class TrafficEngine:
         end_s: float = 86_400.0,
         destinations: list[int] | None = None,
         keep_nodes: set[int] | None = None,
-        fast_path: bool = True,
+        core: str | None = None,
     ):
         if traffic is None:
             # imported here: the scenario schema imports the vehicle classes from this package
@@ -86,7 +105,8 @@ class TrafficEngine:
             traffic = TrafficSpec()
         self.net = net
         self.start_s, self.end_s = float(start_s), float(end_s)
-        self.fast_path = bool(fast_path)
+        self.core = pick_core(core)
+        compiled = self.core == "compiled"
         destinations = sorted(set(destinations or []))
         self.graph = SimGraph(net, set(keep_nodes or ()) | set(destinations),
                               contract=traffic.contract_chains)
@@ -96,14 +116,14 @@ class TrafficEngine:
             signal_green_ratio=traffic.signal_green_ratio,
             give_way_delay_s=traffic.give_way_delay_s,
             local_junction_delay_s=traffic.local_junction_delay_s,
-            emergency_queue_skip=traffic.emergency_queue_skip)
-        self.vehicles = VehicleTable()
+            emergency_queue_skip=traffic.emergency_queue_skip, arrays=compiled)
+        self.vehicles = VehicleArrays() if compiled else VehicleTable()
         self.traversal_log = TraversalLog(self.links, self.vehicles, start_s=self.start_s,
                                           end_s=self.end_s)
         # junction delays from the start (no flow measured yet), then the first tables
         self.links.set_flow(self.traversal_log.flow_since_mark(self.start_s))
-        self.guidance = Guidance(self.links, destinations, self.start_s)
-        self.loop = (FastLoop if self.fast_path else EventLoop)(
+        self.guidance = Guidance(self.links, destinations, self.start_s, as_lists=not compiled)
+        self.loop = LOOPS[self.core](
             self.links, self.vehicles, self.traversal_log, self.guidance,
             start_s=self.start_s, end_s=self.end_s, stuck_after_s=traffic.stuck_after_s,
             reroute_interval_s=traffic.reroute_interval_s,
@@ -290,20 +310,18 @@ class TrafficEngine:
         lk = v.link[veh]
         if v.state[veh] == ON_LINK and lk >= 0:
             rest = self.guidance.route(v.cls[veh], self.links.link_to[lk], destination)
-            v.route[veh] = [lk, *(rest or [])]
-            v.rpos[veh] = 0
+            v.set_route(veh, [lk, *(rest or [])], 0)
         else:
-            v.route[veh] = None
+            v.set_route(veh, None, v.rpos[veh])
 
     def withdraw(self, veh: int) -> float | None:
         """Call off a vehicle that has not set off yet (its trip is no longer needed): it never
         departs and stays `planned`. Returns the time it was to set off, or None (and nothing
         changes) when it already has."""
         v = self.vehicles
-        if v.state[veh] != PLANNED or veh in v.withdrawn:
+        if v.state[veh] != PLANNED or v.is_withdrawn(veh):
             return None
-        v.withdrawn.add(veh)
-        v.special[veh] = True  # its departure takes the reference path, which checks
+        v.withdraw(veh)
         return max(v.depart[veh], self.now)
 
     def route_metres(self, veh: int) -> float:
@@ -346,7 +364,7 @@ class TrafficEngine:
     def jam_state(self) -> tuple[np.ndarray, int]:
         """Now: per network link whether its storage is full, and the vehicles standing
         (TraversalLog.jam_state)."""
-        return self.traversal_log.jam_state(self.now, self.loop.waiting_to_enter)
+        return self.traversal_log.jam_state(self.loop.standing(self.now))
 
     @property
     def abandoned(self) -> int:

@@ -28,8 +28,12 @@ class Guidance:
     """Next-link tables for the background classes and cached fixed routes for the others,
     on the link state's expected times and closures (see the module docstring)."""
 
-    def __init__(self, links: LinkState, destinations: list[int], start_s: float):
+    def __init__(self, links: LinkState, destinations: list[int], start_s: float, *,
+                 as_lists: bool = True):
         self.links = links
+        # the Python loops read rows as lists; the compiled core reads the table as an array
+        # (converting a large region's tables to lists would cost more than the whole rebuild)
+        self.as_lists = as_lists
         g = links.graph
         self.n = links.net.n_nodes
         self.frm, self.to = g.link_from, g.link_to
@@ -59,7 +63,7 @@ class Guidance:
         # so the many fixed routes from one origin (a shuttle stop, a venue) cost one sweep
         self._csr: dict[int, sparse.csr_array] = {}
         self._trees: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
-        self.tables: list[list[list[int]] | None] = [None] * len(links.classes)
+        self.tables: list = [None] * len(links.classes)  # per class: rows of next links
         self.epoch_t = float("-inf")  # when closures last changed: older tables are stale
         self.rebuilds = 0
         self.rebuild(start_s)
@@ -91,7 +95,7 @@ class Guidance:
         for ci in background:
             self.tables[ci] = table
 
-    def _table(self, weights: np.ndarray, open_mask: np.ndarray) -> list[list[int]]:
+    def _table(self, weights: np.ndarray, open_mask: np.ndarray):
         n = self.n
         rev = sparse.csr_array(
             (weights[open_mask], (self.to[open_mask], self.frm[open_mask])), shape=(n, n))
@@ -104,6 +108,8 @@ class Guidance:
             keys = np.arange(n)[None, :] * n + np.where(valid, pred, 0)
             pos = np.clip(np.searchsorted(self._keys, keys), 0, len(self._keys) - 1)
             table = np.where(valid, self._ids[pos], NO_PATH)
+        if not self.as_lists:
+            return table
         # Most rebuilds move a few next links: rows as before keep their lists (nothing
         # writes into a row), which spares most of the conversion to Python lists.
         last = self._last_table

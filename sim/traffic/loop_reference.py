@@ -162,6 +162,13 @@ class EventLoop:
             for veh in retry:
                 self.push(t, DEPART, veh)
 
+    def standing(self, t: float) -> int:
+        """Vehicles standing now: in a queue past their earliest exit time, or waiting to
+        enter the road (at their origin, or off the road at a closure)."""
+        queued = sum(bisect_right(qe, t, h) - h
+                     for qe, h in zip(self.q_ee, self.q_head, strict=True) if h < len(qe))
+        return queued + self.waiting_to_enter
+
     @property
     def next_event_time(self) -> float:
         return self.heap[0][0] if self.heap else float("inf")

@@ -8,7 +8,6 @@ cheaper than converting each value into an array; `flush` moves them into the ar
 from __future__ import annotations
 
 from array import array
-from bisect import bisect_right
 
 import numpy as np
 
@@ -32,6 +31,8 @@ class TraversalLog:
         self._shared = False  # numpy views of the two buffers exist (traversals)
         self.new_ids: list[int] = []
         self.new_times: list[float] = []
+        # the compiled core logs into its own buffer: a call that moves it here (extend)
+        self.source = None
         self._traversals: tuple | None = None
         self._summary: tuple[int, dict[str, np.ndarray]] | None = None
         # where the flow measured for junction delays starts (a traversal count, a time)
@@ -40,6 +41,8 @@ class TraversalLog:
 
     def flush(self) -> None:
         """Move the traversals logged since the last flush into the log's arrays."""
+        if self.source is not None:
+            self.source()
         if self.new_ids:
             if self._shared:  # numpy reads the buffers in place: grow fresh copies instead
                 self._ids, self._times = array("q", self._ids), array("d", self._times)
@@ -48,6 +51,14 @@ class TraversalLog:
             self._times.fromlist(self.new_times)
             self.new_ids.clear()
             self.new_times.clear()
+
+    def extend(self, ids: np.ndarray, times: np.ndarray) -> None:
+        """Append traversals given as flat arrays (link, vehicle pairs; entry, exit pairs)."""
+        if self._shared:
+            self._ids, self._times = array("q", self._ids), array("d", self._times)
+            self._shared = False
+        self._ids.frombytes(np.ascontiguousarray(ids, dtype=np.int64).tobytes())
+        self._times.frombytes(np.ascontiguousarray(times, dtype=np.float64).tobytes())
 
     @property
     def times(self) -> array:
@@ -150,13 +161,11 @@ class TraversalLog:
         self._summary = (n, summary)
         return summary
 
-    def jam_state(self, now: float, waiting_to_enter: int) -> tuple[np.ndarray, int]:
+    def jam_state(self, standing: int) -> tuple[np.ndarray, int]:
         """Now: per network link, whether its queue's storage is full (no room for one more
-        car; the links of a contracted chain share its queue), and the vehicles standing: in
-        a queue past their earliest exit, or waiting to enter the road (at their origin or off
-        the road at a closure)."""
+        car; the links of a contracted chain share its queue), and the vehicles standing (the
+        loop counts them: in a queue past their earliest exit, or waiting to enter the road
+        at their origin or off the road at a closure)."""
         links = self.links
         full = np.asarray(links.occ) + 1.0 > np.asarray(links.storage) + 1e-9
-        queued = sum(bisect_right(qe, now, h) - h
-                     for qe, h in zip(links.q_ee, links.q_head, strict=True) if h < len(qe))
-        return full[links.graph.of_link], queued + waiting_to_enter
+        return full[links.graph.of_link], standing

@@ -66,7 +66,7 @@ class VehicleTable:
         self.depart: list[float] = []
         self.link: list[int] = []  # the sim link it is on, -1 off the road
         self.entry: list[float] = []  # when it entered that link
-        self.arrive: list[float | None] = []
+        self.arrive: list[float] = []  # NaN until it arrives
         self.state: list[int] = []
         self.forced: list[bool] = []  # pushed on at least once past a blocked link
         # seconds it waited off the road for a closure to end, and since when it is waiting now
@@ -101,7 +101,7 @@ class VehicleTable:
         self.depart.append(depart_s)
         self.link.append(-1)
         self.entry.append(0.0)
-        self.arrive.append(None)
+        self.arrive.append(float("nan"))
         self.state.append(PLANNED)
         self.forced.append(False)
         self.held_s.append(0.0)
@@ -131,7 +131,7 @@ class VehicleTable:
         self.depart.extend(depart_s)
         self.link.extend([-1] * m)
         self.entry.extend([0.0] * m)
-        self.arrive.extend([None] * m)
+        self.arrive.extend([float("nan")] * m)
         self.state.extend([PLANNED] * m)
         self.forced.extend([False] * m)
         self.held_s.extend([0.0] * m)
@@ -141,6 +141,18 @@ class VehicleTable:
         self.special.extend([False] * m)
         self.label.extend(labels)
         return range(first, first + m)
+
+    def set_route(self, veh: int, route: list[int] | None, rpos: int) -> None:
+        """Give the vehicle a fixed route (None: none), at position rpos on it."""
+        self.route[veh] = route
+        self.rpos[veh] = rpos
+
+    def is_withdrawn(self, veh: int) -> bool:
+        return veh in self.withdrawn
+
+    def withdraw(self, veh: int) -> None:
+        self.withdrawn.add(veh)
+        self.special[veh] = True  # its departure takes the reference path, which checks
 
     def on_link_now(self) -> tuple[np.ndarray, np.ndarray]:
         """Vehicles inside a link now (entered, not yet left) and the sim link each is on."""
@@ -153,7 +165,7 @@ class VehicleTable:
         """One meaning per status: `arrived` (reached its destination, forced on or not),
         `abandoned` (held by closures past the driver's patience: the trip was given up),
         `stuck` (pushed on past a blocked link and not arrived), `en_route` (none of these)."""
-        if self.arrive[veh] is not None:
+        if self.arrive[veh] == self.arrive[veh]:  # not NaN
             return "arrived"
         if self.state[veh] == ABANDONED:
             return "abandoned"

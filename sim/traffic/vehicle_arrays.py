@@ -1,0 +1,188 @@
+"""The vehicle records as numpy arrays, for the compiled core (vehicles.VehicleTable's twin).
+
+The same fields under the same names, each a view of the live records (length: the vehicles
+registered); the arrays behind them grow by doubling, so a reader takes a field afresh after
+adding vehicles. Fixed routes live in one pool of sim link ids (`routes`, each vehicle's start
+and length); `route[veh]` reads one back as a list, or None.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .vehicles import ABANDONED, ON_LINK, PLANNED, VehicleListener
+
+# field: (dtype, value of a new record)
+_FIELDS = {
+    "cls": (np.int64, 0), "orig": (np.int64, 0), "dest": (np.int64, 0), "slot": (np.int64, -1),
+    "rstart": (np.int64, 0), "rlen": (np.int64, -1), "rpos": (np.int64, -1),
+    "row": (np.int64, -1), "tab_t": (np.float64, 0.0), "depart": (np.float64, 0.0),
+    "link": (np.int64, -1), "entry": (np.float64, 0.0), "arrive": (np.float64, np.nan),
+    "state": (np.int64, PLANNED), "forced": (np.bool_, False), "held_s": (np.float64, 0.0),
+    "held_at": (np.float64, -1.0), "abandoned": (np.float64, np.nan),
+    "has_listener": (np.bool_, False), "nodes": (np.bool_, False),
+    "withdrawn_flag": (np.bool_, False), "noroute": (np.bool_, False),
+    "qnext": (np.int64, -1), "ee": (np.float64, 0.0), "wnext": (np.int64, -1),
+}
+
+
+class _Routes:
+    """`table.route[veh]`: the vehicle's fixed route as a list of sim links, or None."""
+
+    def __init__(self, table: VehicleArrays):
+        self._t = table
+
+    def __getitem__(self, veh: int) -> list[int] | None:
+        t = self._t
+        n = int(t.store["rlen"][veh])
+        if n < 0:
+            return None
+        s = int(t.store["rstart"][veh])
+        return t.routes[s:s + n].tolist()
+
+    def __setitem__(self, veh: int, route: list[int] | None) -> None:
+        self._t.set_route(veh, route, -1)
+
+    def __len__(self) -> int:
+        return len(self._t)
+
+
+class VehicleArrays:
+    """Every vehicle registered with the engine, one numpy array per field (see the module
+    docstring); the compiled loop reads and writes the arrays in `store`."""
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self.n = 0
+        self.store = {name: np.full(capacity, fill, dtype=dt)
+                      for name, (dt, fill) in _FIELDS.items()}
+        self.routes = np.zeros(1024, dtype=np.int64)
+        self.n_routes = 0
+        self.generation = 0  # counts reallocations: the compiled loop's view follows it
+        self.kind: list[str] = []
+        self.label: list[tuple[str, str]] = []
+        self.listener: list[VehicleListener | None] = []
+        self.route = _Routes(self)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getattr__(self, name: str):
+        # fields are views of the live records
+        store = self.__dict__.get("store")
+        if store is not None and name in store:
+            return store[name][:self.n]
+        raise AttributeError(name)
+
+    @property
+    def abandoned_at(self) -> dict[int, float]:
+        """Vehicle: when its driver gave the trip up."""
+        at = self.store["abandoned"][:self.n]
+        idx = np.flatnonzero(~np.isnan(at))
+        return dict(zip(idx.tolist(), at[idx].tolist(), strict=True))
+
+    # ---- growing ------------------------------------------------------------------------------
+    def _reserve(self, m: int) -> None:
+        cap = len(self.store["cls"])
+        if self.n + m <= cap:
+            return
+        new = max(2 * cap, self.n + m)
+        for name, (dt, fill) in _FIELDS.items():
+            grown = np.full(new, fill, dtype=dt)
+            grown[:self.n] = self.store[name][:self.n]
+            self.store[name] = grown
+        self.generation += 1
+
+    def _store_route(self, route: list[int]) -> int:
+        m = len(route)
+        if self.n_routes + m > len(self.routes):
+            grown = np.zeros(max(2 * len(self.routes), self.n_routes + m), dtype=np.int64)
+            grown[:self.n_routes] = self.routes[:self.n_routes]
+            self.routes = grown
+            self.generation += 1
+        start = self.n_routes
+        self.routes[start:start + m] = route
+        self.n_routes += m
+        return start
+
+    def set_route(self, veh: int, route: list[int] | None, rpos: int) -> None:
+        """Give the vehicle a fixed route (None: none), at position rpos on it."""
+        s = self.store
+        if route is None:
+            s["rlen"][veh] = -1
+        else:
+            s["rstart"][veh] = self._store_route(route)
+            s["rlen"][veh] = len(route)
+        s["rpos"][veh] = rpos
+
+    # ---- adding -------------------------------------------------------------------------------
+    def add(self, kind: str, cls: int, origin: int, destination: int, slot: int,
+            route: list[int] | None, depart_s: float, listener: VehicleListener | None,
+            priority: bool, label: tuple[str, str]) -> int:
+        """Append one planned vehicle; returns its id."""
+        self._reserve(1)
+        vid = self.n
+        self.n += 1
+        s = self.store
+        s["cls"][vid], s["orig"][vid], s["dest"][vid] = cls, origin, destination
+        s["slot"][vid], s["depart"][vid] = slot, depart_s
+        if route is not None:
+            self.set_route(vid, route, -1)
+        s["has_listener"][vid] = listener is not None
+        s["nodes"][vid] = listener is not None and getattr(listener, "listens_to_nodes", True)
+        self.kind.append(kind)
+        self.label.append(label)
+        self.listener.append(listener)
+        return vid
+
+    def add_guided(self, kinds, classes: list[int], origins: list[int],
+                   destinations: list[int], slots, depart_s: list[float], labels) -> range:
+        """Append planned background vehicles that follow the guidance tables."""
+        m = len(origins)
+        self._reserve(m)
+        first = self.n
+        self.n += m
+        s, part = self.store, slice(first, first + m)
+        s["cls"][part], s["orig"][part], s["dest"][part] = classes, origins, destinations
+        s["slot"][part], s["depart"][part] = slots, depart_s
+        self.kind.extend(kinds)
+        self.label.extend(labels)
+        self.listener.extend([None] * m)
+        return range(first, first + m)
+
+    # ---- calling off --------------------------------------------------------------------------
+    def is_withdrawn(self, veh: int) -> bool:
+        return bool(self.store["withdrawn_flag"][veh])
+
+    def withdraw(self, veh: int) -> None:
+        self.store["withdrawn_flag"][veh] = True
+
+    # ---- reading ------------------------------------------------------------------------------
+    def on_link_now(self) -> tuple[np.ndarray, np.ndarray]:
+        """Vehicles inside a link now (entered, not yet left) and the sim link each is on."""
+        veh = np.flatnonzero((self.state == ON_LINK) & (self.link >= 0))
+        return veh, self.link[veh]
+
+    def status(self, veh: int) -> str:
+        """As VehicleTable.status."""
+        if not np.isnan(self.store["arrive"][veh]):
+            return "arrived"
+        if self.store["state"][veh] == ABANDONED:
+            return "abandoned"
+        if self.store["forced"][veh]:
+            return "stuck"
+        return "en_route"
+
+    def counts(self) -> dict[str, int]:
+        """As VehicleTable.counts."""
+        state = self.state
+        planned = state == PLANNED
+        forced = self.forced & ~planned
+        arrived = ~np.isnan(self.arrive) & ~planned
+        n_planned, n_arrived = int(np.count_nonzero(planned)), int(np.count_nonzero(arrived))
+        n_abandoned = int(np.count_nonzero(state == ABANDONED))
+        n_stuck = int(np.count_nonzero(forced & ~arrived & (state != ABANDONED)))
+        entered = self.n - n_planned
+        return {"registered": self.n, "entered": entered, "arrived": n_arrived,
+                "en_route": entered - n_arrived - n_stuck - n_abandoned, "stuck": n_stuck,
+                "abandoned": n_abandoned, "planned": n_planned,
+                "forced": int(np.count_nonzero(forced & arrived))}
