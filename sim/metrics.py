@@ -28,7 +28,8 @@ def trip_table(engine) -> dict[str, np.ndarray]:
     t_end = np.where(np.isnan(arrive), engine.now, arrive)
     abandoned = state[entered] == ABANDONED
     if abandoned.any():  # a trip given up ends when its driver gave up
-        ended = np.array([engine.abandoned_at.get(v, engine.now) for v in entered.tolist()])
+        given_up = engine.abandoned_at  # read once: the compiled core builds it on reading
+        ended = np.array([given_up.get(v, engine.now) for v in entered.tolist()])
         t_end = np.where(abandoned, ended, t_end)
     ff = free[entered]
     forced = np.asarray(engine.v_forced, dtype=bool)[entered]
@@ -41,10 +42,11 @@ def trip_table(engine) -> dict[str, np.ndarray]:
     # (held by closures past the driver's patience), stuck (forced on, not arrived), en route
     status = np.where(~np.isnan(arrive), "arrived", np.where(
         abandoned, "abandoned", np.where(forced, "stuck", "en_route")))
-    labels = [engine.v_label[v] for v in entered.tolist()]
+    all_labels, all_kinds = engine.v_label, engine.v_kind
+    labels = [all_labels[v] for v in entered.tolist()]
     table = {
         "trip_id": entered,
-        "kind": np.array([engine.v_kind[v] for v in entered.tolist()], dtype=object),
+        "kind": np.array([all_kinds[v] for v in entered.tolist()], dtype=object),
         "origin": np.array([lab[0] for lab in labels], dtype=object),
         "destination": np.array([lab[1] for lab in labels], dtype=object),
         "depart_s": depart,
@@ -422,11 +424,11 @@ def shuttle_metrics(layer, engine) -> dict:
     samples = [(load, seats) for line in layer.lines
                for _, load, seats in line.stats.occupancy_samples]
     hours = 0.0
+    state, arrive, depart = engine.v_state, engine.v_arrive, engine.v_depart
     for veh in [v for v, kind in enumerate(engine.v_kind) if kind == "shuttle"]:
-        if engine.v_state[veh] != 0:
-            arrived = engine.v_arrive[veh]
-            end = arrived if arrived == arrived else engine.now  # NaN: not arrived
-            hours += (end - engine.v_depart[veh]) / 3600.0
+        if state[veh] != 0:
+            end = arrive[veh] if arrive[veh] == arrive[veh] else engine.now  # NaN: not arrived
+            hours += float(end - depart[veh]) / 3600.0
     return {
         "fleet": len(buses),
         "lines": len(layer.lines),

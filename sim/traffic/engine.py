@@ -116,7 +116,7 @@ class TrafficEngine:
             signal_green_ratio=traffic.signal_green_ratio,
             give_way_delay_s=traffic.give_way_delay_s,
             local_junction_delay_s=traffic.local_junction_delay_s,
-            emergency_queue_skip=traffic.emergency_queue_skip, arrays=compiled)
+            emergency_queue_skip=traffic.emergency_queue_skip)
         self.vehicles = VehicleArrays() if compiled else VehicleTable()
         self.traversal_log = TraversalLog(self.links, self.vehicles, start_s=self.start_s,
                                           end_s=self.end_s)

@@ -45,8 +45,8 @@ DONE, CALL_ARRIVE, NOTIFY, NEED_ROUTE, RUN_CONTROL, RUN_REBUILD, FULL = range(7)
 # positions in I
 (I_HN, I_PN, I_SEQ, I_DEPARTED, I_ARRIVED, I_IN_NET, I_WAITING, I_TRAV, I_STUCK_EVENTS,
  I_STUCK_NOW, I_LOG_N, I_HELD_HEAD, I_HELD_TAIL, I_UNROUTED_N, I_NOTE_N, I_TS_N, I_OUT_A,
- I_OUT_B, I_CONT, I_CONT_LK, I_W_FREE, I_ERROR) = range(22)
-N_I = 22
+ I_OUT_B, I_CONT, I_CONT_LK, I_W_FREE, I_ERROR, I_BULK_I, I_BULK_N) = range(24)
+N_I = 24
 # positions in F
 (F_NOW, F_FED_UNTIL, F_EPOCH, F_REROUTE, F_STUCK_AFTER, F_PATIENCE, F_END, F_SKIP, F_OUT_T,
  F_CONT_T, F_CONT_HW) = range(11)
@@ -56,145 +56,103 @@ ERR_ROUTE = 2  # a closed next link with no route asked for (a bug)
 MARGIN = 4096  # room every buffer must have before an event runs
 
 
+# columns of the per-vehicle tables: vi (integers), vf (times); the first columns are the
+# ones nearly every event reads, so that they share a cache line
+(V_QNEXT, V_CLS, V_DEST, V_RLEN, V_RPOS, V_RSTART, V_ROW, V_LINK, V_STATE, V_LISTENER, V_NODES,
+ V_FORCED, V_ORIG, V_SLOT, V_WNEXT, V_WITHDRAWN, V_NOROUTE) = range(17)
+N_VI = 17
+VF_EE, VF_ENTRY, VF_TAB_T, VF_ARRIVE, VF_HELD_S, VF_HELD_AT, VF_ABANDONED_AT, VF_DEPART = range(8)
+N_VF = 8
+# columns of the per-link tables: li (integers), lf (seconds, PCE)
+(L_LINK_FROM, L_LINK_TO, L_BLOCKED_ON, L_WOKEN, L_MAX_QUEUE, L_EVT_SEQ, L_Q_FIRST, L_Q_LAST,
+ L_Q_LEN, L_Q_DUE_N, L_Q_DUE_LAST, L_W_HEAD, L_W_TAIL, L_EW_HEAD, L_EW_TAIL, L_EW_LEN) = range(16)
+N_LI = 16
+(LF_HW, LF_STORAGE, LF_OCC, LF_NEXT_RELEASE, LF_BLOCKED_SINCE, LF_LAST_OUT, LF_QUEUE_GAP,
+ LF_AT_CAPACITY) = range(8)
+N_LF = 8
+C_PRIORITY, C_BACKGROUND, C_MOTORCADE = range(3)  # columns of cls_i
+
+
 class Core(NamedTuple):
-    """Every array the compiled loop reads or writes (see the module docstring)."""
+    """Every array the compiled loop reads or writes (see the module docstring). Few arrays,
+    each a table, as each array costs the call into the kernel its unpacking."""
 
     I: np.ndarray  # noqa: E741 (int scalars)
     F: np.ndarray  # float scalars
-    # classes
-    c_pce: np.ndarray
-    c_priority: np.ndarray
-    c_background: np.ndarray
-    c_motorcade: np.ndarray
-    # links: fixed and set by Python (controls, weather, signals)
-    link_from: np.ndarray
-    link_to: np.ndarray
-    hw: np.ndarray
-    storage: np.ndarray
-    exit_base: np.ndarray  # class x link
-    closed: np.ndarray  # class x link
-    # links: the loop's own
-    occ: np.ndarray
-    next_release: np.ndarray
-    blocked_on: np.ndarray
-    blocked_since: np.ndarray
-    woken: np.ndarray
-    max_queue: np.ndarray
-    last_out: np.ndarray
-    queue_gap: np.ndarray
-    at_capacity: np.ndarray
-    evt_seq: np.ndarray
-    q_first: np.ndarray
-    q_last: np.ndarray
-    q_len: np.ndarray
-    q_due_n: np.ndarray  # vehicles from the head known past their earliest exit (queued)
-    q_due_last: np.ndarray  # the last of them
-    w_head: np.ndarray
-    w_tail: np.ndarray
-    w_val: np.ndarray
-    w_next: np.ndarray
-    ew_head: np.ndarray
-    ew_tail: np.ndarray
-    ew_len: np.ndarray
-    # vehicles
-    v_cls: np.ndarray
-    v_orig: np.ndarray
-    v_dest: np.ndarray
-    v_slot: np.ndarray
-    v_rstart: np.ndarray
-    v_rlen: np.ndarray  # -1: no fixed route
-    v_rpos: np.ndarray
-    v_row: np.ndarray
-    v_tab_t: np.ndarray
-    v_link: np.ndarray
-    v_entry: np.ndarray
-    v_arrive: np.ndarray
-    v_state: np.ndarray
-    v_forced: np.ndarray
-    v_held_s: np.ndarray
-    v_held_at: np.ndarray
-    v_abandoned_at: np.ndarray
-    v_listener: np.ndarray
-    v_nodes: np.ndarray
-    v_withdrawn: np.ndarray
-    v_noroute: np.ndarray
-    v_qnext: np.ndarray
-    v_ee: np.ndarray
-    v_wnext: np.ndarray
-    # routes and guidance rows
-    routes: np.ndarray
-    rows: np.ndarray  # row x node: next link
+    cls_pce: np.ndarray  # per vehicle class
+    cls_i: np.ndarray  # per vehicle class: C_ columns
+    li: np.ndarray  # link x L_ column
+    lf: np.ndarray  # link x LF_ column
+    exit_base: np.ndarray  # class x link: seconds from entry to the earliest exit
+    closed: np.ndarray  # class x link: closures holding it
+    wcell: np.ndarray  # waiters' cells: value, next cell
+    vi: np.ndarray  # vehicle x V_ column
+    vf: np.ndarray  # vehicle x VF_ column
+    routes: np.ndarray  # fixed routes, one after another (sim links)
+    rows: np.ndarray  # guidance rows: row x node -> next link
     cur_rows: np.ndarray  # destination slot -> row of the table now
-    # events: the heap and the departures not yet fed to it
-    ht: np.ndarray
-    hs: np.ndarray
-    hk: np.ndarray
-    hi: np.ndarray
-    pt: np.ndarray
-    ps: np.ndarray
-    pk: np.ndarray
-    pi: np.ndarray
-    # buffers Python empties: the traversal log, notices, held drivers, unrouted, samples
-    log_ids: np.ndarray
-    log_times: np.ndarray
-    note_veh: np.ndarray
-    note_node: np.ndarray
+    heap: np.ndarray  # events: time, sequence number, kind, index
+    pend: np.ndarray  # departures added one by one, not yet fed to the heap: a heap
+    bulk: np.ndarray  # departures added in bulk, not yet fed: rows in order, from I_BULK_I
+    log_ids: np.ndarray  # traversals: link, vehicle pairs
+    log_times: np.ndarray  # traversals: entry, exit pairs
+    notes: np.ndarray  # on_node notices: vehicle, node
     note_t: np.ndarray
-    held_t: np.ndarray
+    held_t: np.ndarray  # background drivers held by closures, in time order
     held_veh: np.ndarray
-    unrouted: np.ndarray
-    samples: np.ndarray
+    unrouted: np.ndarray  # vehicles waiting off the road for a way to open
+    samples: np.ndarray  # the minute's counts
 
 
-# ---- the heaps -------------------------------------------------------------------------------
+# ---- the heaps: rows of (time, sequence number, kind, index), all as float64 ---------------------
 @njit(cache=True, inline="always", _nrt=False)
-def _less(t1, s1, k1, i1, t2, s2, k2, i2):
-    if t1 != t2:
-        return t1 < t2
-    if s1 != s2:
-        return s1 < s2
-    if k1 != k2:
-        return k1 < k2
-    return i1 < i2
+def _less(h, a, t, seq, kind, idx):
+    """Row a of h sorts before the event (t, seq, kind, idx)."""
+    if h[a, 0] != t:
+        return h[a, 0] < t
+    if h[a, 1] != seq:
+        return h[a, 1] < seq
+    if h[a, 2] != kind:
+        return h[a, 2] < kind
+    return h[a, 3] < idx
 
 
 @njit(cache=True, _nrt=False)
-def heap_push(ht, hs, hk, hi, n, t, seq, kind, idx):
-    """Push onto a heap of n entries; returns the new size (the caller keeps room)."""
+def heap_push(h, n, t, seq, kind, idx):
+    """Push onto a heap of n rows; returns the new size (the caller keeps room)."""
     pos = n
     while pos > 0:
         parent = (pos - 1) >> 1
-        if _less(t, seq, kind, idx, ht[parent], hs[parent], hk[parent], hi[parent]):
-            ht[pos], hs[pos], hk[pos], hi[pos] = ht[parent], hs[parent], hk[parent], hi[parent]
-            pos = parent
-        else:
+        if _less(h, parent, t, seq, kind, idx):
             break
-    ht[pos], hs[pos], hk[pos], hi[pos] = t, seq, kind, idx
+        h[pos, 0], h[pos, 1], h[pos, 2], h[pos, 3] = (h[parent, 0], h[parent, 1],
+                                                      h[parent, 2], h[parent, 3])
+        pos = parent
+    h[pos, 0], h[pos, 1], h[pos, 2], h[pos, 3] = t, seq, kind, idx
     return n + 1
 
 
 @njit(cache=True, _nrt=False)
-def heap_pop(ht, hs, hk, hi, n):
-    """Remove the top of a heap of n entries; returns the new size."""
+def heap_pop(h, n):
+    """Remove the top of a heap of n rows; returns the new size."""
     n -= 1
     if n == 0:
         return 0
-    t, seq, kind, idx = ht[n], hs[n], hk[n], hi[n]
+    t, seq, kind, idx = h[n, 0], h[n, 1], h[n, 2], h[n, 3]
     pos = 0
     while True:
         child = 2 * pos + 1
         if child >= n:
             break
         right = child + 1
-        if right < n and _less(ht[right], hs[right], hk[right], hi[right],
-                               ht[child], hs[child], hk[child], hi[child]):
+        if right < n and _less(h, right, h[child, 0], h[child, 1], h[child, 2], h[child, 3]):
             child = right
-        if _less(ht[child], hs[child], hk[child], hi[child], t, seq, kind, idx):
-            ht[pos], hs[pos], hk[pos], hi[pos] = ht[child], hs[child], hk[child], hi[child]
-            pos = child
-        else:
+        if not _less(h, child, t, seq, kind, idx):
             break
-    ht[pos], hs[pos], hk[pos], hi[pos] = t, seq, kind, idx
+        h[pos, 0], h[pos, 1], h[pos, 2], h[pos, 3] = (h[child, 0], h[child, 1], h[child, 2],
+                                                      h[child, 3])
+        pos = child
+    h[pos, 0], h[pos, 1], h[pos, 2], h[pos, 3] = t, seq, kind, idx
     return n
 
 
@@ -207,13 +165,13 @@ def next_seq(c):
 @njit(cache=True, inline="always", _nrt=False)
 def push(c, t, kind, idx):
     seq = next_seq(c)
-    c.I[I_HN] = heap_push(c.ht, c.hs, c.hk, c.hi, c.I[I_HN], t, seq, kind, idx)
+    c.I[I_HN] = heap_push(c.heap, c.I[I_HN], t, seq, kind, idx)
     return seq
 
 
 @njit(cache=True, inline="always", _nrt=False)
 def schedule_link(c, lk, t):
-    c.evt_seq[lk] = push(c, t, LINK, lk)
+    c.li[lk, L_EVT_SEQ] = push(c, t, LINK, lk)
 
 
 @njit(cache=True, _nrt=False)
@@ -224,11 +182,17 @@ def schedule_departures(c, times, vehicles):
         t = times[j]
         seq = next_seq(c)
         if t <= c.F[F_FED_UNTIL]:
-            c.I[I_HN] = heap_push(c.ht, c.hs, c.hk, c.hi, c.I[I_HN], t, seq, DEPART,
-                                  vehicles[j])
+            c.I[I_HN] = heap_push(c.heap, c.I[I_HN], t, seq, DEPART, vehicles[j])
         else:
-            c.I[I_PN] = heap_push(c.pt, c.ps, c.pk, c.pi, c.I[I_PN], t, seq, DEPART,
-                                  vehicles[j])
+            c.I[I_PN] = heap_push(c.pend, c.I[I_PN], t, seq, DEPART, vehicles[j])
+
+
+@njit(cache=True, _nrt=False)
+def push_rows(c, rows):
+    """Events given as rows of (time, sequence number, kind, index) onto the heap."""
+    for j in range(rows.shape[0]):
+        c.I[I_HN] = heap_push(c.heap, c.I[I_HN], rows[j, 0], rows[j, 1], rows[j, 2],
+                              rows[j, 3])
 
 
 @njit(cache=True, _nrt=False)
@@ -244,9 +208,9 @@ def _cell(c, value):
     if cell < 0:
         c.I[I_ERROR] = ERR_WAITERS
         return -1
-    c.I[I_W_FREE] = c.w_next[cell]
-    c.w_val[cell] = value
-    c.w_next[cell] = -1
+    c.I[I_W_FREE] = c.wcell[cell, 1]
+    c.wcell[cell, 0] = value
+    c.wcell[cell, 1] = -1
     return cell
 
 
@@ -255,11 +219,11 @@ def waiters_append(c, lk, value):
     cell = _cell(c, value)
     if cell < 0:
         return
-    if c.w_tail[lk] < 0:
-        c.w_head[lk] = cell
+    if c.li[lk, L_W_TAIL] < 0:
+        c.li[lk, L_W_HEAD] = cell
     else:
-        c.w_next[c.w_tail[lk]] = cell
-    c.w_tail[lk] = cell
+        c.wcell[c.li[lk, L_W_TAIL], 1] = cell
+    c.li[lk, L_W_TAIL] = cell
 
 
 @njit(cache=True, _nrt=False)
@@ -267,20 +231,20 @@ def waiters_appendleft(c, lk, value):
     cell = _cell(c, value)
     if cell < 0:
         return
-    c.w_next[cell] = c.w_head[lk]
-    c.w_head[lk] = cell
-    if c.w_tail[lk] < 0:
-        c.w_tail[lk] = cell
+    c.wcell[cell, 1] = c.li[lk, L_W_HEAD]
+    c.li[lk, L_W_HEAD] = cell
+    if c.li[lk, L_W_TAIL] < 0:
+        c.li[lk, L_W_TAIL] = cell
 
 
 @njit(cache=True, _nrt=False)
 def waiters_popleft(c, lk):
-    cell = c.w_head[lk]
-    value = c.w_val[cell]
-    c.w_head[lk] = c.w_next[cell]
-    if c.w_head[lk] < 0:
-        c.w_tail[lk] = -1
-    c.w_next[cell] = c.I[I_W_FREE]
+    cell = c.li[lk, L_W_HEAD]
+    value = c.wcell[cell, 0]
+    c.li[lk, L_W_HEAD] = c.wcell[cell, 1]
+    if c.li[lk, L_W_HEAD] < 0:
+        c.li[lk, L_W_TAIL] = -1
+    c.wcell[cell, 1] = c.I[I_W_FREE]
     c.I[I_W_FREE] = cell
     return value
 
@@ -289,44 +253,44 @@ def waiters_popleft(c, lk):
 def waiters_remove(c, lk, value):
     """Remove the first cell holding value (nothing if none does)."""
     prev = -1
-    cell = c.w_head[lk]
+    cell = c.li[lk, L_W_HEAD]
     while cell >= 0:
-        if c.w_val[cell] == value:
-            nxt = c.w_next[cell]
+        if c.wcell[cell, 0] == value:
+            nxt = c.wcell[cell, 1]
             if prev < 0:
-                c.w_head[lk] = nxt
+                c.li[lk, L_W_HEAD] = nxt
             else:
-                c.w_next[prev] = nxt
-            if c.w_tail[lk] == cell:
-                c.w_tail[lk] = prev
-            c.w_next[cell] = c.I[I_W_FREE]
+                c.wcell[prev, 1] = nxt
+            if c.li[lk, L_W_TAIL] == cell:
+                c.li[lk, L_W_TAIL] = prev
+            c.wcell[cell, 1] = c.I[I_W_FREE]
             c.I[I_W_FREE] = cell
             return
         prev = cell
-        cell = c.w_next[cell]
+        cell = c.wcell[cell, 1]
 
 
 # ---- movement (one function per EventLoop method) -----------------------------------------------
 @njit(cache=True, _nrt=False)
 def next_link(c, veh, node, now):
-    if node == c.v_dest[veh]:
+    if node == c.vi[veh, V_DEST]:
         return ARRIVE
-    if c.v_rlen[veh] >= 0:
-        return c.routes[c.v_rstart[veh] + c.v_rpos[veh] + 1]
-    if now - c.v_tab_t[veh] >= c.F[F_REROUTE] or c.v_tab_t[veh] < c.F[F_EPOCH]:
-        c.v_row[veh] = c.cur_rows[c.v_slot[veh]]
-        c.v_tab_t[veh] = now
-    return c.rows[c.v_row[veh], node]
+    if c.vi[veh, V_RLEN] >= 0:
+        return c.routes[c.vi[veh, V_RSTART] + c.vi[veh, V_RPOS] + 1]
+    if now - c.vf[veh, VF_TAB_T] >= c.F[F_REROUTE] or c.vf[veh, VF_TAB_T] < c.F[F_EPOCH]:
+        c.vi[veh, V_ROW] = c.cur_rows[c.vi[veh, V_SLOT]]
+        c.vf[veh, VF_TAB_T] = now
+    return c.rows[c.vi[veh, V_ROW], node]
 
 
 @njit(cache=True, _nrt=False)
 def open_way(c, veh, node, to_link):
     """to_link if open to the vehicle; else NEED_ROUTE's marker -4 (the caller hands the event
     to Python, which finds the way round), or NO_PATH when Python found none."""
-    if to_link < 0 or c.closed[c.v_cls[veh], to_link] == 0:
+    if to_link < 0 or c.closed[c.vi[veh, V_CLS], to_link] == 0:
         return to_link
-    if c.v_noroute[veh]:
-        c.v_noroute[veh] = False
+    if c.vi[veh, V_NOROUTE]:
+        c.vi[veh, V_NOROUTE] = False
         return NO_PATH
     c.I[I_OUT_A] = veh
     c.I[I_OUT_B] = node
@@ -338,15 +302,15 @@ def queued(c, lk, t):
     """Vehicles on the link already past their earliest exit time (from the head). Exit times
     rise along a queue and the clock only moves on, so the count from the last call only
     grows by the vehicles now due behind the last one counted: each is passed once."""
-    n = c.q_due_n[lk]
-    last = c.q_due_last[lk]
-    veh = c.q_first[lk] if n == 0 else c.v_qnext[last]
-    while veh >= 0 and c.v_ee[veh] <= t:
+    n = c.li[lk, L_Q_DUE_N]
+    last = c.li[lk, L_Q_DUE_LAST]
+    veh = c.li[lk, L_Q_FIRST] if n == 0 else c.vi[last, V_QNEXT]
+    while veh >= 0 and c.vf[veh, VF_EE] <= t:
         n += 1
         last = veh
-        veh = c.v_qnext[veh]
-    c.q_due_n[lk] = n
-    c.q_due_last[lk] = last
+        veh = c.vi[veh, V_QNEXT]
+    c.li[lk, L_Q_DUE_N] = n
+    c.li[lk, L_Q_DUE_LAST] = last
     return n
 
 
@@ -355,63 +319,63 @@ def record_exit(c, lk, veh, t):
     n = c.I[I_LOG_N]
     c.log_ids[2 * n] = lk
     c.log_ids[2 * n + 1] = veh
-    c.log_times[2 * n] = c.v_entry[veh]
+    c.log_times[2 * n] = c.vf[veh, VF_ENTRY]
     c.log_times[2 * n + 1] = t
     c.I[I_LOG_N] = n + 1
 
 
 @njit(cache=True, _nrt=False)
 def enter(c, veh, lk, t):
-    ci = c.v_cls[veh]
-    if c.v_rlen[veh] >= 0:
-        c.v_rpos[veh] += 1
-    c.v_link[veh] = lk
-    c.v_state[veh] = ON_LINK
-    c.v_entry[veh] = t
+    ci = c.vi[veh, V_CLS]
+    if c.vi[veh, V_RLEN] >= 0:
+        c.vi[veh, V_RPOS] += 1
+    c.vi[veh, V_LINK] = lk
+    c.vi[veh, V_STATE] = ON_LINK
+    c.vf[veh, VF_ENTRY] = t
     c.I[I_TRAV] += 1
     to_exit = c.exit_base[ci, lk]
-    if c.v_nodes[veh]:
+    if c.vi[veh, V_NODES]:
         n = c.I[I_NOTE_N]
-        c.note_veh[n] = veh
-        c.note_node[n] = c.link_from[lk]
+        c.notes[n, 0] = veh
+        c.notes[n, 1] = c.li[lk, L_LINK_FROM]
         c.note_t[n] = t
         c.I[I_NOTE_N] = n + 1
-    if c.c_priority[ci]:
-        skip = 1.0 if c.c_motorcade[ci] else c.F[F_SKIP]
+    if c.cls_i[ci, C_PRIORITY]:
+        skip = 1.0 if c.cls_i[ci, C_MOTORCADE] else c.F[F_SKIP]
         q = queued(c, lk, t)
-        per_vehicle = c.hw[lk]
-        if q >= 2 and c.queue_gap[lk] > per_vehicle:
-            per_vehicle = c.queue_gap[lk]
+        per_vehicle = c.lf[lk, LF_HW]
+        if q >= 2 and c.lf[lk, LF_QUEUE_GAP] > per_vehicle:
+            per_vehicle = c.lf[lk, LF_QUEUE_GAP]
         push(c, t + to_exit + (1.0 - skip) * q * per_vehicle, PRIO, veh)
         return
-    c.occ[lk] += c.c_pce[ci]
+    c.lf[lk, LF_OCC] += c.cls_pce[ci]
     exit_t = t + to_exit
-    was_empty = c.q_len[lk] == 0
-    if not was_empty and c.v_ee[c.q_last[lk]] > exit_t:
-        exit_t = c.v_ee[c.q_last[lk]]  # FIFO: no overtaking inside a link
-    c.v_ee[veh] = exit_t
-    c.v_qnext[veh] = -1
+    was_empty = c.li[lk, L_Q_LEN] == 0
+    if not was_empty and c.vf[c.li[lk, L_Q_LAST], VF_EE] > exit_t:
+        exit_t = c.vf[c.li[lk, L_Q_LAST], VF_EE]  # FIFO: no overtaking inside a link
+    c.vf[veh, VF_EE] = exit_t
+    c.vi[veh, V_QNEXT] = -1
     if was_empty:
-        c.q_first[lk] = veh
+        c.li[lk, L_Q_FIRST] = veh
     else:
-        c.v_qnext[c.q_last[lk]] = veh
-    c.q_last[lk] = veh
-    c.q_len[lk] += 1
-    if was_empty and c.blocked_on[lk] < 0:
-        free_at = c.next_release[lk]
+        c.vi[c.li[lk, L_Q_LAST], V_QNEXT] = veh
+    c.li[lk, L_Q_LAST] = veh
+    c.li[lk, L_Q_LEN] += 1
+    if was_empty and c.li[lk, L_BLOCKED_ON] < 0:
+        free_at = c.lf[lk, LF_NEXT_RELEASE]
         schedule_link(c, lk, exit_t if exit_t > free_at else free_at)
 
 
 @njit(cache=True, _nrt=False)
 def arrive(c, veh, t):
     """Returns CALL_ARRIVE when the vehicle's listener must be told (its id in I_OUT_A)."""
-    c.v_arrive[veh] = t
-    c.v_state[veh] = ARRIVED
-    c.v_link[veh] = -1
+    c.vf[veh, VF_ARRIVE] = t
+    c.vi[veh, V_STATE] = ARRIVED
+    c.vi[veh, V_LINK] = -1
     c.I[I_ARRIVED] += 1
-    if c.v_forced[veh]:
+    if c.vi[veh, V_FORCED]:
         c.I[I_STUCK_NOW] -= 1
-    if c.v_listener[veh]:
+    if c.vi[veh, V_LISTENER]:
         c.I[I_OUT_A] = veh
         c.F[F_OUT_T] = t
         return CALL_ARRIVE
@@ -420,9 +384,9 @@ def arrive(c, veh, t):
 
 @njit(cache=True, _nrt=False)
 def wait_for_opening(c, veh, t):
-    if c.v_held_at[veh] < 0.0:
-        c.v_held_at[veh] = t
-        if not c.v_listener[veh] and c.c_background[c.v_cls[veh]]:
+    if c.vf[veh, VF_HELD_AT] < 0.0:
+        c.vf[veh, VF_HELD_AT] = t
+        if not c.vi[veh, V_LISTENER] and c.cls_i[c.vi[veh, V_CLS], C_BACKGROUND]:
             n = c.I[I_HELD_TAIL]
             c.held_t[n] = t
             c.held_veh[n] = veh
@@ -434,41 +398,41 @@ def wait_for_opening(c, veh, t):
 
 @njit(cache=True, _nrt=False)
 def hold(c, veh, node, t):
-    c.v_link[veh] = -1
-    c.v_state[veh] = WAITING
-    c.v_orig[veh] = node
-    c.v_rlen[veh] = -1
+    c.vi[veh, V_LINK] = -1
+    c.vi[veh, V_STATE] = WAITING
+    c.vi[veh, V_ORIG] = node
+    c.vi[veh, V_RLEN] = -1
     c.I[I_WAITING] += 1
     wait_for_opening(c, veh, t)
 
 
 @njit(cache=True, _nrt=False)
 def wake(c, lk, t):
-    while c.w_head[lk] >= 0 and c.occ[lk] < c.storage[lk]:
+    while c.li[lk, L_W_HEAD] >= 0 and c.lf[lk, LF_OCC] < c.lf[lk, LF_STORAGE]:
         w = waiters_popleft(c, lk)
         if w == DEPARTURE_BUFFER:
-            veh = c.ew_head[lk]
-            c.ew_head[lk] = c.v_wnext[veh]
-            c.ew_len[lk] -= 1
-            if c.ew_len[lk] == 0:
-                c.ew_tail[lk] = -1
+            veh = c.li[lk, L_EW_HEAD]
+            c.li[lk, L_EW_HEAD] = c.vi[veh, V_WNEXT]
+            c.li[lk, L_EW_LEN] -= 1
+            if c.li[lk, L_EW_LEN] == 0:
+                c.li[lk, L_EW_TAIL] = -1
             else:
                 waiters_append(c, lk, DEPARTURE_BUFFER)
             c.I[I_WAITING] -= 1
             enter(c, veh, lk, t)
             continue
-        if c.blocked_on[w] == lk:
-            c.woken[w] = True
+        if c.li[w, L_BLOCKED_ON] == lk:
+            c.li[w, L_WOKEN] = True
             schedule_link(c, w, t)
             return
 
 
 @njit(cache=True, _nrt=False)
 def block_start(c, lk, to_link, t, register):
-    if c.blocked_on[lk] < 0:
-        c.blocked_since[lk] = t
+    if c.li[lk, L_BLOCKED_ON] < 0:
+        c.lf[lk, LF_BLOCKED_SINCE] = t
         push(c, t + c.F[F_STUCK_AFTER], STUCK, lk)
-    c.blocked_on[lk] = to_link if to_link >= 0 else -2
+    c.li[lk, L_BLOCKED_ON] = to_link if to_link >= 0 else -2
     if register:
         waiters_append(c, to_link, lk)
 
@@ -476,41 +440,41 @@ def block_start(c, lk, to_link, t, register):
 @njit(cache=True, _nrt=False)
 def finish_release(c, lk, t, headway):
     """The rest of a release after the vehicle has gone: the link's next event, its waiters."""
-    if c.q_len[lk] > 0:
-        exit_t = c.v_ee[c.q_first[lk]]
+    if c.li[lk, L_Q_LEN] > 0:
+        exit_t = c.vf[c.li[lk, L_Q_FIRST], VF_EE]
         release_t = t + headway
         schedule_link(c, lk, exit_t if exit_t > release_t else release_t)
-    if c.w_head[lk] >= 0:
+    if c.li[lk, L_W_HEAD] >= 0:
         wake(c, lk, t)
 
 
 @njit(cache=True, _nrt=False)
 def release(c, lk, veh, to_link, t):
-    pce = c.c_pce[c.v_cls[veh]]
-    headway = c.hw[lk] * pce
+    pce = c.cls_pce[c.vi[veh, V_CLS]]
+    headway = c.lf[lk, LF_HW] * pce
     q = queued(c, lk, t)
     if q >= 2:  # another vehicle waits behind this one: a standing queue
-        if q > c.max_queue[lk]:
-            c.max_queue[lk] = q
-        if c.last_out[lk] >= 0.0:
-            c.queue_gap[lk] += 0.2 * (t - c.last_out[lk] - c.queue_gap[lk])
-        c.last_out[lk] = t
-        if c.blocked_on[lk] == -1:
-            c.at_capacity[lk] += headway
-    elif c.last_out[lk] >= 0.0:
-        c.last_out[lk] = -1.0
-    if c.blocked_on[lk] != -1:
-        c.at_capacity[lk] += t - c.blocked_since[lk]
-        c.blocked_on[lk] = -1
+        if q > c.li[lk, L_MAX_QUEUE]:
+            c.li[lk, L_MAX_QUEUE] = q
+        if c.lf[lk, LF_LAST_OUT] >= 0.0:
+            c.lf[lk, LF_QUEUE_GAP] += 0.2 * (t - c.lf[lk, LF_LAST_OUT] - c.lf[lk, LF_QUEUE_GAP])
+        c.lf[lk, LF_LAST_OUT] = t
+        if c.li[lk, L_BLOCKED_ON] == -1:
+            c.lf[lk, LF_AT_CAPACITY] += headway
+    elif c.lf[lk, LF_LAST_OUT] >= 0.0:
+        c.lf[lk, LF_LAST_OUT] = -1.0
+    if c.li[lk, L_BLOCKED_ON] != -1:
+        c.lf[lk, LF_AT_CAPACITY] += t - c.lf[lk, LF_BLOCKED_SINCE]
+        c.li[lk, L_BLOCKED_ON] = -1
     record_exit(c, lk, veh, t)
-    if c.q_due_n[lk] > 0:  # the head was counted as due
-        c.q_due_n[lk] -= 1
-    c.q_first[lk] = c.v_qnext[veh]
-    c.q_len[lk] -= 1
-    if c.q_len[lk] == 0:
-        c.q_last[lk] = -1
-    c.occ[lk] -= pce
-    c.next_release[lk] = t + headway
+    if c.li[lk, L_Q_DUE_N] > 0:  # the head was counted as due
+        c.li[lk, L_Q_DUE_N] -= 1
+    c.li[lk, L_Q_FIRST] = c.vi[veh, V_QNEXT]
+    c.li[lk, L_Q_LEN] -= 1
+    if c.li[lk, L_Q_LEN] == 0:
+        c.li[lk, L_Q_LAST] = -1
+    c.lf[lk, LF_OCC] -= pce
+    c.lf[lk, LF_NEXT_RELEASE] = t + headway
     if to_link == ARRIVE:
         c.I[I_IN_NET] -= 1
         if arrive(c, veh, t) == CALL_ARRIVE:
@@ -520,7 +484,7 @@ def release(c, lk, veh, to_link, t):
             c.F[F_CONT_HW] = headway
             return CALL_ARRIVE
     elif to_link == HOLD:
-        hold(c, veh, c.link_to[lk], t)
+        hold(c, veh, c.li[lk, L_LINK_TO], t)
     else:
         enter(c, veh, to_link, t)
     finish_release(c, lk, t, headway)
@@ -531,21 +495,21 @@ def release(c, lk, veh, to_link, t):
 def link_event(c, lk, t):
     """As EventLoop.link_event; NEED_ROUTE before anything changed but the vehicle's guidance
     row (taken again the same way)."""
-    if c.q_len[lk] == 0:
+    if c.li[lk, L_Q_LEN] == 0:
         return DONE
-    veh = c.q_first[lk]
-    node = c.link_to[lk]
+    veh = c.li[lk, L_Q_FIRST]
+    node = c.li[lk, L_LINK_TO]
     to_link = next_link(c, veh, node, t)
     to_link = open_way(c, veh, node, to_link)
     if to_link == -4:
         return NEED_ROUTE
-    woken = c.woken[lk]
-    c.woken[lk] = False
+    woken = c.li[lk, L_WOKEN]
+    c.li[lk, L_WOKEN] = False
     if to_link >= 0:
-        pce = c.c_pce[c.v_cls[veh]]
-        occ = c.occ[to_link]
-        if occ > 0 and (occ + pce > c.storage[to_link] + 1e-9
-                        or (c.w_head[to_link] >= 0 and not woken)):
+        pce = c.cls_pce[c.vi[veh, V_CLS]]
+        occ = c.lf[to_link, LF_OCC]
+        if occ > 0 and (occ + pce > c.lf[to_link, LF_STORAGE] + 1e-9
+                        or (c.li[to_link, L_W_HEAD] >= 0 and not woken)):
             if woken:
                 waiters_appendleft(c, to_link, lk)
                 block_start(c, lk, to_link, t, False)
@@ -561,22 +525,22 @@ def link_event(c, lk, t):
 def depart(c, veh, t):
     """As EventLoop._depart; NEED_ROUTE when a fixed route or a way round a closure must be
     found first (what changed before is taken again the same way)."""
-    if c.v_withdrawn[veh] or c.v_state[veh] == ABANDONED:
+    if c.vi[veh, V_WITHDRAWN] or c.vi[veh, V_STATE] == ABANDONED:
         return DONE
-    if c.v_state[veh] == PLANNED:
+    if c.vi[veh, V_STATE] == PLANNED:
         c.I[I_DEPARTED] += 1
         c.I[I_IN_NET] += 1
         c.I[I_WAITING] += 1
-        c.v_state[veh] = WAITING
-    orig = c.v_orig[veh]
-    if c.v_rlen[veh] < 0 and c.v_slot[veh] >= 0:
-        c.v_row[veh] = c.cur_rows[c.v_slot[veh]]
-        c.v_tab_t[veh] = t
-    elif c.v_rlen[veh] < 0 and orig != c.v_dest[veh]:
+        c.vi[veh, V_STATE] = WAITING
+    orig = c.vi[veh, V_ORIG]
+    if c.vi[veh, V_RLEN] < 0 and c.vi[veh, V_SLOT] >= 0:
+        c.vi[veh, V_ROW] = c.cur_rows[c.vi[veh, V_SLOT]]
+        c.vf[veh, VF_TAB_T] = t
+    elif c.vi[veh, V_RLEN] < 0 and orig != c.vi[veh, V_DEST]:
         # a routed vehicle setting off (again, after waiting out a closure): Python finds the
         # route, or marks that there is none
-        if c.v_noroute[veh]:
-            c.v_noroute[veh] = False
+        if c.vi[veh, V_NOROUTE]:
+            c.vi[veh, V_NOROUTE] = False
             wait_for_opening(c, veh, t)
             return DONE
         c.I[I_OUT_A] = veh
@@ -592,50 +556,50 @@ def depart(c, veh, t):
     if to_link == NO_PATH:
         wait_for_opening(c, veh, t)
         return DONE
-    if c.v_held_at[veh] >= 0.0:
-        c.v_held_s[veh] += t - c.v_held_at[veh]
-        c.v_held_at[veh] = -1.0
-    ci = c.v_cls[veh]
-    if c.c_priority[ci] or (c.w_head[to_link] < 0
-                           and c.occ[to_link] + c.c_pce[ci] <= c.storage[to_link]):
+    if c.vf[veh, VF_HELD_AT] >= 0.0:
+        c.vf[veh, VF_HELD_S] += t - c.vf[veh, VF_HELD_AT]
+        c.vf[veh, VF_HELD_AT] = -1.0
+    ci = c.vi[veh, V_CLS]
+    if c.cls_i[ci, C_PRIORITY] or (c.li[to_link, L_W_HEAD] < 0
+                           and c.lf[to_link, LF_OCC] + c.cls_pce[ci] <= c.lf[to_link, LF_STORAGE]):
         c.I[I_WAITING] -= 1
         enter(c, veh, to_link, t)
     else:
-        c.v_wnext[veh] = -1
-        if c.ew_len[to_link] == 0:
-            c.ew_head[to_link] = veh
+        c.vi[veh, V_WNEXT] = -1
+        if c.li[to_link, L_EW_LEN] == 0:
+            c.li[to_link, L_EW_HEAD] = veh
         else:
-            c.v_wnext[c.ew_tail[to_link]] = veh
-        c.ew_tail[to_link] = veh
-        c.ew_len[to_link] += 1
-        if c.ew_len[to_link] == 1:
+            c.vi[c.li[to_link, L_EW_TAIL], V_WNEXT] = veh
+        c.li[to_link, L_EW_TAIL] = veh
+        c.li[to_link, L_EW_LEN] += 1
+        if c.li[to_link, L_EW_LEN] == 1:
             waiters_append(c, to_link, DEPARTURE_BUFFER)
     return DONE
 
 
 @njit(cache=True, _nrt=False)
 def stuck_check(c, lk, t):
-    if c.blocked_on[lk] == -1 or c.blocked_since[lk] + c.F[F_STUCK_AFTER] > t + 1e-6:
+    if c.li[lk, L_BLOCKED_ON] == -1 or c.lf[lk, LF_BLOCKED_SINCE] + c.F[F_STUCK_AFTER] > t + 1e-6:
         return DONE
-    if c.q_len[lk] == 0:
+    if c.li[lk, L_Q_LEN] == 0:
         return DONE
-    veh = c.q_first[lk]
-    to_link = c.blocked_on[lk]
+    veh = c.li[lk, L_Q_FIRST]
+    to_link = c.li[lk, L_BLOCKED_ON]
     if to_link >= 0:
         waiters_remove(c, to_link, lk)
-    if not c.v_forced[veh]:
-        c.v_forced[veh] = True
+    if not c.vi[veh, V_FORCED]:
+        c.vi[veh, V_FORCED] = True
         c.I[I_STUCK_NOW] += 1
     c.I[I_STUCK_EVENTS] += 1
-    c.woken[lk] = False
+    c.li[lk, L_WOKEN] = False
     return release(c, lk, veh, to_link, t)
 
 
 @njit(cache=True, _nrt=False)
 def priority_move(c, veh, t):
-    lk = c.v_link[veh]
+    lk = c.vi[veh, V_LINK]
     record_exit(c, lk, veh, t)
-    to_link = next_link(c, veh, c.link_to[lk], t)
+    to_link = next_link(c, veh, c.li[lk, L_LINK_TO], t)
     if to_link in (ARRIVE, NO_PATH):
         # a priority vehicle with nowhere open to go stops here
         c.I[I_IN_NET] -= 1
@@ -654,15 +618,15 @@ def give_up_waits(c, t):
             break
         veh = c.held_veh[h]
         c.I[I_HELD_HEAD] = h + 1
-        if c.v_held_at[veh] != since or c.v_state[veh] != WAITING:
+        if c.vf[veh, VF_HELD_AT] != since or c.vi[veh, V_STATE] != WAITING:
             continue
-        c.v_held_s[veh] += t - since
-        c.v_held_at[veh] = -1.0
-        c.v_state[veh] = ABANDONED
-        c.v_abandoned_at[veh] = t
+        c.vf[veh, VF_HELD_S] += t - since
+        c.vf[veh, VF_HELD_AT] = -1.0
+        c.vi[veh, V_STATE] = ABANDONED
+        c.vf[veh, VF_ABANDONED_AT] = t
         c.I[I_WAITING] -= 1
         c.I[I_IN_NET] -= 1
-        if c.v_forced[veh]:
+        if c.vi[veh, V_FORCED]:
             c.I[I_STUCK_NOW] -= 1
 
 
@@ -686,23 +650,29 @@ def sample(c, t):
 @njit(cache=True, _nrt=False)
 def feed(c, t):
     horizon = t + FEED_S
-    while c.I[I_PN] > 0 and c.pt[0] <= horizon:
-        c.I[I_HN] = heap_push(c.ht, c.hs, c.hk, c.hi, c.I[I_HN], c.pt[0], c.ps[0], c.pk[0],
-                              c.pi[0])
-        c.I[I_PN] = heap_pop(c.pt, c.ps, c.pk, c.pi, c.I[I_PN])
+    p = c.pend
+    while c.I[I_PN] > 0 and p[0, 0] <= horizon:
+        c.I[I_HN] = heap_push(c.heap, c.I[I_HN], p[0, 0], p[0, 1], p[0, 2], p[0, 3])
+        c.I[I_PN] = heap_pop(p, c.I[I_PN])
+    b = c.bulk
+    i = c.I[I_BULK_I]
+    while i < c.I[I_BULK_N] and b[i, 0] <= horizon:
+        c.I[I_HN] = heap_push(c.heap, c.I[I_HN], b[i, 0], b[i, 1], b[i, 2], b[i, 3])
+        i += 1
+    c.I[I_BULK_I] = i
     c.F[F_FED_UNTIL] = horizon
-    if c.I[I_PN] > 0 or t + FEED_S <= c.F[F_END]:
-        c.I[I_HN] = heap_push(c.ht, c.hs, c.hk, c.hi, c.I[I_HN], horizon, 0, FEED, 0)
+    if c.I[I_PN] > 0 or i < c.I[I_BULK_N] or t + FEED_S <= c.F[F_END]:
+        c.I[I_HN] = heap_push(c.heap, c.I[I_HN], horizon, 0, FEED, 0)
 
 
 # ---- the loop ----------------------------------------------------------------------------------
 @njit(cache=True, _nrt=False)
 def _room(c):
     """Whether every buffer an event may write has MARGIN entries free."""
-    return (c.I[I_HN] + MARGIN < len(c.ht) and c.I[I_LOG_N] + MARGIN < len(c.log_times) // 2
+    return (c.I[I_HN] + MARGIN < c.heap.shape[0] and c.I[I_LOG_N] + MARGIN < len(c.log_times) // 2
             and c.I[I_HELD_TAIL] + MARGIN < len(c.held_t)
             and c.I[I_UNROUTED_N] + MARGIN < len(c.unrouted)
-            and c.I[I_NOTE_N] + MARGIN < len(c.note_t)
+            and c.I[I_NOTE_N] + MARGIN < c.note_t.shape[0]
             and c.I[I_TS_N] + 2 < len(c.samples))
 
 
@@ -720,15 +690,15 @@ def run(c, t_end):
             return FULL
         if c.I[I_ERROR] != 0:
             return FULL
-        t = c.ht[0]
+        t = c.heap[0, 0]
         if t > t_end:
             break
-        seq, kind, idx = c.hs[0], c.hk[0], c.hi[0]
-        c.I[I_HN] = heap_pop(c.ht, c.hs, c.hk, c.hi, c.I[I_HN])
+        seq, kind, idx = int(c.heap[0, 1]), int(c.heap[0, 2]), int(c.heap[0, 3])
+        c.I[I_HN] = heap_pop(c.heap, c.I[I_HN])
         c.F[F_NOW] = t
         code = DONE
         if kind == LINK:
-            if c.evt_seq[idx] != seq:  # a replaced event of the link
+            if c.li[idx, L_EVT_SEQ] != seq:  # a replaced event of the link
                 continue
             code = link_event(c, idx, t)
         elif kind == DEPART:
@@ -747,7 +717,7 @@ def run(c, t_end):
         elif kind == REBUILD:
             return RUN_REBUILD
         if code == NEED_ROUTE:  # back on the heap under its own key, run again after
-            c.I[I_HN] = heap_push(c.ht, c.hs, c.hk, c.hi, c.I[I_HN], t, seq, kind, idx)
+            c.I[I_HN] = heap_push(c.heap, c.I[I_HN], t, seq, kind, idx)
             return NEED_ROUTE
         if code != DONE:
             return code
@@ -760,7 +730,7 @@ def run(c, t_end):
 def count_queued(c, t):
     """Vehicles standing in every link's queue past their earliest exit (jam_state)."""
     total = 0
-    for lk in range(len(c.q_len)):
-        if c.q_len[lk] > 0:
+    for lk in range(c.li.shape[0]):
+        if c.li[lk, L_Q_LEN] > 0:
             total += queued(c, lk, t)
     return total

@@ -2,7 +2,8 @@
 
 Capacity and storage (roads, lane closures, weather, the signals' green share), free-flow and
 earliest-exit times per vehicle class (speed factors, weather, junction delay), signal plans,
-closures per class, and the queues the event loop keeps on each link. `expected_times` is the
+closures per class, and the state of each link's queue the event loop keeps (occupancy, next
+release, spill-back, queue statistics). `expected_times` is the
 one estimate of a link's traversal time now that guidance and the emergency layer plan with.
 
 Per-link values the event loop reads are plain lists, changed only in place (`lst[:] = ...`):
@@ -11,7 +12,6 @@ the loop holds them in local variables for a whole run.
 
 from __future__ import annotations
 
-from collections import deque
 from typing import NamedTuple
 
 import numpy as np
@@ -40,10 +40,8 @@ class LinkState:
     def __init__(self, net: RoadNetwork, graph: SimGraph, *, start_s: float,
                  capacity_scale: float, speed_factors, signal_cycle_s: float,
                  signal_green_ratio: float, give_way_delay_s: float,
-                 local_junction_delay_s: float, emergency_queue_skip: float,
-                 arrays: bool = False):
+                 local_junction_delay_s: float, emergency_queue_skip: float):
         self.net, self.graph = net, graph
-        self.arrays = arrays
         g = graph
         L = g.n_links
         self._last_member = np.array([c[-1] for c in g.members], dtype=np.int64)
@@ -69,8 +67,8 @@ class LinkState:
         # every link's flow capacity (road and signal) times this: calibration and sensitivity
         self.capacity_scale = float(capacity_scale)
         self.cap_factor = np.ones(net.n_links)  # per network link: active capacity changes
-        self.hw = self._per_link(0.0)  # seconds between releases per PCE
-        self.storage = self._per_link(0.0)  # PCE the link holds
+        self.hw: list[float] = [0.0] * L  # seconds between releases per PCE
+        self.storage: list[float] = [0.0] * L  # PCE the link holds
         # Junction delay at the downstream end, added to the earliest exit time: Webster's
         # uniform delay at signals (refreshed from each link's recent flow when guidance is
         # rebuilt), a fixed give-way delay where a local street meets a bigger road and a
@@ -88,43 +86,27 @@ class LinkState:
         self.flow = np.zeros(L)  # veh/h per sim link over the last measuring interval
         # per class and link: seconds from entry to the earliest exit (free flow under the
         # weather plus the junction delay)
-        self.exit_base = np.zeros((len(self.classes), L)) if arrays \
-            else [[0.0] * L for _ in self.classes]
+        self.exit_base: list[list[float]] = [[0.0] * L for _ in self.classes]
         # closures: per class and network link, how many closures hold it; per class and sim
         # link, how many of its member links are closed
         self.net_closed = [np.zeros(net.n_links, dtype=np.int64) for _ in self.classes]
-        self.closed = np.zeros((len(self.classes), L), dtype=np.int64) if arrays \
-            else [[0] * L for _ in self.classes]
+        self.closed = [[0] * L for _ in self.classes]
         self.reopened = False  # a closed link has reopened since the loop last looked
-        # queues: vehicle ids and earliest exit times, with a moving head index (the compiled
-        # core keeps its own: kernel.py)
-        self.q_veh: list[list[int]] = [[] for _ in range(0 if arrays else L)]
-        self.q_ee: list[list[float]] = [[] for _ in range(0 if arrays else L)]
-        self.q_head = [0] * L
-        self.occ = self._per_link(0.0)  # PCE on the link (moving or queued)
-        self.next_release = self._per_link(float(start_s))  # no release before this (flow)
+        # (the queues themselves are the event loop's)
+        self.occ = [0.0] * L  # PCE on the link (moving or queued)
+        self.next_release = [float(start_s)] * L  # no release before this (flow capacity)
         # spill-back: the full link each link waits for (-1: none; -2: waits for nothing but
         # its own head vehicle's way), since when, and whether it was handed the freed space
-        self.blocked_on = self._per_link(-1)
-        self.blocked_since = self._per_link(0.0)
-        self.woken = self._per_link(False)
-        # links (and DEPARTURE_BUFFER) waiting for space on each link, in turn; vehicles
-        # waiting at their origin to enter each link
-        self.waiters: list[deque[int]] = [deque() for _ in range(0 if arrays else L)]
-        self.entry_wait: list[deque[int]] = [deque() for _ in range(0 if arrays else L)]
+        self.blocked_on = [-1] * L
+        self.blocked_since = [0.0] * L
+        self.woken = [False] * L
         # queue statistics: the longest queue; the discharge of a standing queue: smoothed
         # seconds between releases while queued, which is what a vehicle joining the queue will
         # wait per vehicle ahead (priority vehicles); seconds released at capacity or blocked
-        self.max_queue = self._per_link(0)
-        self.last_out = self._per_link(-1.0)  # last release while queued; -1: no queue stands
-        self.queue_gap = self._per_link(0.0)
-        self.at_capacity = self._per_link(0.0)
-
-    def _per_link(self, value):
-        """A value per sim link: a list for the Python loops, an array for the compiled core
-        (its type that of value). Either is changed only in place."""
-        n = self.graph.n_links
-        return np.full(n, value) if self.arrays else [value] * n
+        self.max_queue = [0] * L
+        self.last_out = [-1.0] * L  # last release while queued; -1 when no queue stands
+        self.queue_gap = [0.0] * L
+        self.at_capacity = [0.0] * L
 
     # ---- free flow --------------------------------------------------------------------------
     def _factor(self, c: VehicleClass) -> np.ndarray | None:

@@ -60,40 +60,24 @@ class CompiledLoop:
         F[K.F_END] = end_s
         F[K.F_SKIP] = links.emergency_queue_skip
         n_cells = 2 * L + 64  # each link waits in one list at most, plus each link's departures
-        w_next = np.arange(1, n_cells + 1, dtype=np.int64)
-        w_next[-1] = -1
+        wcell = np.zeros((n_cells, 2), dtype=np.int64)
+        wcell[:, 1] = np.arange(1, n_cells + 1)
+        wcell[-1, 1] = -1
         I[K.I_W_FREE] = 0
+        self._adopt_links(links)
         heap = 1 << 16
         self._arrays = {
             "I": I, "F": F,
-            "c_pce": np.array([c.pce for c in classes], dtype=np.float64),
-            "c_priority": np.array([c.priority for c in classes], dtype=np.bool_),
-            "c_background": np.array([c.background for c in classes], dtype=np.bool_),
-            "c_motorcade": np.array([c.name == "motorcade" for c in classes], dtype=np.bool_),
-            "link_from": np.asarray(links.link_from, dtype=np.int64),
-            "link_to": np.asarray(links.link_to, dtype=np.int64),
-            "evt_seq": np.zeros(L, dtype=np.int64),
-            "q_first": np.full(L, -1, dtype=np.int64),
-            "q_last": np.full(L, -1, dtype=np.int64),
-            "q_len": np.zeros(L, dtype=np.int64),
-            "q_due_n": np.zeros(L, dtype=np.int64),
-            "q_due_last": np.full(L, -1, dtype=np.int64),
-            "w_head": np.full(L, -1, dtype=np.int64),
-            "w_tail": np.full(L, -1, dtype=np.int64),
-            "w_val": np.zeros(n_cells, dtype=np.int64),
-            "w_next": w_next,
-            "ew_head": np.full(L, -1, dtype=np.int64),
-            "ew_tail": np.full(L, -1, dtype=np.int64),
-            "ew_len": np.zeros(L, dtype=np.int64),
+            "cls_pce": np.array([c.pce for c in classes], dtype=np.float64),
+            "cls_i": np.array([[c.priority, c.background, c.name == "motorcade"]
+                               for c in classes], dtype=np.int64),
+            "wcell": wcell,
             "rows": np.zeros((0, links.net.n_nodes), dtype=np.int32),
             "cur_rows": np.zeros(n_dest, dtype=np.int64),
-            "ht": np.zeros(heap), "hs": np.zeros(heap, dtype=np.int64),
-            "hk": np.zeros(heap, dtype=np.int64), "hi": np.zeros(heap, dtype=np.int64),
-            "pt": np.zeros(heap), "ps": np.zeros(heap, dtype=np.int64),
-            "pk": np.zeros(heap, dtype=np.int64), "pi": np.zeros(heap, dtype=np.int64),
+            "heap": np.zeros((heap, 4)), "pend": np.zeros((K.MARGIN, 4)),
+            "bulk": np.zeros((0, 4)),
             "log_ids": np.zeros(2 * heap, dtype=np.int64), "log_times": np.zeros(2 * heap),
-            "note_veh": np.zeros(2 * K.MARGIN, dtype=np.int64),
-            "note_node": np.zeros(2 * K.MARGIN, dtype=np.int64),
+            "notes": np.zeros((2 * K.MARGIN, 2), dtype=np.int64),
             "note_t": np.zeros(2 * K.MARGIN),
             "held_t": np.zeros(2 * K.MARGIN), "held_veh": np.zeros(2 * K.MARGIN, dtype=np.int64),
             "unrouted": np.zeros(2 * K.MARGIN, dtype=np.int64),
@@ -104,38 +88,47 @@ class CompiledLoop:
         self._generation = -1
         log.source = self._move_log
 
+    def _adopt_links(self, links: LinkState) -> None:
+        """Move the link state the loop changes into the core's two link tables: the link
+        state's lists become views of their columns (the link state changes them in place, as
+        the loops require), and its class x link tables become arrays."""
+        L = links.graph.n_links
+        self.li = np.zeros((L, K.N_LI), dtype=np.int64)
+        self.lf = np.zeros((L, K.N_LF))
+        self.li[:, K.L_LINK_FROM] = links.link_from
+        self.li[:, K.L_LINK_TO] = links.link_to
+        for col in (K.L_Q_FIRST, K.L_Q_LAST, K.L_Q_DUE_LAST, K.L_W_HEAD, K.L_W_TAIL,
+                    K.L_EW_HEAD, K.L_EW_TAIL):
+            self.li[:, col] = -1
+        for table, col, name in ((self.li, K.L_BLOCKED_ON, "blocked_on"),
+                                 (self.li, K.L_WOKEN, "woken"),
+                                 (self.li, K.L_MAX_QUEUE, "max_queue"),
+                                 (self.lf, K.LF_HW, "hw"), (self.lf, K.LF_STORAGE, "storage"),
+                                 (self.lf, K.LF_OCC, "occ"),
+                                 (self.lf, K.LF_NEXT_RELEASE, "next_release"),
+                                 (self.lf, K.LF_BLOCKED_SINCE, "blocked_since"),
+                                 (self.lf, K.LF_LAST_OUT, "last_out"),
+                                 (self.lf, K.LF_QUEUE_GAP, "queue_gap"),
+                                 (self.lf, K.LF_AT_CAPACITY, "at_capacity")):
+            table[:, col] = getattr(links, name)
+            setattr(links, name, table[:, col])
+        links.exit_base = np.array(links.exit_base, dtype=np.float64)
+        links.closed = np.array(links.closed, dtype=np.int64)
+
     # ---- the core's view -----------------------------------------------------------------
     def _view(self) -> K.Core:
         """The named tuple of arrays the kernel takes, rebuilt when any array was replaced."""
         v = self.vehicles
         if self._core is None or self._generation != v.generation:
-            s, a, lk = v.store, self._arrays, self.links
+            a, lk = self._arrays, self.links
             self._core = K.Core(
-                I=a["I"], F=a["F"], c_pce=a["c_pce"], c_priority=a["c_priority"],
-                c_background=a["c_background"], c_motorcade=a["c_motorcade"],
-                link_from=a["link_from"], link_to=a["link_to"], hw=lk.hw, storage=lk.storage,
-                exit_base=lk.exit_base, closed=lk.closed, occ=lk.occ,
-                next_release=lk.next_release, blocked_on=lk.blocked_on,
-                blocked_since=lk.blocked_since, woken=lk.woken, max_queue=lk.max_queue,
-                last_out=lk.last_out, queue_gap=lk.queue_gap, at_capacity=lk.at_capacity,
-                evt_seq=a["evt_seq"], q_first=a["q_first"], q_last=a["q_last"],
-                q_len=a["q_len"], q_due_n=a["q_due_n"], q_due_last=a["q_due_last"],
-                w_head=a["w_head"], w_tail=a["w_tail"], w_val=a["w_val"],
-                w_next=a["w_next"], ew_head=a["ew_head"], ew_tail=a["ew_tail"],
-                ew_len=a["ew_len"],
-                v_cls=s["cls"], v_orig=s["orig"], v_dest=s["dest"], v_slot=s["slot"],
-                v_rstart=s["rstart"], v_rlen=s["rlen"], v_rpos=s["rpos"], v_row=s["row"],
-                v_tab_t=s["tab_t"], v_link=s["link"], v_entry=s["entry"],
-                v_arrive=s["arrive"], v_state=s["state"], v_forced=s["forced"],
-                v_held_s=s["held_s"], v_held_at=s["held_at"], v_abandoned_at=s["abandoned"],
-                v_listener=s["has_listener"], v_nodes=s["nodes"],
-                v_withdrawn=s["withdrawn_flag"], v_noroute=s["noroute"], v_qnext=s["qnext"],
-                v_ee=s["ee"], v_wnext=s["wnext"], routes=v.routes, rows=a["rows"],
-                cur_rows=a["cur_rows"], ht=a["ht"], hs=a["hs"], hk=a["hk"], hi=a["hi"],
-                pt=a["pt"], ps=a["ps"], pk=a["pk"], pi=a["pi"], log_ids=a["log_ids"],
-                log_times=a["log_times"], note_veh=a["note_veh"], note_node=a["note_node"],
-                note_t=a["note_t"], held_t=a["held_t"], held_veh=a["held_veh"],
-                unrouted=a["unrouted"], samples=a["samples"])
+                I=a["I"], F=a["F"], cls_pce=a["cls_pce"], cls_i=a["cls_i"], li=self.li,
+                lf=self.lf, exit_base=lk.exit_base, closed=lk.closed, wcell=a["wcell"],
+                vi=v.vi, vf=v.vf, routes=v.routes, rows=a["rows"], cur_rows=a["cur_rows"],
+                heap=a["heap"], pend=a["pend"], bulk=a["bulk"], log_ids=a["log_ids"],
+                log_times=a["log_times"], notes=a["notes"], note_t=a["note_t"],
+                held_t=a["held_t"], held_veh=a["held_veh"], unrouted=a["unrouted"],
+                samples=a["samples"])
             self._generation = v.generation
         return self._core
 
@@ -147,11 +140,11 @@ class CompiledLoop:
         """Room in every buffer the next event may write (and the log's buffer emptied)."""
         a, I, m = self._arrays, self.I, 2 * K.MARGIN  # noqa: E741
         self._move_log()
-        if I[K.I_HN] + m >= len(a["ht"]):
-            self._replace(**{k: _grown(a[k], I[K.I_HN] + m) for k in ("ht", "hs", "hk", "hi")})
+        if I[K.I_HN] + m >= len(a["heap"]):
+            self._replace(heap=_grown(a["heap"], I[K.I_HN] + m))
         if I[K.I_NOTE_N] + m >= len(a["note_t"]):
-            self._replace(**{k: _grown(a[k], I[K.I_NOTE_N] + m)
-                             for k in ("note_veh", "note_node", "note_t")})
+            self._replace(notes=_grown(a["notes"], I[K.I_NOTE_N] + m),
+                          note_t=_grown(a["note_t"], I[K.I_NOTE_N] + m))
         if I[K.I_HELD_TAIL] + m >= len(a["held_t"]):
             head = I[K.I_HELD_HEAD]  # drop the part already handled
             n = I[K.I_HELD_TAIL] - head
@@ -223,7 +216,7 @@ class CompiledLoop:
 
     # ---- scheduling (as EventLoop) ----------------------------------------------------------
     def push(self, t: float, kind: int, idx: int) -> int:
-        if self.I[K.I_HN] + K.MARGIN >= len(self._arrays["ht"]):
+        if self.I[K.I_HN] + K.MARGIN >= len(self._arrays["heap"]):
             self._grow()
         return int(K.push_event(self._view(), float(t), kind, idx))
 
@@ -239,18 +232,42 @@ class CompiledLoop:
         self.push(max(float(t), self.now), K.CONTROL, len(self._controls) - 1)
 
     def schedule_departure(self, veh: int, t: float) -> None:
-        self.schedule_departures([t], [veh])
+        """One vehicle's departure (an agent's): the heap, or the pending heap."""
+        a, I = self._arrays, self.I  # noqa: E741
+        if I[K.I_HN] + K.MARGIN >= len(a["heap"]):
+            self._replace(heap=_grown(a["heap"], I[K.I_HN] + K.MARGIN))
+        if I[K.I_PN] + K.MARGIN >= len(a["pend"]):
+            self._replace(pend=_grown(a["pend"], I[K.I_PN] + K.MARGIN))
+        K.schedule_departures(self._view(), np.array([float(t)]), np.array([veh]))
 
     def schedule_departures(self, times, vehicles) -> None:
-        """Departures of vehicles at the given times, each with the next sequence number."""
+        """Departures of many vehicles at once (bulk trips), each with the next sequence
+        number: those due within the fed horizon onto the heap, the others merged into the
+        bulk queue, kept in (time, sequence) order and fed a minute ahead."""
         times = np.asarray(times, dtype=np.float64)
-        vehicles = np.asarray(vehicles, dtype=np.int64)
-        a, I, m = self._arrays, self.I, len(times) + K.MARGIN  # noqa: E741
-        if I[K.I_HN] + m >= len(a["ht"]):
-            self._replace(**{k: _grown(a[k], I[K.I_HN] + m) for k in ("ht", "hs", "hk", "hi")})
-        if I[K.I_PN] + m >= len(a["pt"]):
-            self._replace(**{k: _grown(a[k], I[K.I_PN] + m) for k in ("pt", "ps", "pk", "pi")})
-        K.schedule_departures(self._view(), times, vehicles)
+        m = len(times)
+        if not m:
+            return
+        I, a = self.I, self._arrays  # noqa: E741
+        rows = np.empty((m, 4))
+        rows[:, 0] = times
+        rows[:, 1] = I[K.I_SEQ] + 1 + np.arange(m)
+        rows[:, 2] = K.DEPART
+        rows[:, 3] = np.asarray(vehicles, dtype=np.int64)
+        I[K.I_SEQ] += m
+        now = times <= self.F[K.F_FED_UNTIL]
+        if now.any():
+            if I[K.I_HN] + int(now.sum()) + K.MARGIN >= len(a["heap"]):
+                self._replace(heap=_grown(a["heap"], I[K.I_HN] + int(now.sum()) + K.MARGIN))
+            K.push_rows(self._view(), rows[now])
+        later = rows[~now]
+        later = later[np.lexsort((later[:, 1], later[:, 0]))]
+        rest = a["bulk"][I[K.I_BULK_I]:I[K.I_BULK_N]]
+        merged = np.concatenate([rest, later])
+        if len(rest) and len(later) and later[0, 0] <= rest[-1, 0]:  # batches overlap in time
+            merged = merged[np.lexsort((merged[:, 1], merged[:, 0]))]
+        self._replace(bulk=np.ascontiguousarray(merged))
+        I[K.I_BULK_I], I[K.I_BULK_N] = 0, len(merged)
 
     def closures_changed(self) -> None:
         """As EventLoop.closures_changed."""
@@ -303,7 +320,7 @@ class CompiledLoop:
 
     def _notify(self) -> None:
         a, n = self._arrays, int(self.I[K.I_NOTE_N])
-        vehs, nodes, times = (a["note_veh"][:n].tolist(), a["note_node"][:n].tolist(),
+        vehs, nodes, times = (a["notes"][:n, 0].tolist(), a["notes"][:n, 1].tolist(),
                               a["note_t"][:n].tolist())
         self.I[K.I_NOTE_N] = 0
         names = self.links.net.nodes
@@ -349,7 +366,7 @@ class CompiledLoop:
 
     @property
     def next_event_time(self) -> float:
-        return float(self._arrays["ht"][0]) if self.I[K.I_HN] > 0 else float("inf")
+        return float(self._arrays["heap"][0, 0]) if self.I[K.I_HN] > 0 else float("inf")
 
     def standing(self, t: float) -> int:
         """As EventLoop.standing."""

@@ -57,10 +57,18 @@ class EventLoop:
         self.link_from, self.link_to = links.link_from, links.link_to
         self.closed, self.occ, self.storage = links.closed, links.occ, links.storage
         self.hw, self.exit_base = links.hw, links.exit_base
-        self.q_veh, self.q_ee, self.q_head = links.q_veh, links.q_ee, links.q_head
         self.next_release = links.next_release
         self.blocked_on, self.blocked_since = links.blocked_on, links.blocked_since
-        self.woken, self.waiters, self.entry_wait = links.woken, links.waiters, links.entry_wait
+        self.woken = links.woken
+        # queues: vehicle ids and earliest exit times, with a moving head index; links (and
+        # DEPARTURE_BUFFER) waiting for space on each link, in turn; vehicles waiting at their
+        # origin to enter each link
+        n_links = links.graph.n_links
+        self.q_veh: list[list[int]] = [[] for _ in range(n_links)]
+        self.q_ee: list[list[float]] = [[] for _ in range(n_links)]
+        self.q_head = [0] * n_links
+        self.waiters: list[deque[int]] = [deque() for _ in range(n_links)]
+        self.entry_wait: list[deque[int]] = [deque() for _ in range(n_links)]
         self.max_queue, self.last_out = links.max_queue, links.last_out
         self.queue_gap, self.at_capacity = links.queue_gap, links.at_capacity
         # vehicle table

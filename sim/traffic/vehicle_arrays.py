@@ -1,8 +1,9 @@
 """The vehicle records as numpy arrays, for the compiled core (vehicles.VehicleTable's twin).
 
 The same fields under the same names, each a view of the live records (length: the vehicles
-registered); the arrays behind them grow by doubling, so a reader takes a field afresh after
-adding vehicles. Fixed routes live in one pool of sim link ids (`routes`, each vehicle's start
+registered) into two tables with a row per vehicle (`vi` integers, `vf` times; columns as in
+kernel.py). The tables grow by doubling, so a reader takes a field afresh after adding
+vehicles. Fixed routes live in one pool of sim link ids (`routes`, each vehicle's start
 and length); `route[veh]` reads one back as a list, or None.
 """
 
@@ -10,20 +11,27 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import kernel as K
 from .vehicles import ABANDONED, ON_LINK, PLANNED, VehicleListener
 
-# field: (dtype, value of a new record)
+# field: (table, column, value of a new record); the tables are the compiled core's (kernel.py)
 _FIELDS = {
-    "cls": (np.int64, 0), "orig": (np.int64, 0), "dest": (np.int64, 0), "slot": (np.int64, -1),
-    "rstart": (np.int64, 0), "rlen": (np.int64, -1), "rpos": (np.int64, -1),
-    "row": (np.int64, -1), "tab_t": (np.float64, 0.0), "depart": (np.float64, 0.0),
-    "link": (np.int64, -1), "entry": (np.float64, 0.0), "arrive": (np.float64, np.nan),
-    "state": (np.int64, PLANNED), "forced": (np.bool_, False), "held_s": (np.float64, 0.0),
-    "held_at": (np.float64, -1.0), "abandoned": (np.float64, np.nan),
-    "has_listener": (np.bool_, False), "nodes": (np.bool_, False),
-    "withdrawn_flag": (np.bool_, False), "noroute": (np.bool_, False),
-    "qnext": (np.int64, -1), "ee": (np.float64, 0.0), "wnext": (np.int64, -1),
+    "cls": ("vi", K.V_CLS, 0), "orig": ("vi", K.V_ORIG, 0), "dest": ("vi", K.V_DEST, 0),
+    "slot": ("vi", K.V_SLOT, -1), "rstart": ("vi", K.V_RSTART, 0),
+    "rlen": ("vi", K.V_RLEN, -1), "rpos": ("vi", K.V_RPOS, -1), "row": ("vi", K.V_ROW, -1),
+    "link": ("vi", K.V_LINK, -1), "state": ("vi", K.V_STATE, PLANNED),
+    "forced": ("vi", K.V_FORCED, 0), "has_listener": ("vi", K.V_LISTENER, 0),
+    "nodes": ("vi", K.V_NODES, 0), "withdrawn_flag": ("vi", K.V_WITHDRAWN, 0),
+    "noroute": ("vi", K.V_NOROUTE, 0), "qnext": ("vi", K.V_QNEXT, -1),
+    "wnext": ("vi", K.V_WNEXT, -1),
+    "tab_t": ("vf", K.VF_TAB_T, 0.0), "depart": ("vf", K.VF_DEPART, 0.0),
+    "entry": ("vf", K.VF_ENTRY, 0.0), "arrive": ("vf", K.VF_ARRIVE, np.nan),
+    "held_s": ("vf", K.VF_HELD_S, 0.0), "held_at": ("vf", K.VF_HELD_AT, -1.0),
+    "abandoned": ("vf", K.VF_ABANDONED_AT, np.nan), "ee": ("vf", K.VF_EE, 0.0),
 }
+_BLANK = {"vi": np.zeros(K.N_VI, dtype=np.int64), "vf": np.zeros(K.N_VF)}
+for _table, _col, _fill in _FIELDS.values():
+    _BLANK[_table][_col] = _fill
 
 
 class _Routes:
@@ -53,8 +61,11 @@ class VehicleArrays:
 
     def __init__(self, capacity: int = 1024) -> None:
         self.n = 0
-        self.store = {name: np.full(capacity, fill, dtype=dt)
-                      for name, (dt, fill) in _FIELDS.items()}
+        # one row per vehicle: the fields one event reads sit together
+        self.vi = np.tile(_BLANK["vi"], (capacity, 1))
+        self.vf = np.tile(_BLANK["vf"], (capacity, 1))
+        self.store: dict[str, np.ndarray] = {}
+        self._views()
         self.routes = np.zeros(1024, dtype=np.int64)
         self.n_routes = 0
         self.generation = 0  # counts reallocations: the compiled loop's view follows it
@@ -81,15 +92,19 @@ class VehicleArrays:
         return dict(zip(idx.tolist(), at[idx].tolist(), strict=True))
 
     # ---- growing ------------------------------------------------------------------------------
+    def _views(self) -> None:
+        tables = {"vi": self.vi, "vf": self.vf}
+        self.store = {name: tables[table][:, col] for name, (table, col, _) in _FIELDS.items()}
+
     def _reserve(self, m: int) -> None:
-        cap = len(self.store["cls"])
+        cap = len(self.vi)
         if self.n + m <= cap:
             return
         new = max(2 * cap, self.n + m)
-        for name, (dt, fill) in _FIELDS.items():
-            grown = np.full(new, fill, dtype=dt)
-            grown[:self.n] = self.store[name][:self.n]
-            self.store[name] = grown
+        vi, vf = np.tile(_BLANK["vi"], (new, 1)), np.tile(_BLANK["vf"], (new, 1))
+        vi[:self.n], vf[:self.n] = self.vi[:self.n], self.vf[:self.n]
+        self.vi, self.vf = vi, vf
+        self._views()
         self.generation += 1
 
     def _store_route(self, route: list[int]) -> int:
@@ -176,7 +191,7 @@ class VehicleArrays:
         """As VehicleTable.counts."""
         state = self.state
         planned = state == PLANNED
-        forced = self.forced & ~planned
+        forced = self.forced.astype(bool) & ~planned
         arrived = ~np.isnan(self.arrive) & ~planned
         n_planned, n_arrived = int(np.count_nonzero(planned)), int(np.count_nonzero(arrived))
         n_abandoned = int(np.count_nonzero(state == ABANDONED))
