@@ -30,9 +30,9 @@ BOXES = [
     (2, 42, 30, 30, "traffic engine  (sim/traffic/)", [
         "engine.py      the facade agents call",
         "vehicles.py    the vehicle table",
-        "links.py       capacity, weather, signals,",
-        "               closures, expected times",
-        "loop_fast.py / loop_reference.py",
+        "links.py       capacity, signals, closures",
+        "kernel.py      the compiled core (numba)",
+        "loop_reference.py the rules, for reading",
         "traversal_log.py  link statistics",
         "guidance.py, demand.py, controls.py",
         "spec.py        its part of a scenario"], "#f6e6e6"),

@@ -13,8 +13,9 @@ TrafficEngine is the facade callers use; the parts it is built of:
 - vehicles.py: the vehicle classes and the vehicle records (a struct of lists);
 - links.py: link state: capacity, weather, signals, closures, queues, expected times;
 - guidance.py: next-link tables and fixed routes on those expected times;
-- loop_reference.py: the event loop, each rule a small method; loop_fast.py: the same loop
-  with the common cases inlined (the default);
+- loop_reference.py: the event loop, each rule a small method (the reference); kernel.py and
+  loop_compiled.py: the same rules compiled by numba over arrays (the default core);
+  loop_fast.py: the reference with its common cases inlined in Python;
 - traversal_log.py: the log of every traversal and the statistics computed from it.
 
 Agents that own a vehicle pass a listener with `on_node(vehicle, node_id, time)` and
@@ -300,29 +301,30 @@ class TrafficEngine:
         is: one not yet set off is routed there when it does; one on a link goes on from the
         link's end on the fastest route of the moment."""
         v = self.vehicles
-        if not self.links.classes[v.cls[veh]].priority or v.state[veh] == ARRIVED:
+        cls = v.get("cls", veh)
+        if not self.links.classes[cls].priority or v.get("state", veh) == ARRIVED:
             raise ValueError(f"vehicle {veh} is not a priority vehicle on its way")
         if not self.graph.kept[destination]:
             raise InputError(f"destination {self.net.nodes[destination].id} lies inside a "
                              "road chain the engine contracts; declare it in keep_nodes")
-        v.dest[veh] = destination
+        v.put("dest", veh, destination)
         v.label[veh] = (v.label[veh][0], self.net.nodes[destination].id)
-        lk = v.link[veh]
-        if v.state[veh] == ON_LINK and lk >= 0:
-            rest = self.guidance.route(v.cls[veh], self.links.link_to[lk], destination)
+        lk = v.get("link", veh)
+        if v.get("state", veh) == ON_LINK and lk >= 0:
+            rest = self.guidance.route(cls, self.links.link_to[lk], destination)
             v.set_route(veh, [lk, *(rest or [])], 0)
         else:
-            v.set_route(veh, None, v.rpos[veh])
+            v.set_route(veh, None, v.get("rpos", veh))
 
     def withdraw(self, veh: int) -> float | None:
         """Call off a vehicle that has not set off yet (its trip is no longer needed): it never
         departs and stays `planned`. Returns the time it was to set off, or None (and nothing
         changes) when it already has."""
         v = self.vehicles
-        if v.state[veh] != PLANNED or v.is_withdrawn(veh):
+        if v.get("state", veh) != PLANNED or v.is_withdrawn(veh):
             return None
         v.withdraw(veh)
-        return max(v.depart[veh], self.now)
+        return max(v.get("depart", veh), self.now)
 
     def route_metres(self, veh: int) -> float:
         """Length of a routed vehicle's route (a leg of a shuttle line, say)."""

@@ -142,6 +142,14 @@ class VehicleTable:
         self.label.extend(labels)
         return range(first, first + m)
 
+    def get(self, name: str, veh: int):
+        """One vehicle's field."""
+        return getattr(self, name)[veh]
+
+    def put(self, name: str, veh: int, value) -> None:
+        """Set one vehicle's field."""
+        getattr(self, name)[veh] = value
+
     def set_route(self, veh: int, route: list[int] | None, rpos: int) -> None:
         """Give the vehicle a fixed route (None: none), at position rpos on it."""
         self.route[veh] = route
