@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import mesa
+import numba
 import numpy as np
 
 from . import __version__
@@ -85,13 +86,17 @@ def write_run(model, out: str | Path, *, wall_s: float | None = None,
             "overrides": list(overrides or []),
             "seed": model.seed_used,
             "versions": {"summit_sim": __version__, "mesa": mesa.__version__,
-                         "numpy": np.__version__, "python": platform.python_version()},
+                         "numpy": np.__version__, "numba": numba.__version__,
+                         "python": platform.python_version()},
             "network": {"name": model.network.name, "nodes": model.network.n_nodes,
                         "links": model.network.n_links},
             "controls": model.controls,
             "events": {"link_traversals": engine.traversals, "departed": engine.departed,
                        "arrived": engine.arrived, "guidance_rebuilds": engine.guidance.rebuilds},
             "wall_s": None if wall_s is None else round(wall_s, 3),
+            # how the engine ran: its core, and the seconds spent in its event loop (with the
+            # Python it calls back: agents, controls, guidance)
+            "engine": {"core": engine.core, "loop_s": round(engine.loop_s, 3)},
             "written_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n",

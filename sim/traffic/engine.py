@@ -26,6 +26,7 @@ stop to stop) is told only of arrival, which keeps its vehicle on the fast path.
 from __future__ import annotations
 
 import os
+import time
 from array import array
 from typing import TYPE_CHECKING
 
@@ -107,6 +108,7 @@ class TrafficEngine:
         self.net = net
         self.start_s, self.end_s = float(start_s), float(end_s)
         self.core = pick_core(core)
+        self.loop_s = 0.0  # seconds spent in run_until (a measurement, never an output)
         compiled = self.core == "compiled"
         destinations = sorted(set(destinations or []))
         self.graph = SimGraph(net, set(keep_nodes or ()) | set(destinations),
@@ -333,10 +335,12 @@ class TrafficEngine:
 
     # ---- running ----------------------------------------------------------------------------
     def run_until(self, t_end: float) -> None:
-        """Process every event up to and including t_end."""
+        """Process every event up to and including t_end (`loop_s` adds up the time taken)."""
+        t0 = time.perf_counter()
         self.loop.run(t_end)
         if t_end > self.loop.now:
             self.loop.now = t_end
+        self.loop_s += time.perf_counter() - t0
 
     # ---- records and statistics -------------------------------------------------------------
     @property
