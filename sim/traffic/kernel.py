@@ -45,8 +45,8 @@ DONE, CALL_ARRIVE, NOTIFY, NEED_ROUTE, RUN_CONTROL, RUN_REBUILD, FULL = range(7)
 # positions in I
 (I_HN, I_PN, I_SEQ, I_DEPARTED, I_ARRIVED, I_IN_NET, I_WAITING, I_TRAV, I_STUCK_EVENTS,
  I_STUCK_NOW, I_LOG_N, I_HELD_HEAD, I_HELD_TAIL, I_UNROUTED_N, I_NOTE_N, I_TS_N, I_OUT_A,
- I_OUT_B, I_CONT, I_CONT_LK, I_W_FREE, I_ERROR, I_BULK_I, I_BULK_N) = range(24)
-N_I = 24
+ I_OUT_B, I_CONT, I_CONT_LK, I_W_FREE, I_ERROR, I_BULK_I, I_BULK_N, I_EVENTS) = range(25)
+N_I = 25
 # positions in F
 (F_NOW, F_FED_UNTIL, F_EPOCH, F_REROUTE, F_STUCK_AFTER, F_PATIENCE, F_END, F_SKIP, F_OUT_T,
  F_CONT_T, F_CONT_HW) = range(11)
@@ -695,6 +695,7 @@ def run(c, t_end):
             break
         seq, kind, idx = int(c.heap[0, 1]), int(c.heap[0, 2]), int(c.heap[0, 3])
         c.I[I_HN] = heap_pop(c.heap, c.I[I_HN])
+        c.I[I_EVENTS] += 1
         c.F[F_NOW] = t
         code = DONE
         if kind == LINK:

@@ -360,6 +360,7 @@ class CompiledLoop:
     stuck_events = property(lambda self: self._count(K.I_STUCK_EVENTS))
     stuck_now = property(lambda self: self._count(K.I_STUCK_NOW))
     traversals = property(lambda self: self._count(K.I_TRAV))
+    events = property(lambda self: self._count(K.I_EVENTS))  # every event the kernel took
 
     @property
     def timeseries(self) -> list[tuple]:
