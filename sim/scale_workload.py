@@ -9,10 +9,10 @@ format (docs/network-format.md), with a scenario of background demand on it:
   `ARTERIAL_EVERY`-th line an arterial (the two nearest the middle national roads), the lines half
   way between them collectors, the rest local streets of which about a tenth of the blocks are
   missing (dead ends and superblocks, but never a piece cut off: the network stays strongly
-  connected); two expressways, east-west and north-south, cross it with a system junction where
-  they meet, an interchange (a ramp to the grid) at every arterial they pass, and a cordon node
-  2 km beyond each edge. The grid is placed at Gyeongju's latitude so that distances read as
-  they would there; its coordinates are made up.
+  connected); two expressways, east-west and north-south, cross it with a system junction
+  where they meet, an interchange (a ramp to the grid) at every other arterial they pass, and
+  a cordon node 2 km beyond each edge. The grid is placed at Gyeongju's latitude so that
+  distances read as they would there; its coordinates are made up.
 - the demand: a square of `zones_per_side`^2 zones over the grid, each with `nodes_per_zone`
   trip-end junctions on its collectors and arterials, population falling off from a centre and
   two sub-centres and jobs more concentrated than people; `trips` vehicle trips a day on the
@@ -42,7 +42,8 @@ import numpy as np
 ORIGIN_LAT, ORIGIN_LON = 35.70, 129.00
 M_PER_DEG_LAT = 111_320.0
 
-ARTERIAL_EVERY = 8  # grid lines between arterials (2.4 km at 300 m blocks)
+ARTERIAL_EVERY = 4  # grid lines between arterials (1.2 km at 300 m blocks)
+INTERCHANGE_EVERY = 2  # arterials between expressway interchanges (2.4 km)
 DROP_LOCAL_SHARE = 0.10  # local blocks left out (dead ends, superblocks)
 JITTER = 0.25  # of a block, each way: the grid is not ruled
 CORDON_M = 2000.0  # the expressways' cordon nodes beyond the grid's edge
@@ -195,7 +196,7 @@ def generate_network(nodes: int = 20_000, *, seed: int = 1, spacing_m: float = 3
         n_cross = cols if axis == "ew" else rows
         stops: list[tuple[float, str]] = []
         for i in range(n_cross):
-            if i % k != k // 2:
+            if i % (k * INTERCHANGE_EVERY) != k // 2:
                 continue
             if axis == "ew":
                 x, grid_node = gx[:, i].mean(), gid(r_e, i)
@@ -230,20 +231,19 @@ def generate_network(nodes: int = 20_000, *, seed: int = 1, spacing_m: float = 3
 
 
 def _junction_ids(net: dict) -> dict[str, int]:
-    """Grid node id -> how many distinct neighbours it has on collectors, arterials and
-    national roads (trip ends go where such roads meet or cross streets)."""
-    big: dict[str, set[str]] = {}
+    """Grid junction id (three neighbours or more) -> how many of its neighbours it reaches by
+    arterial or national road, plus a half for each by collector: trip ends go where the big
+    roads cross, which carry the load a zone puts on its few trip-end nodes."""
+    score: dict[str, float] = {}
     degree: dict[str, set[str]] = {}
+    weight = {"national": 1.0, "arterial": 1.0, "collector": 0.5}
     for road in net["roads"]:
-        p = road["path"]
-        for a, b in itertools.pairwise(p):
-            degree.setdefault(a, set()).add(b)
-            degree.setdefault(b, set()).add(a)
-            if road["class"] in ("collector", "arterial", "national"):
-                big.setdefault(a, set()).add(b)
-                big.setdefault(b, set()).add(a)
-    return {n: len(nb) for n, nb in degree.items() if n in big and len(nb) >= 3
-            and n.startswith("g")}
+        w = weight.get(road["class"], 0.0)
+        for a, b in itertools.pairwise(road["path"]):
+            for x, y in ((a, b), (b, a)):
+                degree.setdefault(x, set()).add(y)
+                score[x] = score.get(x, 0.0) + w
+    return {n: score[n] for n, nb in degree.items() if len(nb) >= 3 and n.startswith("g")}
 
 
 def generate_demand(net: dict, *, trips: float = 2_000_000, zones_per_side: int = 10,
@@ -273,9 +273,8 @@ def generate_demand(net: dict, *, trips: float = 2_000_000, zones_per_side: int 
                      for c in range(cb[zc], cb[zc + 1])]
             lat = float(np.mean([ids[b]["lat"] for b in block]))
             lon = float(np.mean([ids[b]["lon"] for b in block]))
-            ends = sorted((b for b in block if b in junctions), key=lambda b: -junctions[b])
-            if not ends:
-                ends = block
+            best = max((junctions.get(b, 0.0) for b in block), default=0.0)
+            ends = [b for b in block if b in junctions and junctions[b] == best] or block
             chosen = rng.choice(len(ends), size=min(nodes_per_zone, len(ends)), replace=False)
             dy, dx = (lat - lat_lo) * M_PER_DEG_LAT, (lon - lon_lo) * m_lon
             half = max(abs(ids[block[0]]["lat"] - ids[block[-1]]["lat"]) * M_PER_DEG_LAT,
