@@ -5,6 +5,12 @@ peak resident memory of the process), so start-up, demand generation and writing
 the median of `--repeat` runs (3) is reported.
 `--routing` adds the shortest-path micro-benchmarks. Record the figures in BENCHMARKS.md with the
 machine and the date.
+
+`--scale` adds the scale workload, `scale_20k_2m`: a GENERATED regional network of about 20,000
+nodes with 2 million trips over 24 h (sim/scale_workload.py), written into a temporary folder
+and run as a whole process like the others. It takes many minutes with the pure-Python engine,
+so it is not run by default. `--workload NAME` (repeatable) runs only the workloads named, of
+either list (`--workload scale_20k_2m --repeat 1` for the scale workload alone).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 
+from .errors import InputError
 from .formats import EMBEDDED_PATH, load_network
 from .routing import Router
 
@@ -37,6 +44,10 @@ WORKLOADS = [  # (name, scenario, overrides)
     ("demand_2x", "normal_weekday", ["traffic.demand_scale=2.0"]),
     ("leaders_day_emergency", "leaders_day", ["emergency.enabled=true"]),
     ("hico_fire_drill", "hico_fire_drill", []),
+]
+# (name, generator arguments of sim.scale_workload.write_scale_workload, overrides)
+SCALE_WORKLOADS = [
+    ("scale_20k_2m", {"nodes": 20_000, "trips": 2_000_000}, []),
 ]
 
 
@@ -69,14 +80,46 @@ def run_workload(name: str, scenario: str, overrides: list[str]) -> dict:
     }
 
 
+def select_workloads(names: list[str] | None = None, *, scale: bool = False) -> list[tuple]:
+    """The workloads to run: the shipped ones (with the scale ones after them when `scale`),
+    or only those `names` (of either list, in the order given)."""
+    every = {w[0]: w for w in [*WORKLOADS, *SCALE_WORKLOADS]}
+    if not names:
+        return [*WORKLOADS, *(SCALE_WORKLOADS if scale else [])]
+    unknown = [n for n in names if n not in every]
+    if unknown:
+        raise InputError(f"--workload {unknown[0]!r} is not a workload; the workloads: "
+                         f"{', '.join(every)}")
+    return [every[n] for n in dict.fromkeys(names)]
+
+
+def _run_scale_workload(name: str, generator: dict, overrides: list[str], progress=None
+                        ) -> dict:
+    """Generate the scale workload's network and scenario into a temporary folder, then run
+    it as a whole process like the others (the generation is not in its wall time)."""
+    from .scale_workload import write_scale_workload
+
+    with tempfile.TemporaryDirectory(prefix="summit-scale-") as tmp:
+        t0 = time.perf_counter()
+        scenario = write_scale_workload(tmp, **generator)
+        if progress:
+            progress(f"{name}: generated in {time.perf_counter() - t0:.1f} s")
+        return run_workload(name, str(scenario), overrides)
+
+
 def run_bench(workloads=WORKLOADS, progress=None, repeats: int = 3) -> list[dict]:
     """Each workload `repeats` times: the median wall time (a single run on a shared machine
-    moves by a second either way) and the largest peak memory."""
+    moves by a second either way) and the largest peak memory. A workload whose second item
+    is a dict of generator arguments is a scale workload (SCALE_WORKLOADS)."""
     rows = []
     for name, scenario, overrides in workloads:
         if progress:
             progress(name)
-        runs = [run_workload(name, scenario, overrides) for _ in range(repeats)]
+        if isinstance(scenario, dict):
+            runs = [_run_scale_workload(name, scenario, overrides, progress)
+                    for _ in range(repeats)]
+        else:
+            runs = [run_workload(name, scenario, overrides) for _ in range(repeats)]
         wall = statistics.median(r["wall_s"] for r in runs)
         row = dict(runs[0], wall_s=round(wall, 2),
                    peak_rss_mb=max(r["peak_rss_mb"] for r in runs))

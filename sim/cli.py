@@ -282,13 +282,14 @@ def write_check(path: Path, text: str) -> None:
 
 
 def cmd_bench(args) -> int:
-    from .bench import machine, print_rows, routing_bench, run_bench
+    from .bench import machine, print_rows, routing_bench, run_bench, select_workloads
 
     def note(name):
         if not args.json:
             print(f"running {name} ...", file=sys.stderr, flush=True)
 
-    rows = run_bench(progress=note, repeats=args.repeat)
+    workloads = select_workloads(args.workload, scale=args.scale)
+    rows = run_bench(workloads, progress=note, repeats=args.repeat)
     if args.json:
         out = rows
         if args.routing:
@@ -487,6 +488,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a list of objects with workload, wall_s, peak_rss_mb, trips, "
                         "link_traversals, traversals_per_s")
     p.add_argument("--routing", action="store_true", help="add the routing micro-benchmarks")
+    p.add_argument("--scale", action="store_true",
+                   help="add the scale workload scale_20k_2m: a GENERATED 20,000-node region "
+                        "with 2 million trips over 24 h (sim/scale_workload.py); many minutes")
+    p.add_argument("--workload", action="append", metavar="NAME",
+                   help="run only this workload (repeatable), of the default or the scale ones")
     p.add_argument("--repeat", type=_positive_int, default=3, metavar="N",
                    help="runs per workload; the median wall time is reported (default 3)")
     p.set_defaults(func=cmd_bench)
