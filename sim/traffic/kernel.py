@@ -195,12 +195,6 @@ def push_rows(c, rows):
                               rows[j, 3])
 
 
-@njit(cache=True, _nrt=False)
-def push_event(c, t, kind, idx):
-    """An event pushed from Python (a control, a rebuild, a departure retried)."""
-    return push(c, t, kind, idx)
-
-
 # ---- waiters: per link a FIFO of upstream links (or DEPARTURE_BUFFER) in a pool of cells -------
 @njit(cache=True, inline="always", _nrt=False)
 def _cell(c, value):
@@ -735,3 +729,31 @@ def count_queued(c, t):
         if c.li[lk, L_Q_LEN] > 0:
             total += queued(c, lk, t)
     return total
+
+
+# ---- the one way in from Python ----------------------------------------------------------------
+OP_RUN, OP_PUSH, OP_PUSH_ROWS, OP_DEPARTURES, OP_QUEUED = range(5)
+_NO_FLOATS = np.zeros(0)
+_NO_INTS = np.zeros(0, dtype=np.int64)
+_NO_ROWS = np.zeros((0, 4))
+
+
+@njit(cache=True, _nrt=False)
+def call(c, op, t, kind, idx, times, ints, rows):
+    """Every call from Python goes through here: one compiled entry point loads from the cache
+    once per process (each entry point costs a process a quarter of a second to load).
+    OP_RUN: run(c, t) | OP_PUSH: push(c, t, kind, idx), the sequence number |
+    OP_PUSH_ROWS: push_rows(c, rows) | OP_DEPARTURES: schedule_departures(c, times, ints) |
+    OP_QUEUED: count_queued(c, t)."""
+    if op == OP_RUN:
+        return run(c, t)
+    if op == OP_PUSH:
+        return push(c, t, kind, idx)
+    if op == OP_PUSH_ROWS:
+        push_rows(c, rows)
+        return 0
+    if op == OP_DEPARTURES:
+        schedule_departures(c, times, ints)
+        return 0
+    return count_queued(c, t)
+

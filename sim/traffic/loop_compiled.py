@@ -220,7 +220,8 @@ class CompiledLoop:
     def push(self, t: float, kind: int, idx: int) -> int:
         if self.I[K.I_HN] + K.MARGIN >= len(self._arrays["heap"]):
             self._grow()
-        return int(K.push_event(self._view(), float(t), kind, idx))
+        return int(K.call(self._view(), K.OP_PUSH, float(t), kind, idx, K._NO_FLOATS,
+                          K._NO_INTS, K._NO_ROWS))
 
     def start(self) -> None:
         """The recurring events: the minute's sample, feeding departures, guidance rebuilds."""
@@ -241,7 +242,8 @@ class CompiledLoop:
         if I[K.I_PN] + K.MARGIN >= len(a["pend"]):
             self._replace(pend=_grown(a["pend"], I[K.I_PN] + K.MARGIN))
         row = self.vehicles.row_of[veh]
-        K.schedule_departures(self._view(), np.array([float(t)]), np.array([row]))
+        K.call(self._view(), K.OP_DEPARTURES, 0.0, 0, 0, np.array([float(t)]),
+               np.array([row], dtype=np.int64), K._NO_ROWS)
 
     def schedule_departures(self, times, vehicles) -> None:
         """Departures of many vehicles at once (bulk trips), each with the next sequence
@@ -262,7 +264,8 @@ class CompiledLoop:
         if now.any():
             if I[K.I_HN] + int(now.sum()) + K.MARGIN >= len(a["heap"]):
                 self._replace(heap=_grown(a["heap"], I[K.I_HN] + int(now.sum()) + K.MARGIN))
-            K.push_rows(self._view(), rows[now])
+            K.call(self._view(), K.OP_PUSH_ROWS, 0.0, 0, 0, K._NO_FLOATS, K._NO_INTS,
+                   np.ascontiguousarray(rows[now]))
         later = rows[~now]
         later = later[np.lexsort((later[:, 1], later[:, 0]))]
         rest = a["bulk"][I[K.I_BULK_I]:I[K.I_BULK_N]]
@@ -298,7 +301,8 @@ class CompiledLoop:
         t_end = float(t_end)
         while True:
             self._sync_guidance()
-            code = K.run(self._view(), t_end)
+            code = K.call(self._view(), K.OP_RUN, t_end, 0, 0, K._NO_FLOATS, K._NO_INTS,
+                          K._NO_ROWS)
             if code == K.DONE:
                 break
             if code == K.CALL_ARRIVE:
@@ -374,4 +378,5 @@ class CompiledLoop:
 
     def standing(self, t: float) -> int:
         """As EventLoop.standing."""
-        return int(K.count_queued(self._view(), float(t))) + self.waiting_to_enter
+        return int(K.call(self._view(), K.OP_QUEUED, float(t), 0, 0, K._NO_FLOATS, K._NO_INTS,
+                          K._NO_ROWS)) + self.waiting_to_enter
