@@ -6,6 +6,14 @@ the median of `--repeat` runs (3) is reported.
 `--routing` adds the shortest-path micro-benchmarks. Record the figures in BENCHMARKS.md with the
 machine and the date.
 
+Each row also has the engine's own share: `loop_s`, the seconds the process spent in the
+traffic engine's event loop (from the run's manifest; for the summit days it includes the
+agents the engine calls back), and `loop_traversals_per_s`, link traversals over those seconds.
+`--core NAME` runs the workloads on another traffic core (`python`, `reference`: the cores
+give the same outputs, so this pairs their speeds). `--first-run` adds one run of the first
+workload with numba's cache empty: what the first run after installing costs, compiling
+included (the other rows load the compiled core from the cache).
+
 `--scale` adds the scale workload, `scale_20k_2m`: a GENERATED regional network of about 20,000
 nodes with 2 million trips over 24 h (sim/scale_workload.py), written into a temporary folder
 and run as a whole process like the others. It takes many minutes with the pure-Python engine,
@@ -34,7 +42,7 @@ from .routing import Router
 
 ROOT = Path(__file__).resolve().parent.parent  # the checkout, or site-packages when installed
 BENCH_COLUMNS = ["workload", "wall_s", "peak_rss_mb", "trips", "link_traversals",
-                 "traversals_per_s"]
+                 "traversals_per_s", "loop_s", "loop_traversals_per_s"]
 WORKLOADS = [  # (name, scenario, overrides)
     ("normal_weekday_24h", "normal_weekday", []),
     ("leaders_day", "leaders_day", []),
@@ -51,9 +59,16 @@ SCALE_WORKLOADS = [
 ]
 
 
-def run_workload(name: str, scenario: str, overrides: list[str]) -> dict:
-    """Run one workload in its own process; wall time and peak RSS of that process."""
+def run_workload(name: str, scenario: str, overrides: list[str], *, core: str | None = None,
+                 cold: bool = False) -> dict:
+    """Run one workload in its own process; wall time and peak RSS of that process. `core`
+    names the traffic core; `cold` runs it with numba's cache empty (compiling included)."""
+    env = dict(os.environ)
+    if core:
+        env["SUMMIT_SIM_CORE"] = core
     with tempfile.TemporaryDirectory(prefix="summit-bench-") as tmp:
+        if cold:
+            env["NUMBA_CACHE_DIR"] = str(Path(tmp) / "numba-cache")
         out = Path(tmp) / "run"
         # `python -m sim` is run.py's program, in a checkout and installed alike
         cmd = [sys.executable, "-m", "sim", "run", scenario, "--quiet", "--out", str(out)]
@@ -61,7 +76,7 @@ def run_workload(name: str, scenario: str, overrides: list[str]) -> dict:
             cmd += ["--set", o]
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                cwd=ROOT)
+                                cwd=ROOT, env=env)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -69,6 +84,7 @@ def run_workload(name: str, scenario: str, overrides: list[str]) -> dict:
         if proc.returncode != 0:
             raise RuntimeError(f"workload {name} failed ({proc.returncode}): {err.strip()}")
         metrics = json.loads((out / "metrics.json").read_text())["traffic"]
+        loop_s = json.loads((out / "manifest.json").read_text())["engine"]["loop_s"]
     traversals = metrics["link_traversals"]
     return {
         "workload": name,
@@ -77,6 +93,8 @@ def run_workload(name: str, scenario: str, overrides: list[str]) -> dict:
         "trips": metrics["trips"],
         "link_traversals": traversals,
         "traversals_per_s": round(traversals / wall),
+        "loop_s": loop_s,
+        "loop_traversals_per_s": round(traversals / loop_s) if loop_s else 0,
     }
 
 
@@ -93,8 +111,8 @@ def select_workloads(names: list[str] | None = None, *, scale: bool = False) -> 
     return [every[n] for n in dict.fromkeys(names)]
 
 
-def _run_scale_workload(name: str, generator: dict, overrides: list[str], progress=None
-                        ) -> dict:
+def _run_scale_workload(name: str, generator: dict, overrides: list[str], progress=None,
+                        **how) -> dict:
     """Generate the scale workload's network and scenario into a temporary folder, then run
     it as a whole process like the others (the generation is not in its wall time)."""
     from .scale_workload import write_scale_workload
@@ -104,26 +122,38 @@ def _run_scale_workload(name: str, generator: dict, overrides: list[str], progre
         scenario = write_scale_workload(tmp, **generator)
         if progress:
             progress(f"{name}: generated in {time.perf_counter() - t0:.1f} s")
-        return run_workload(name, str(scenario), overrides)
+        return run_workload(name, str(scenario), overrides, **how)
 
 
-def run_bench(workloads=WORKLOADS, progress=None, repeats: int = 3) -> list[dict]:
+def run_bench(workloads=WORKLOADS, progress=None, repeats: int = 3, *,
+              core: str | None = None, first_run: bool = False) -> list[dict]:
     """Each workload `repeats` times: the median wall time (a single run on a shared machine
     moves by a second either way) and the largest peak memory. A workload whose second item
-    is a dict of generator arguments is a scale workload (SCALE_WORKLOADS)."""
+    is a dict of generator arguments is a scale workload (SCALE_WORKLOADS). `first_run`:
+    first, one run of the first workload with numba's cache empty (its row's name says so)."""
     rows = []
+    if first_run and workloads:
+        name, scenario, overrides = workloads[0]
+        if progress:
+            progress(f"{name} (first run: compiling)")
+        run = (_run_scale_workload(name, scenario, overrides, progress, core=core, cold=True)
+               if isinstance(scenario, dict)
+               else run_workload(name, scenario, overrides, core=core, cold=True))
+        rows.append(dict(run, workload=f"{name} (first run)"))
     for name, scenario, overrides in workloads:
         if progress:
             progress(name)
         if isinstance(scenario, dict):
-            runs = [_run_scale_workload(name, scenario, overrides, progress)
+            runs = [_run_scale_workload(name, scenario, overrides, progress, core=core)
                     for _ in range(repeats)]
         else:
-            runs = [run_workload(name, scenario, overrides) for _ in range(repeats)]
+            runs = [run_workload(name, scenario, overrides, core=core) for _ in range(repeats)]
         wall = statistics.median(r["wall_s"] for r in runs)
+        loop_s = statistics.median(r["loop_s"] for r in runs)
         row = dict(runs[0], wall_s=round(wall, 2),
-                   peak_rss_mb=max(r["peak_rss_mb"] for r in runs))
+                   peak_rss_mb=max(r["peak_rss_mb"] for r in runs), loop_s=loop_s)
         row["traversals_per_s"] = round(row["link_traversals"] / wall)
+        row["loop_traversals_per_s"] = round(row["link_traversals"] / loop_s) if loop_s else 0
         rows.append(row)
     return rows
 

@@ -288,8 +288,13 @@ def cmd_bench(args) -> int:
         if not args.json:
             print(f"running {name} ...", file=sys.stderr, flush=True)
 
+    if args.core:
+        from .traffic.engine import pick_core
+
+        pick_core(args.core)  # a name that is not a core: refused before any run
     workloads = select_workloads(args.workload, scale=args.scale)
-    rows = run_bench(workloads, progress=note, repeats=args.repeat)
+    rows = run_bench(workloads, progress=note, repeats=args.repeat, core=args.core,
+                     first_run=args.first_run)
     if args.json:
         out = rows
         if args.routing:
@@ -486,7 +491,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="time whole runs (and optionally routing) on this machine")
     p.add_argument("--json", action="store_true",
                    help="a list of objects with workload, wall_s, peak_rss_mb, trips, "
-                        "link_traversals, traversals_per_s")
+                        "link_traversals, traversals_per_s, loop_s, loop_traversals_per_s")
     p.add_argument("--routing", action="store_true", help="add the routing micro-benchmarks")
     p.add_argument("--scale", action="store_true",
                    help="add the scale workload scale_20k_2m: a GENERATED 20,000-node region "
@@ -495,6 +500,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run only this workload (repeatable), of the default or the scale ones")
     p.add_argument("--repeat", type=_positive_int, default=3, metavar="N",
                    help="runs per workload; the median wall time is reported (default 3)")
+    p.add_argument("--core", default=None, metavar="NAME",
+                   help="the traffic core to run on: compiled (the default), python or "
+                        "reference; all give the same outputs, so this pairs their speeds")
+    p.add_argument("--first-run", action="store_true",
+                   help="add one run of the first workload with numba's cache empty: the first "
+                        "run after installing, compiling included")
     p.set_defaults(func=cmd_bench)
     add_whatif_commands(sub)
     add_calibration_commands(sub)

@@ -84,9 +84,13 @@ def test_bench_workload_row_has_the_contract_columns():
     row = run_workload("tiny", "normal_weekday", ["start=\"07:00\"", "end=\"07:20\"",
                                                   "outputs.congestion_map=false"])
     assert list(row) == BENCH_COLUMNS == ["workload", "wall_s", "peak_rss_mb", "trips",
-                                          "link_traversals", "traversals_per_s"]
+                                          "link_traversals", "traversals_per_s", "loop_s",
+                                          "loop_traversals_per_s"]
     assert row["trips"] > 1000 and row["link_traversals"] > row["trips"]
     assert 0 < row["peak_rss_mb"] < 2000
+    # the engine's loop is part of the whole process
+    assert 0 < row["loop_s"] < row["wall_s"]
+    assert row["loop_traversals_per_s"] > row["traversals_per_s"]
 
 
 def test_a_vehicle_called_off_before_it_sets_off_never_departs(tmp_path):
