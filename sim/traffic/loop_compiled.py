@@ -163,9 +163,7 @@ class CompiledLoop:
         n = int(self.I[K.I_LOG_N])
         if n:
             a = self._arrays
-            ids = a["log_ids"][:2 * n]
-            ids[1::2] = self.vehicles.id_of[ids[1::2]]  # rows to vehicle ids
-            self.log.extend(ids, a["log_times"][:2 * n])
+            self.log.extend(a["log_ids"][:2 * n], a["log_times"][:2 * n])
             self.I[K.I_LOG_N] = 0
 
     # ---- guidance rows ----------------------------------------------------------------------
@@ -241,9 +239,8 @@ class CompiledLoop:
             self._replace(heap=_grown(a["heap"], I[K.I_HN] + K.MARGIN))
         if I[K.I_PN] + K.MARGIN >= len(a["pend"]):
             self._replace(pend=_grown(a["pend"], I[K.I_PN] + K.MARGIN))
-        row = self.vehicles.row_of[veh]
         K.call(self._view(), K.OP_DEPARTURES, 0.0, 0, 0, np.array([float(t)]),
-               np.array([row], dtype=np.int64), K._NO_ROWS)
+               np.array([veh], dtype=np.int64), K._NO_ROWS)
 
     def schedule_departures(self, times, vehicles) -> None:
         """Departures of many vehicles at once (bulk trips), each with the next sequence
@@ -258,7 +255,7 @@ class CompiledLoop:
         rows[:, 0] = times
         rows[:, 1] = I[K.I_SEQ] + 1 + np.arange(m)
         rows[:, 2] = K.DEPART
-        rows[:, 3] = self.vehicles.row_of[np.asarray(vehicles, dtype=np.int64)]
+        rows[:, 3] = np.asarray(vehicles, dtype=np.int64)
         I[K.I_SEQ] += m
         now = times <= self.F[K.F_FED_UNTIL]
         if now.any():
@@ -289,7 +286,7 @@ class CompiledLoop:
         if self.links.reopened:
             self.links.reopened = False
             n = int(self.I[K.I_UNROUTED_N])
-            retry = self._arrays["unrouted"][:n].tolist()  # rows, as the kernel's events
+            retry = self._arrays["unrouted"][:n].tolist()
             self.I[K.I_UNROUTED_N] = 0
             for veh in retry:
                 self.push(t, K.DEPART, veh)
@@ -306,7 +303,7 @@ class CompiledLoop:
             if code == K.DONE:
                 break
             if code == K.CALL_ARRIVE:
-                veh = int(v.id_of[I[K.I_OUT_A]])
+                veh = int(I[K.I_OUT_A])
                 v.listener[veh].on_arrive(veh, float(F[K.F_OUT_T]))
             elif code == K.NOTIFY:
                 self._notify()
@@ -327,23 +324,23 @@ class CompiledLoop:
 
     def _notify(self) -> None:
         a, n = self._arrays, int(self.I[K.I_NOTE_N])
-        vehs, nodes, times = (self.vehicles.id_of[a["notes"][:n, 0]].tolist(),
-                              a["notes"][:n, 1].tolist(), a["note_t"][:n].tolist())
+        vehs, nodes, times = (a["notes"][:n, 0].tolist(), a["notes"][:n, 1].tolist(),
+                              a["note_t"][:n].tolist())
         self.I[K.I_NOTE_N] = 0
         names = self.links.net.nodes
         listeners = self.vehicles.listener
         for veh, node, t in zip(vehs, nodes, times, strict=True):
             listeners[veh].on_node(veh, names[node].id, t)
 
-    def _find_route(self, row: int, node: int) -> None:
-        """A fixed route from node to the destination of the vehicle in `row`, or the mark
-        that none is open (the kernel then holds the vehicle off the road)."""
+    def _find_route(self, veh: int, node: int) -> None:
+        """A fixed route from node to the vehicle's destination, or the mark that none is open
+        (the kernel then holds the vehicle off the road)."""
         s = self.vehicles.store
-        route = self.guidance.route(int(s["cls"][row]), node, int(s["dest"][row]))
+        route = self.guidance.route(int(s["cls"][veh]), node, int(s["dest"][veh]))
         if not route:
-            s["noroute"][row] = True
+            s["noroute"][veh] = True
         else:
-            self.vehicles.set_route_of_row(row, route, -1)
+            self.vehicles.set_route(veh, route, -1)
 
     # ---- what the engine reads -------------------------------------------------------------
     @property

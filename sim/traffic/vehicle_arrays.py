@@ -1,15 +1,11 @@
 """The vehicle records as numpy arrays, for the compiled core (vehicles.VehicleTable's twin).
 
-Two tables with a row per vehicle (`vi` integers, `vf` times; columns as in kernel.py), so
-that the fields one event reads sit together. A batch of trips registered at once is stored
-in order of departure: the vehicles on the road at one time then lie close together, and the
-core's rows stay in the processor's caches (about twice as fast on a city's day). A vehicle's
-id (what the engine hands out and every output shows) is its place in registration order; its
-row, the core's own index, is `row_of[id]`, and `id_of[row]` the way back.
-
-Fields read by name (`table.state`) are arrays in id order (copies); one vehicle's field by
+Two tables with a row per vehicle, in the order vehicles were registered (`vi` integers, `vf`
+times; columns as in kernel.py), so that the fields one event reads sit together. Fields read
+by name (`table.state`) are views of a column (length: the vehicles registered; the tables grow
+by doubling, so a reader takes a field afresh after adding vehicles); one vehicle's field by
 `get(name, veh)` and `put(name, veh, value)`. Fixed routes live in one pool of sim link ids
-(`routes`, each row's start and length); `route[veh]` reads one back as a list, or None.
+(`routes`, each vehicle's start and length); `route[veh]` reads one back as a list, or None.
 """
 
 from __future__ import annotations
@@ -46,7 +42,7 @@ class _Routes:
         self._t = table
 
     def __getitem__(self, veh: int) -> list[int] | None:
-        return self._t.route_of_row(int(self._t.row_of[veh]))
+        return self._t.route_of(veh)
 
     def __setitem__(self, veh: int, route: list[int] | None) -> None:
         self._t.set_route(veh, route, -1)
@@ -57,20 +53,18 @@ class _Routes:
 
 class VehicleArrays:
     """Every vehicle registered with the engine, a row each (see the module docstring); the
-    compiled loop reads and writes the tables by row."""
+    compiled loop reads and writes the tables."""
 
     def __init__(self, capacity: int = 1024) -> None:
         self.n = 0
         self.vi = np.tile(_BLANK["vi"], (capacity, 1))
         self.vf = np.tile(_BLANK["vf"], (capacity, 1))
-        self.row_of = np.zeros(capacity, dtype=np.int64)  # vehicle id -> row
-        self.id_of = np.zeros(capacity, dtype=np.int64)  # row -> vehicle id
-        self.store: dict[str, np.ndarray] = {}  # field -> its column, by row
+        self.store: dict[str, np.ndarray] = {}  # field -> its column
         self._columns()
         self.routes = np.zeros(1024, dtype=np.int64)
         self.n_routes = 0
         self.generation = 0  # counts reallocations: the compiled loop's view follows it
-        self.kind: list[str] = []  # these three by vehicle id
+        self.kind: list[str] = []
         self.label: list[tuple[str, str]] = []
         self.listener: list[VehicleListener | None] = []
         self.route = _Routes(self)
@@ -79,19 +73,19 @@ class VehicleArrays:
         return self.n
 
     def __getattr__(self, name: str):
-        # a field by name: every vehicle's value, in id order
+        # a field by name: a view of its column
         store = self.__dict__.get("store")
         if store is not None and name in store:
-            return store[name][self.row_of[:self.n]]
+            return store[name][:self.n]
         raise AttributeError(name)
 
     def get(self, name: str, veh: int):
         """One vehicle's field."""
-        return self.store[name][self.row_of[veh]].item()
+        return self.store[name][veh].item()
 
     def put(self, name: str, veh: int, value) -> None:
         """Set one vehicle's field."""
-        self.store[name][self.row_of[veh]] = value
+        self.store[name][veh] = value
 
     @property
     def abandoned_at(self) -> dict[int, float]:
@@ -113,10 +107,6 @@ class VehicleArrays:
         vi, vf = np.tile(_BLANK["vi"], (new, 1)), np.tile(_BLANK["vf"], (new, 1))
         vi[:self.n], vf[:self.n] = self.vi[:self.n], self.vf[:self.n]
         self.vi, self.vf = vi, vf
-        for name in ("row_of", "id_of"):
-            grown = np.zeros(new, dtype=np.int64)
-            grown[:self.n] = getattr(self, name)[:self.n]
-            setattr(self, name, grown)
         self._columns()
         self.generation += 1
 
@@ -134,38 +124,34 @@ class VehicleArrays:
 
     def set_route(self, veh: int, route: list[int] | None, rpos: int) -> None:
         """Give the vehicle a fixed route (None: none), at position rpos on it."""
-        self.set_route_of_row(int(self.row_of[veh]), route, rpos)
-
-    def set_route_of_row(self, row: int, route: list[int] | None, rpos: int) -> None:
         s = self.store
         if route is None:
-            s["rlen"][row] = -1
+            s["rlen"][veh] = -1
         else:
-            s["rstart"][row] = self._store_route(route)
-            s["rlen"][row] = len(route)
-        s["rpos"][row] = rpos
+            s["rstart"][veh] = self._store_route(route)
+            s["rlen"][veh] = len(route)
+        s["rpos"][veh] = rpos
 
-    def route_of_row(self, row: int) -> list[int] | None:
-        n = int(self.store["rlen"][row])
+    def route_of(self, veh: int) -> list[int] | None:
+        n = int(self.store["rlen"][veh])
         if n < 0:
             return None
-        start = int(self.store["rstart"][row])
+        start = int(self.store["rstart"][veh])
         return self.routes[start:start + n].tolist()
 
     # ---- adding -------------------------------------------------------------------------------
     def add(self, kind: str, cls: int, origin: int, destination: int, slot: int,
             route: list[int] | None, depart_s: float, listener: VehicleListener | None,
             priority: bool, label: tuple[str, str]) -> int:
-        """Append one planned vehicle; returns its id (its row is the next one)."""
+        """Append one planned vehicle; returns its id."""
         self._reserve(1)
         vid = self.n
         self.n += 1
-        self.row_of[vid] = self.id_of[vid] = vid
         s = self.store
         s["cls"][vid], s["orig"][vid], s["dest"][vid] = cls, origin, destination
         s["slot"][vid], s["depart"][vid] = slot, depart_s
         if route is not None:
-            self.set_route_of_row(vid, route, -1)
+            self.set_route(vid, route, -1)
         s["has_listener"][vid] = listener is not None
         s["nodes"][vid] = listener is not None and getattr(listener, "listens_to_nodes", True)
         self.kind.append(kind)
@@ -175,22 +161,15 @@ class VehicleArrays:
 
     def add_guided(self, kinds, classes: list[int], origins: list[int],
                    destinations: list[int], slots, depart_s: list[float], labels) -> range:
-        """Append planned background vehicles that follow the guidance tables; their rows in
-        order of departure. Returns their ids."""
+        """Append planned background vehicles that follow the guidance tables; returns their
+        ids."""
         m = len(origins)
         self._reserve(m)
         first = self.n
         self.n += m
-        depart = np.asarray(depart_s, dtype=np.float64)
-        order = np.argsort(depart, kind="stable")  # row first + j holds vehicle first + order[j]
-        self.id_of[first:first + m] = first + order
-        self.row_of[first + order] = np.arange(first, first + m)
         s, part = self.store, slice(first, first + m)
-        s["cls"][part] = np.asarray(classes, dtype=np.int64)[order]
-        s["orig"][part] = np.asarray(origins, dtype=np.int64)[order]
-        s["dest"][part] = np.asarray(destinations, dtype=np.int64)[order]
-        s["slot"][part] = np.asarray(slots, dtype=np.int64)[order]
-        s["depart"][part] = depart[order]
+        s["cls"][part], s["orig"][part], s["dest"][part] = classes, origins, destinations
+        s["slot"][part], s["depart"][part] = slots, depart_s
         self.kind.extend(kinds)
         self.label.extend(labels)
         self.listener.extend([None] * m)
@@ -212,17 +191,16 @@ class VehicleArrays:
 
     def status(self, veh: int) -> str:
         """As VehicleTable.status."""
-        row = self.row_of[veh]
-        if not np.isnan(self.store["arrive"][row]):
+        if not np.isnan(self.store["arrive"][veh]):
             return "arrived"
-        if self.store["state"][row] == ABANDONED:
+        if self.store["state"][veh] == ABANDONED:
             return "abandoned"
-        if self.store["forced"][row]:
+        if self.store["forced"][veh]:
             return "stuck"
         return "en_route"
 
     def counts(self) -> dict[str, int]:
-        """As VehicleTable.counts (over rows: the order does not matter)."""
+        """As VehicleTable.counts."""
         s, n = self.store, self.n
         state = s["state"][:n]
         planned = state == PLANNED
