@@ -152,3 +152,32 @@ def test_the_loops_agree_on_a_summit_morning():
                         strict=True):
             assert np.array_equal(a, b)
         assert collect_metrics(fast) == expected
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=list(HealthCheck))
+@given(case=cases())
+def test_the_compiled_core_grows_its_buffers_without_changing_a_trip(tmp_path_factory, case):
+    """Started with every buffer at the smallest size the kernel accepts (the event heap, the
+    traversal log's buffer, the held and unrouted lists), the compiled core hands back to grow
+    them again and again: every trip and traversal stays the reference's."""
+    from sim.model import SummitModel
+    from sim.traffic import kernel as K
+
+    nodes, roads, flows, closures, motorcades = case
+    net = write_network(tmp_path_factory.mktemp("grid"), nodes, roads, name="grid")
+    sc = scenario(net, od=flows, end="01:30", closures=closures, motorcades=motorcades,
+                  traffic={"stuck_after_s": 300})
+    ref = run_reference(sc)
+    model = SummitModel(sc, seed=1, core="compiled")
+    loop = model.engine.loop
+    a, used = loop._arrays, int(loop.I[K.I_HN])
+    loop._replace(heap=a["heap"][:used + K.MARGIN + 1].copy(),
+                  log_ids=np.zeros(2 * (K.MARGIN + 1), dtype=np.int64),
+                  log_times=np.zeros(2 * (K.MARGIN + 1)),
+                  held_t=np.zeros(K.MARGIN + 1), held_veh=np.zeros(K.MARGIN + 1, dtype=np.int64),
+                  unrouted=np.zeros(K.MARGIN + 1, dtype=np.int64))
+    model.run()
+    assert len(loop._arrays["heap"]) > used + K.MARGIN + 1 or model.engine.traversals < 10
+    assert trips(model) == trips(ref)
+    for x, y in zip(model.engine.traversals_log(), ref.engine.traversals_log(), strict=True):
+        assert np.array_equal(x, y)

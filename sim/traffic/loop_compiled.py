@@ -16,7 +16,7 @@ import numpy as np
 from . import kernel as K
 from .guidance import Guidance
 from .links import LinkState
-from .loop_reference import CLOSURE_REBUILD_S
+from .loop_reference import ClosureRebuilds
 from .traversal_log import TraversalLog
 from .vehicle_arrays import VehicleArrays
 from .vehicles import ARRIVED
@@ -29,7 +29,7 @@ def _grown(a: np.ndarray, size: int, fill=0) -> np.ndarray:
     return new
 
 
-class CompiledLoop:
+class CompiledLoop(ClosureRebuilds):
     """The engine's event loop on the compiled core (see the module docstring)."""
 
     def __init__(self, links: LinkState, vehicles: VehicleArrays, log: TraversalLog,
@@ -272,24 +272,11 @@ class CompiledLoop:
         self._replace(bulk=np.ascontiguousarray(merged))
         I[K.I_BULK_I], I[K.I_BULK_N] = 0, len(merged)
 
-    def closures_changed(self) -> None:
-        """As EventLoop.closures_changed."""
-        self.guidance.epoch_t = self.now
-        self.guidance.forget_routes()
-        if not self._closure_rebuild_pending:
-            self._closure_rebuild_pending = True
-            self.at(self.now + CLOSURE_REBUILD_S, self._closure_rebuild)
-
-    def _closure_rebuild(self, t: float) -> None:
-        self._closure_rebuild_pending = False
-        self.guidance.rebuild(t, closure_change=True)
-        if self.links.reopened:
-            self.links.reopened = False
-            n = int(self.I[K.I_UNROUTED_N])
-            retry = self._arrays["unrouted"][:n].tolist()
-            self.I[K.I_UNROUTED_N] = 0
-            for veh in retry:
-                self.push(t, K.DEPART, veh)
+    def _take_unrouted(self) -> list[int]:
+        """The vehicles waiting off the road for a way to open, handed over (ClosureRebuilds)."""
+        n = int(self.I[K.I_UNROUTED_N])
+        self.I[K.I_UNROUTED_N] = 0
+        return self._arrays["unrouted"][:n].tolist()
 
     # ---- running ------------------------------------------------------------------------------
     def run(self, t_end: float) -> None:

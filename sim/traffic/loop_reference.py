@@ -31,7 +31,35 @@ ARRIVE, HOLD = -1, -3  # HOLD: leave the link and wait off the road at its end (
 DEPARTURE_BUFFER = -1  # a waiter entry meaning "vehicles waiting to enter from the origin"
 
 
-class EventLoop:
+class ClosureRebuilds:
+    """What a loop does when closures change, the same in every loop: one guidance rebuild for a
+    bunch of changes, then the vehicles held off the road try again. The loop gives `now`, `at`,
+    `push`, `guidance`, `links` and `_take_unrouted`."""
+
+    def closures_changed(self) -> None:
+        """Closures changed now. They bunch (a motorcade closes link after link): one guidance
+        rebuild serves all the changes within CLOSURE_REBUILD_S. Until then the old tables may
+        point into a closed link; the stop-line check sends such a vehicle round it on a fresh
+        route."""
+        self.guidance.epoch_t = self.now
+        self.guidance.forget_routes()
+        if not self._closure_rebuild_pending:
+            self._closure_rebuild_pending = True
+            self.at(self.now + CLOSURE_REBUILD_S, self._closure_rebuild)
+
+    def _closure_rebuild(self, t: float) -> None:
+        self._closure_rebuild_pending = False
+        self.guidance.rebuild(t, closure_change=True)
+        # vehicles waiting off the road may have an open way now - but only if a link opened:
+        # more closures never open a way (a motorcade's rolling closures would otherwise send
+        # every vehicle shut in behind a long closure round the loop at each change)
+        if self.links.reopened:
+            self.links.reopened = False
+            for veh in self._take_unrouted():
+                self.push(t, DEPART, veh)
+
+
+class EventLoop(ClosureRebuilds):
     """Owns the event heap, the clock and the running counts, and moves the vehicles of a
     VehicleTable over a LinkState, logging each traversal.
 
@@ -147,28 +175,10 @@ class EventLoop:
             merged.sort()
         self.pending_sorted, self._ps_i = merged, 0
 
-    def closures_changed(self) -> None:
-        """Closures changed now. They bunch (a motorcade closes link after link): one guidance
-        rebuild serves all the changes within CLOSURE_REBUILD_S. Until then the old tables may
-        point into a closed link; the stop-line check sends such a vehicle round it on a fresh
-        route."""
-        self.guidance.epoch_t = self.now
-        self.guidance.forget_routes()
-        if not self._closure_rebuild_pending:
-            self._closure_rebuild_pending = True
-            self.at(self.now + CLOSURE_REBUILD_S, self._closure_rebuild)
-
-    def _closure_rebuild(self, t: float) -> None:
-        self._closure_rebuild_pending = False
-        self.guidance.rebuild(t, closure_change=True)
-        # vehicles waiting off the road may have an open way now - but only if a link opened:
-        # more closures never open a way (a motorcade's rolling closures would otherwise send
-        # every vehicle shut in behind a long closure round the loop at each change)
-        if self.links.reopened:
-            self.links.reopened = False
-            retry, self.unrouted = self.unrouted, []
-            for veh in retry:
-                self.push(t, DEPART, veh)
+    def _take_unrouted(self) -> list[int]:
+        """The vehicles waiting off the road for a way to open, handed over (ClosureRebuilds)."""
+        retry, self.unrouted = self.unrouted, []
+        return retry
 
     def standing(self, t: float) -> int:
         """Vehicles standing now: in a queue past their earliest exit time, or waiting to

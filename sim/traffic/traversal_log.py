@@ -109,13 +109,21 @@ class TraversalLog:
         n_veh = len(self.vehicles)
         lk, veh, _, _ = self.traversals()
         on_veh, on_link = self.vehicles.on_link_now()
-        lk = np.concatenate([lk, on_link])
-        veh = np.concatenate([veh, on_veh])
-        cls = np.asarray(self.vehicles.cls, dtype=np.int64)[veh] if n_veh else veh
+        cls = np.asarray(self.vehicles.cls, dtype=np.int64)
         fft = np.asarray(self.links.fft_base)
-        metres = np.bincount(veh, weights=self.links.graph.length[lk], minlength=n_veh)
-        free = np.bincount(veh, weights=fft[cls, lk], minlength=n_veh)
-        return metres, free
+        length = self.links.graph.length
+        # the log's sums, then the link each vehicle is on added last: what one sum over the
+        # log and those links together gives (a vehicle is on one link at most), without
+        # copying the log (a large region's log is gigabytes)
+        def total(logged: np.ndarray, now: np.ndarray) -> np.ndarray:
+            out = np.bincount(veh, weights=logged, minlength=n_veh)
+            if len(on_veh):
+                out = out.astype(float, copy=False)  # numpy sums an empty log as integers
+                out[on_veh] += now
+            return out
+
+        return (total(length[lk], length[on_link]),
+                total(fft[cls[veh], lk], fft[cls[on_veh], on_link]))
 
     def link_summary(self) -> dict[str, np.ndarray]:
         """Per network link: entries, exits, travel-time sum and max, queue statistics, and per
