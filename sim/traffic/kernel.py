@@ -4,7 +4,8 @@ The same rules as loop_reference.EventLoop, one function per method there, over 
 a `Core` (a named tuple: link state, vehicle records, the event heaps, the queues, the log's
 buffer). `run` processes events until one needs Python and then returns a code saying which:
 a listener to tell of an arrival, a control to run, guidance to rebuild, a fixed route to find,
-a buffer to empty or grow. loop_compiled.CompiledLoop does that and calls `run` again.
+a buffer to empty or grow. loop_compiled.CompiledLoop does that and calls `run` again, always
+through `call`, the one entry point.
 
 Two rules keep the result exactly the reference's:
 - Events pop in (time, sequence number, kind, index) order, every key unique, so the heap's
@@ -17,11 +18,14 @@ Two rules keep the result exactly the reference's:
   notice that must not act on the engine (VehicleListener), so notices are handed over at the
   end of the event that raised them.
 
-Layout: per link arrays indexed by sim link; per vehicle arrays by vehicle id; a link's queue
-is a list threaded through the vehicles (`q_first`, `q_last`, `v_qnext`; each vehicle's
-earliest exit `v_ee`), as a vehicle is in one queue at most; a link's waiters live in a pool
-of list cells (`w_val`, `w_next`). Scalars sit in two small arrays, `I` (counts, indices) and
-`F` (times), at the positions named below.
+Layout: tables with a row per sim link (`li`, `lf`) and per vehicle (`vi`, `vf`), their
+columns named below (L_, LF_, V_, VF_); events as rows of (time, sequence number, kind, index).
+A link's queue is a list threaded through the vehicles (columns L_Q_FIRST, L_Q_LAST, V_QNEXT;
+each vehicle's earliest exit VF_EE), as a vehicle is in one queue at most; a link's waiters
+live in a pool of list cells (`wcell`). Scalars sit in two small arrays, `I` (counts, indices)
+and `F` (times), at the positions named below. Every function runs without numba's reference
+counting (`_nrt=False`): the kernel allocates nothing, and counting each array on each call
+made it slower than the Python loop.
 """
 
 from __future__ import annotations

@@ -39,7 +39,11 @@ VEHICLE_CLASSES: dict[str, VehicleClass] = {
 
 class VehicleListener(Protocol):
     """An agent that owns a vehicle. A listener whose class sets `listens_to_nodes = False` (a
-    bus going stop to stop) is told only of arrival, which keeps its vehicle on the fast path."""
+    bus going stop to stop) is told only of arrival, which keeps its vehicle on the fast path.
+
+    `on_node` is a notice: it may record where the vehicle is, but must not act on the engine
+    (add, redirect or withdraw vehicles), as the compiled core hands notices over at the end
+    of the event that raised them. `on_arrive` may act: it is called at its moment."""
 
     def on_node(self, vehicle: int, node: str, time: float) -> None: ...
 
