@@ -35,6 +35,16 @@ for _table, _col, _fill in _FIELDS.values():
     _BLANK[_table][_col] = _fill
 
 
+def _blank(table: str, rows: int, first: np.ndarray | None = None) -> np.ndarray:
+    """A vehicle table of `rows` new records, or of `first` followed by new records."""
+    out = np.empty((rows, len(_BLANK[table])), dtype=_BLANK[table].dtype)
+    k = 0 if first is None else len(first)
+    if k:
+        out[:k] = first
+    out[k:] = _BLANK[table]
+    return out
+
+
 class _Routes:
     """`table.route[veh]`: the vehicle's fixed route as a list of sim links, or None."""
 
@@ -57,8 +67,7 @@ class VehicleArrays:
 
     def __init__(self, capacity: int = 1024) -> None:
         self.n = 0
-        self.vi = np.tile(_BLANK["vi"], (capacity, 1))
-        self.vf = np.tile(_BLANK["vf"], (capacity, 1))
+        self.vi, self.vf = _blank("vi", capacity), _blank("vf", capacity)
         self.store: dict[str, np.ndarray] = {}  # field -> its column
         self._columns()
         self.routes = np.zeros(1024, dtype=np.int64)
@@ -104,8 +113,7 @@ class VehicleArrays:
         if self.n + m <= cap:
             return
         new = max(2 * cap, self.n + m)
-        vi, vf = np.tile(_BLANK["vi"], (new, 1)), np.tile(_BLANK["vf"], (new, 1))
-        vi[:self.n], vf[:self.n] = self.vi[:self.n], self.vf[:self.n]
+        vi, vf = _blank("vi", new, self.vi[:self.n]), _blank("vf", new, self.vf[:self.n])
         self.vi, self.vf = vi, vf
         self._columns()
         self.generation += 1
