@@ -155,13 +155,17 @@ class VehicleArrays:
         self._reserve(1)
         vid = self.n
         self.n += 1
-        s = self.store
-        s["cls"][vid], s["orig"][vid], s["dest"][vid] = cls, origin, destination
-        s["slot"][vid], s["depart"][vid] = slot, depart_s
+        # the row written whole: one store instead of one per field (agents add vehicles one
+        # at a time, tens of thousands a day)
+        row = _BLANK["vi"].copy()
+        row[K.V_CLS], row[K.V_ORIG], row[K.V_DEST], row[K.V_SLOT] = (cls, origin, destination,
+                                                                     slot)
+        row[K.V_LISTENER] = listener is not None
+        row[K.V_NODES] = listener is not None and getattr(listener, "listens_to_nodes", True)
+        self.vi[vid] = row
+        self.vf[vid, K.VF_DEPART] = depart_s
         if route is not None:
             self.set_route(vid, route, -1)
-        s["has_listener"][vid] = listener is not None
-        s["nodes"][vid] = listener is not None and getattr(listener, "listens_to_nodes", True)
         self.kind.append(kind)
         self.label.append(label)
         self.listener.append(listener)
