@@ -112,7 +112,9 @@ class VehicleArrays:
         cap = len(self.vi)
         if self.n + m <= cap:
             return
-        new = max(2 * cap, self.n + m)
+        # a quarter more, not double: a day adds its agents' vehicles one by one after its bulk
+        # of trips, and every fresh row costs the process its page once
+        new = max(cap + cap // 4, self.n + m)
         vi, vf = _blank("vi", new, self.vi[:self.n]), _blank("vf", new, self.vf[:self.n])
         self.vi, self.vf = vi, vf
         self._columns()
