@@ -56,7 +56,6 @@ N_I = 25
  F_CONT_T, F_CONT_HW) = range(11)
 N_F = 11
 ERR_WAITERS = 1  # the waiters' pool ran out (a bound broken: a bug)
-ERR_ROUTE = 2  # a closed next link with no route asked for (a bug)
 MARGIN = 4096  # room every buffer must have before an event runs
 
 

@@ -16,20 +16,20 @@ import numpy as np
 from . import kernel as K
 from .guidance import Guidance
 from .links import LinkState
-from .loop_reference import ClosureRebuilds
+from .loop_reference import LoopSchedule
 from .traversal_log import TraversalLog
 from .vehicle_arrays import VehicleArrays
 from .vehicles import ARRIVED
 
 
-def _grown(a: np.ndarray, size: int, fill=0) -> np.ndarray:
+def _grown(a: np.ndarray, size: int) -> np.ndarray:
     """a with room for `size` entries along its first axis (the old ones kept)."""
-    new = np.full((max(size, 2 * len(a)), *a.shape[1:]), fill, dtype=a.dtype)
+    new = np.zeros((max(size, 2 * len(a)), *a.shape[1:]), dtype=a.dtype)
     new[:len(a)] = a
     return new
 
 
-class CompiledLoop(ClosureRebuilds):
+class CompiledLoop(LoopSchedule):
     """The engine's event loop on the compiled core (see the module docstring)."""
 
     def __init__(self, links: LinkState, vehicles: VehicleArrays, log: TraversalLog,
@@ -136,15 +136,18 @@ class CompiledLoop(ClosureRebuilds):
         self._arrays.update(arrays)
         self._core = None
 
+    def _room(self, used: int, more: int, *keys: str) -> None:
+        """Room for `more` entries after `used` in the buffers named (grown together)."""
+        a = self._arrays
+        if used + more >= len(a[keys[0]]):
+            self._replace(**{k: _grown(a[k], used + more) for k in keys})
+
     def _grow(self) -> None:
         """Room in every buffer the next event may write (and the log's buffer emptied)."""
         a, I, m = self._arrays, self.I, 2 * K.MARGIN  # noqa: E741
         self._move_log()
-        if I[K.I_HN] + m >= len(a["heap"]):
-            self._replace(heap=_grown(a["heap"], I[K.I_HN] + m))
-        if I[K.I_NOTE_N] + m >= len(a["note_t"]):
-            self._replace(notes=_grown(a["notes"], I[K.I_NOTE_N] + m),
-                          note_t=_grown(a["note_t"], I[K.I_NOTE_N] + m))
+        self._room(I[K.I_HN], m, "heap")
+        self._room(I[K.I_NOTE_N], m, "note_t", "notes")
         if I[K.I_HELD_TAIL] + m >= len(a["held_t"]):
             head = I[K.I_HELD_HEAD]  # drop the part already handled
             n = I[K.I_HELD_TAIL] - head
@@ -152,10 +155,8 @@ class CompiledLoop(ClosureRebuilds):
             self._replace(held_t=_grown(held_t.copy(), n + m),
                           held_veh=_grown(held_veh.copy(), n + m))
             I[K.I_HELD_HEAD], I[K.I_HELD_TAIL] = 0, n
-        if I[K.I_UNROUTED_N] + m >= len(a["unrouted"]):
-            self._replace(unrouted=_grown(a["unrouted"], I[K.I_UNROUTED_N] + m))
-        if I[K.I_TS_N] + 2 >= len(a["samples"]):
-            self._replace(samples=_grown(a["samples"], I[K.I_TS_N] + 64))
+        self._room(I[K.I_UNROUTED_N], m, "unrouted")
+        self._room(I[K.I_TS_N], 64, "samples")
         if I[K.I_ERROR]:
             raise RuntimeError(f"compiled traffic core: internal error {int(I[K.I_ERROR])}")
 
@@ -176,6 +177,7 @@ class CompiledLoop(ClosureRebuilds):
         table = self.guidance.tables[self._background[0]]
         if table is None or table is self._table:
             return
+        self._table = table
         table = np.asarray(table, dtype=np.int32)
         prev = self._table_rows
         changed = np.ones(len(table), dtype=bool) if prev.shape != table.shape \
@@ -189,7 +191,6 @@ class CompiledLoop(ClosureRebuilds):
         rows[ids] = table[new]
         a["cur_rows"][new] = ids
         self._n_rows += len(new)
-        self._table = self.guidance.tables[self._background[0]]
         self._table_rows = table
 
     def _collect_rows(self, need: int) -> None:
@@ -216,29 +217,14 @@ class CompiledLoop(ClosureRebuilds):
 
     # ---- scheduling (as EventLoop) ----------------------------------------------------------
     def push(self, t: float, kind: int, idx: int) -> int:
-        if self.I[K.I_HN] + K.MARGIN >= len(self._arrays["heap"]):
-            self._grow()
+        self._room(self.I[K.I_HN], K.MARGIN, "heap")
         return int(K.call(self._view(), K.OP_PUSH, float(t), kind, idx, K._NO_FLOATS,
                           K._NO_INTS, K._NO_ROWS))
 
-    def start(self) -> None:
-        """The recurring events: the minute's sample, feeding departures, guidance rebuilds."""
-        self.push(self.start_s, K.SAMPLE, 0)
-        self.push(self.start_s, K.FEED, 0)
-        self.push(self.start_s + self.reroute_interval_s, K.REBUILD, 0)
-
-    def at(self, t: float, action) -> None:
-        """Run `action(t)` at time t, not before now."""
-        self._controls.append(action)
-        self.push(max(float(t), self.now), K.CONTROL, len(self._controls) - 1)
-
     def schedule_departure(self, veh: int, t: float) -> None:
         """One vehicle's departure (an agent's): the heap, or the pending heap."""
-        a, I = self._arrays, self.I  # noqa: E741
-        if I[K.I_HN] + K.MARGIN >= len(a["heap"]):
-            self._replace(heap=_grown(a["heap"], I[K.I_HN] + K.MARGIN))
-        if I[K.I_PN] + K.MARGIN >= len(a["pend"]):
-            self._replace(pend=_grown(a["pend"], I[K.I_PN] + K.MARGIN))
+        self._room(self.I[K.I_HN], K.MARGIN, "heap")
+        self._room(self.I[K.I_PN], K.MARGIN, "pend")
         K.call(self._view(), K.OP_DEPARTURES, 0.0, 0, 0, np.array([float(t)]),
                np.array([veh], dtype=np.int64), K._NO_ROWS)
 
@@ -259,8 +245,7 @@ class CompiledLoop(ClosureRebuilds):
         I[K.I_SEQ] += m
         now = times <= self.F[K.F_FED_UNTIL]
         if now.any():
-            if I[K.I_HN] + int(now.sum()) + K.MARGIN >= len(a["heap"]):
-                self._replace(heap=_grown(a["heap"], I[K.I_HN] + int(now.sum()) + K.MARGIN))
+            self._room(I[K.I_HN], int(now.sum()) + K.MARGIN, "heap")
             K.call(self._view(), K.OP_PUSH_ROWS, 0.0, 0, 0, K._NO_FLOATS, K._NO_INTS,
                    np.ascontiguousarray(rows[now]))
         later = rows[~now]
@@ -273,7 +258,7 @@ class CompiledLoop(ClosureRebuilds):
         I[K.I_BULK_I], I[K.I_BULK_N] = 0, len(merged)
 
     def _take_unrouted(self) -> list[int]:
-        """The vehicles waiting off the road for a way to open, handed over (ClosureRebuilds)."""
+        """The vehicles waiting off the road for a way to open, handed over (LoopSchedule)."""
         n = int(self.I[K.I_UNROUTED_N])
         self.I[K.I_UNROUTED_N] = 0
         return self._arrays["unrouted"][:n].tolist()
@@ -301,10 +286,7 @@ class CompiledLoop(ClosureRebuilds):
                 action, self._controls[idx] = self._controls[idx], None
                 action(float(F[K.F_NOW]))
             elif code == K.RUN_REBUILD:
-                t = float(F[K.F_NOW])
-                self.links.set_flow(self.log.flow_since_mark(t))
-                self.guidance.rebuild(t)
-                self.push(t + self.reroute_interval_s, K.REBUILD, 0)
+                self._rebuild(float(F[K.F_NOW]))
             elif code == K.FULL:
                 self._grow()
         # the log's buffer moves when full or when the log is read (TraversalLog.source)

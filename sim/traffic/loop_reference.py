@@ -31,10 +31,30 @@ ARRIVE, HOLD = -1, -3  # HOLD: leave the link and wait off the road at its end (
 DEPARTURE_BUFFER = -1  # a waiter entry meaning "vehicles waiting to enter from the origin"
 
 
-class ClosureRebuilds:
-    """What a loop does when closures change, the same in every loop: one guidance rebuild for a
-    bunch of changes, then the vehicles held off the road try again. The loop gives `now`, `at`,
-    `push`, `guidance`, `links` and `_take_unrouted`."""
+class LoopSchedule:
+    """What every loop does the same way in Python: its recurring events, controls at their
+    time, and guidance rebuilt every re-route interval and once for a bunch of closure changes
+    (after which the vehicles held off the road try again). The loop gives `now`, `push`,
+    `start_s`, `reroute_interval_s`, `guidance`, `links`, `log`, `_controls`,
+    `_closure_rebuild_pending` and `_take_unrouted`."""
+
+    def start(self) -> None:
+        """The recurring events: the minute's sample, feeding departures, guidance rebuilds."""
+        self.push(self.start_s, SAMPLE, 0)
+        self.push(self.start_s, FEED, 0)
+        self.push(self.start_s + self.reroute_interval_s, REBUILD, 0)
+
+    def at(self, t: float, action) -> None:
+        """Run `action(t)` at time t, not before now."""
+        self._controls.append(action)
+        self.push(max(float(t), self.now), CONTROL, len(self._controls) - 1)
+
+    def _rebuild(self, t: float) -> None:
+        """The re-route interval's rebuild: junction delays on the flow measured since the last
+        one, new tables, the next rebuild."""
+        self.links.set_flow(self.log.flow_since_mark(t))
+        self.guidance.rebuild(t)
+        self.push(t + self.reroute_interval_s, REBUILD, 0)
 
     def closures_changed(self) -> None:
         """Closures changed now. They bunch (a motorcade closes link after link): one guidance
@@ -59,7 +79,7 @@ class ClosureRebuilds:
                 self.push(t, DEPART, veh)
 
 
-class EventLoop(ClosureRebuilds):
+class EventLoop(LoopSchedule):
     """Owns the event heap, the clock and the running counts, and moves the vehicles of a
     VehicleTable over a LinkState, logging each traversal.
 
@@ -134,12 +154,6 @@ class EventLoop(ClosureRebuilds):
         self._controls: list = []
         self._closure_rebuild_pending = False
 
-    def start(self) -> None:
-        """The recurring events: the minute's sample, feeding departures, guidance rebuilds."""
-        self.push(self.start_s, SAMPLE, 0)
-        self.push(self.start_s, FEED, 0)
-        self.push(self.start_s + self.reroute_interval_s, REBUILD, 0)
-
     # ---- scheduling -------------------------------------------------------------------------
     def push(self, t: float, kind: int, idx: int) -> int:
         seq = self.next_seq()
@@ -148,11 +162,6 @@ class EventLoop(ClosureRebuilds):
 
     def _schedule_link(self, lk: int, t: float) -> None:
         self.evt_seq[lk] = self.push(t, LINK, lk)
-
-    def at(self, t: float, action) -> None:
-        """Run `action(t)` at time t, not before now."""
-        self._controls.append(action)
-        self.push(max(float(t), self.now), CONTROL, len(self._controls) - 1)
 
     def schedule_departure(self, veh: int, t: float) -> None:
         if t <= self._fed_until:
@@ -176,7 +185,7 @@ class EventLoop(ClosureRebuilds):
         self.pending_sorted, self._ps_i = merged, 0
 
     def _take_unrouted(self) -> list[int]:
-        """The vehicles waiting off the road for a way to open, handed over (ClosureRebuilds)."""
+        """The vehicles waiting off the road for a way to open, handed over (LoopSchedule)."""
         retry, self.unrouted = self.unrouted, []
         return retry
 
@@ -218,9 +227,7 @@ class EventLoop(ClosureRebuilds):
         elif kind == SAMPLE:
             self._sample(t)
         elif kind == REBUILD:
-            self.links.set_flow(self.log.flow_since_mark(t))
-            self.guidance.rebuild(t)
-            self.push(t + self.reroute_interval_s, REBUILD, 0)
+            self._rebuild(t)
         elif kind == FEED:
             self._feed(t)
 
