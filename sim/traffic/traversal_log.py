@@ -44,19 +44,21 @@ class TraversalLog:
         if self.source is not None:
             self.source()
         if self.new_ids:
-            if self._shared:  # numpy reads the buffers in place: grow fresh copies instead
-                self._ids, self._times = array("q", self._ids), array("d", self._times)
-                self._shared = False
+            self._writable()
             self._ids.fromlist(self.new_ids)
             self._times.fromlist(self.new_times)
             self.new_ids.clear()
             self.new_times.clear()
 
-    def extend(self, ids: np.ndarray, times: np.ndarray) -> None:
-        """Append traversals given as flat arrays (link, vehicle pairs; entry, exit pairs)."""
+    def _writable(self) -> None:
+        """Buffers that may grow: numpy reads them in place once shared, so fresh copies."""
         if self._shared:
             self._ids, self._times = array("q", self._ids), array("d", self._times)
             self._shared = False
+
+    def extend(self, ids: np.ndarray, times: np.ndarray) -> None:
+        """Append traversals given as flat arrays (link, vehicle pairs; entry, exit pairs)."""
+        self._writable()
         self._ids.frombytes(np.ascontiguousarray(ids, dtype=np.int64).tobytes())
         self._times.frombytes(np.ascontiguousarray(times, dtype=np.float64).tobytes())
 
