@@ -25,19 +25,20 @@ def trip_table(engine) -> dict[str, np.ndarray]:
     depart = np.asarray(engine.v_depart, dtype=float)[entered]
     arrive = np.array(engine.v_arrive, dtype=float)  # NaN: not arrived
     arrive = arrive[entered] if len(arrive) else arrive
-    t_end = np.where(np.isnan(arrive), engine.now, arrive)
+    now = engine.now
+    t_end = np.where(np.isnan(arrive), now, arrive)
     abandoned = state[entered] == ABANDONED
     if abandoned.any():  # a trip given up ends when its driver gave up
         given_up = engine.abandoned_at  # read once: the compiled core builds it on reading
-        ended = np.array([given_up.get(v, engine.now) for v in entered.tolist()])
-        t_end = np.where(abandoned, ended, t_end)
+        which = np.flatnonzero(abandoned)
+        t_end[which] = [given_up.get(v, now) for v in entered[which].tolist()]
     ff = free[entered]
     forced = np.asarray(engine.v_forced, dtype=bool)[entered]
     # time waited off the road for closures to end (so far, for a wait still going on) is not
     # traffic delay: it is reported on its own, as SUMO keeps departDelay apart from timeLoss
     held = np.asarray(engine.v_held_s, dtype=float)[entered]
     held_at = np.asarray(engine.v_held_at, dtype=float)[entered]
-    held = held + np.where(held_at >= 0.0, engine.now - held_at, 0.0)
+    held = held + np.where(held_at >= 0.0, now - held_at, 0.0)
     # one meaning per status (as engine.vehicle_status): arrived (forced on or not), abandoned
     # (held by closures past the driver's patience), stuck (forced on, not arrived), en route
     status = np.where(~np.isnan(arrive), "arrived", np.where(

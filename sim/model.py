@@ -9,6 +9,7 @@ scheduled (batches, planned times, event methods) is the event kernel's, `sim/ev
 
 from __future__ import annotations
 
+import contextlib
 import gc
 
 import numpy as np
@@ -31,6 +32,11 @@ class SummitModel(EventModel):
                  network: RoadNetwork | None = None, core: str | None = None):
         self.seed_used = scenario.seed if seed is None else int(seed)
         super().__init__(rng=np.random.default_rng(self.seed_used))
+        with rare_collections():
+            self._build(scenario, network, core)
+
+    def _build(self, scenario: Scenario, network: RoadNetwork | None, core: str | None) -> None:
+        """The network, the engine with its trips and controls, then each layer, started."""
         self.spec = scenario
         self.network = network or scenario_network(scenario)
         self.start_s, self.end_s = scenario.start, scenario.end
@@ -68,13 +74,7 @@ class SummitModel(EventModel):
     def run(self, *, progress: bool = False) -> None:
         """Run to the scenario's end, with a progress bar over simulated time if asked."""
         chunk = 900.0
-        # A day allocates millions of short-lived event tuples and almost no reference cycles
-        # (a Leaders' day frees about 30 objects by collection): keep the collector off the
-        # model built so far and let it run rarely (about 7% of the run time otherwise).
-        thresholds = gc.get_threshold()
-        gc.freeze()
-        gc.set_threshold(100_000, 50, 100)
-        try:
+        with rare_collections():
             if self.time < self.start_s:
                 self.run_until(self.start_s)
             with tqdm(total=round((self.end_s - self.time) / 60), unit="sim-min",
@@ -85,9 +85,23 @@ class SummitModel(EventModel):
                     self.run_until(t)
                     bar.update(round((t - before) / 60))
             self.engine.run_until(self.end_s)
-        finally:
-            gc.set_threshold(*thresholds)
-            gc.unfreeze()
+
+
+@contextlib.contextmanager
+def rare_collections():
+    """Keep Python's cyclic garbage collector off what exists and let it run rarely meanwhile.
+    Building and running a day allocate millions of long-lived objects (agents, plans, trips)
+    and short-lived event tuples, but almost no reference cycles (a Leaders' day frees about
+    30 objects by collection); the default thresholds would collect again and again over the
+    growing heap: about a third of the Leaders' day's build and 7% of its run."""
+    thresholds = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
 
 
 def keep_nodes(net: RoadNetwork, scenario: Scenario) -> set[int]:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import islice, pairwise
 
 from mesa import Agent
@@ -110,9 +111,14 @@ class LineSpec:
         """When the extra runs leave their stop (the first, or the last for runs back)."""
         return (*self.extra_runs, *self.extra_runs_back)
 
-    def segments(self) -> list[tuple[float, float, float, int]]:
+    def segments(self) -> tuple[tuple[float, float, float, int], ...]:
         """(start, end, headway, buses) of each part of the day that runs a headway, in time
         order: the periods and, between them, the all-day timetable if there is one."""
+        return self._segments
+
+    @cached_property
+    def _segments(self) -> tuple[tuple[float, float, float, int], ...]:
+        # worked out once: riders ask for the headway at every stop they reach
         out, t = [], self.start_s
         base = self.headway_s is not None
         for s, e, h, k in sorted(self.periods):
@@ -122,7 +128,7 @@ class LineSpec:
             t = e
         if base and (t < self.end_s or not out):
             out.append((t, self.end_s, self.headway_s, self.vehicles))
-        return out
+        return tuple(out)
 
     def segment_departures(self, seg: tuple[float, float, float, int]) -> list[float]:
         """A segment's departures: every headway from its start, before its end (at its end
