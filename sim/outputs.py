@@ -26,10 +26,8 @@ from .metrics import (
     uncongested_times,
 )
 from .painter import Painter
-from .tables import csv_text, fmt, write_csv
+from .tables import fmt, write_csv
 
-TRIP_COLUMNS = ["trip_id", "kind", "origin", "destination", "depart_s", "arrive_s", "km",
-                "free_flow_s", "delay_s", "status", "forced", "held_s", "end_s"]
 LINK_COLUMNS = ["link_id", "from_node", "to_node", "entered", "exited", "max_queue",
                 "mean_tt_s", "max_tt_s", "seconds_at_capacity", "road", "road_class", "length_m",
                 "uncongested_s", "capacity_vph", "peak_15min_vehicles"]
@@ -68,10 +66,11 @@ def write_run(model, out: str | Path, *, wall_s: float | None = None,
                                f"(seed {model.seed_used})",
                          venues=[v.name for v in model.spec.venues],
                          hubs=[t.hub for t in model.spec.travel])
+        # the largest table is written beside the main process, from plain columns
+        painter.write("sim.trip_csv:write_trips", trip_table(engine), tmp / "trips.csv")
         metrics = collect_metrics(model)
-        _write_trips(engine, tmp / "trips.csv")
-        _test_pause()
         _write_links(engine, tmp / "link_stats.csv")
+        _test_pause()
         _write_link_hours(engine, tmp / "link_hours.csv")
         _write_timeseries(engine, tmp / "timeseries.csv")
         if model.spec.traffic.corridors:
@@ -113,7 +112,8 @@ def write_run(model, out: str | Path, *, wall_s: float | None = None,
 
 
 # Tests of interruptions set this to a file name: the writing of a run's outputs creates that
-# file once the first table is on disk, then waits (a minute at most) for the test's signal.
+# file once the main process has its first table on disk, then waits (a minute at most) for
+# the test's signal.
 TEST_PAUSE_ENV = "SUMMIT_SIM_TEST_PAUSE_IN_WRITE"
 
 
@@ -122,24 +122,6 @@ def _test_pause() -> None:
     if marker:
         Path(marker).touch()
         time.sleep(60)
-
-
-TRIP_ROW = "%d,%s,%s,%s,%.1f,%s,%.3f,%.1f,%.1f,%s,%d,%.1f,%.1f\n"
-
-
-def _write_trips(engine, path: Path) -> None:
-    t = trip_table(engine)
-    arrive = ["" if a != a else f"{a:.1f}" for a in t["arrive_s"].tolist()]  # NaN: en route
-    # names are node ids and place names, a few hundred in all: quote once any that would
-    # break the CSV
-    quoted = {name: csv_text(name) for name in {*t["origin"], *t["destination"]}}
-    rows = zip(t["trip_id"].tolist(), t["kind"], map(quoted.__getitem__, t["origin"]),
-               map(quoted.__getitem__, t["destination"]), t["depart_s"].tolist(), arrive,
-               t["km"].tolist(), t["free_flow_s"].tolist(), t["delay_s"].tolist(), t["status"],
-               t["forced"].tolist(), t["held_s"].tolist(), t["end_s"].tolist(), strict=True)
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        fh.write(",".join(TRIP_COLUMNS) + "\n")
-        fh.writelines(map(TRIP_ROW.__mod__, rows))
 
 
 def _write_links(engine, path: Path) -> None:

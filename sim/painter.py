@@ -1,10 +1,13 @@
-"""Who draws a run's pictures: the calling process, or a worker process beside it.
+"""Who draws a run's pictures (and writes its largest table): the calling process, or a worker
+process beside it.
 
 Pictures cost a second or two of matplotlib (importing it, then drawing and compressing each
 PNG) after a run whose simulation uses one core. `BackgroundPainter` starts a worker process
 when the command starts: it imports the plotting code while the model is built and run, then
 draws from plain data (picklable arguments) while the main process computes the KPIs and writes
-the tables. `wait()` returns once every picture is on disk, or raises the worker's error.
+the tables. The pictures leave it time for trips.csv too, a row per trip formatted from the
+trip table's columns. `wait()` returns once every picture and table is on disk, or raises the
+worker's error.
 """
 
 from __future__ import annotations
@@ -34,8 +37,13 @@ class Painter:
         """Draw with the function `target` ("sim.plots:draw_congestion_map") and arguments."""
         paint(target, *args, **kwargs)
 
+    def write(self, target: str, /, *args, **kwargs) -> None:
+        """Write a table from plain data with the function `target`, where pictures are drawn
+        ("sim.trip_csv:write_trips": the largest table, off the main process)."""
+        self.draw(target, *args, **kwargs)
+
     def wait(self) -> None:
-        """Every picture asked for is written."""
+        """Every picture and table asked for is written."""
 
     def close(self) -> None:
         """Release the worker, if any."""
@@ -65,7 +73,7 @@ def _serve(conn, parent: int | None = None) -> None:
         from .processes import end_with
 
         end_with(parent)
-    from . import plots  # noqa: F401  (matplotlib)
+    from . import plots, trip_csv  # noqa: F401  (matplotlib; the trips table's writer)
     from .emergency import plots as emergency_plots  # noqa: F401
 
     while True:

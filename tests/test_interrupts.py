@@ -129,9 +129,9 @@ def assert_stopped(proc: subprocess.Popen, children: set[int], tmp_path: Path) -
 
 @pytest.mark.parametrize("how", ["SIGINT", "SIGTERM", "twice"])
 def test_a_signal_while_the_outputs_are_written_leaves_nothing(tmp_path, how):
-    """The run pauses (test hook) once trips.csv is in its temporary folder, the picture
-    worker drawing beside it; the signal comes then (before the fix: a `.run.*.part` folder
-    was left and the worker printed BrokenPipeError tracebacks)."""
+    """The run pauses (test hook) once link_stats.csv is in its temporary folder, the picture
+    worker drawing and writing trips.csv beside it; the signal comes then (before the fix: a
+    `.run.*.part` folder was left and the worker printed BrokenPipeError tracebacks)."""
     marker = tmp_path / "writing"
     proc = start(["run", "normal_weekday", "--quiet", "--out", "run", *SHORT], tmp_path,
                  **{TEST_PAUSE_ENV: str(marker)})

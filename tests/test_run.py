@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from sim.cli import main
-from sim.outputs import LINK_COLUMNS, LINK_HOUR_COLUMNS, TIMESERIES_COLUMNS, TRIP_COLUMNS
+from sim.outputs import LINK_COLUMNS, LINK_HOUR_COLUMNS, TIMESERIES_COLUMNS
+from sim.trip_csv import TRIP_COLUMNS
 
 SCENARIOS = sorted(Path(__file__).resolve().parents[1].glob("scenarios/*.toml"))
 # a short morning window keeps the suite fast; the peak is inside it
