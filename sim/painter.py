@@ -76,6 +76,8 @@ def _serve(conn, parent: int | None = None) -> None:
     from . import plots, trip_csv  # noqa: F401  (matplotlib; the trips table's writer)
     from .emergency import plots as emergency_plots  # noqa: F401
 
+    trip_csv.warm()
+
     while True:
         try:
             target, args, kwargs = conn.recv()
