@@ -149,12 +149,15 @@ def _write_link_hours(engine, path: Path) -> None:
     """link_hours.csv: per link and hour of the run (by entry time), the vehicles that entered
     and their mean travel time; hours a link was not used are left out."""
     hour_start, n, tt = link_hours(engine)
+    # an hour's two cells are the same on every row: written once each
+    hour_cells = [f"{t:.0f},{format_clock(t)}" for t in hour_start.tolist()]
     with open(path, "w", newline="", encoding="utf-8") as fh:
         fh.write(",".join(LINK_HOUR_COLUMNS) + "\n")
         links, hours = np.nonzero(n)
-        fh.writelines(f"{i},{hour_start[h]:.0f},{format_clock(hour_start[h])},{n[i, h]},"
-                      f"{tt[i, h] / n[i, h]:.1f}\n"
-                      for i, h in zip(links.tolist(), hours.tolist(), strict=True))
+        vehicles = n[links, hours]
+        mean_tt = tt[links, hours] / vehicles
+        fh.writelines(f"{i},{hour_cells[h]},{k},{m:.1f}\n" for i, h, k, m in zip(
+            links.tolist(), hours.tolist(), vehicles.tolist(), mean_tt.tolist(), strict=True))
 
 
 def _write_timeseries(engine, path: Path) -> None:
