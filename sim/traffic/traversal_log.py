@@ -76,6 +76,8 @@ class TraversalLog:
         self._bin_n = np.zeros(S * self.n_bins, dtype=np.int64)
         self._bin_tt = np.zeros(S * self.n_bins)
         self._metres, self._free_s = np.zeros(0), np.zeros(0)
+        self._length = np.asarray(links.graph.length, dtype=np.float64)
+        self._fft = np.asarray(links.fft_base)  # class x link, clear weather (fixed)
 
     def flush(self) -> None:
         """Move the traversals logged since the last flush into the log's arrays."""
@@ -102,6 +104,11 @@ class TraversalLog:
         # as bytes, without a copy into a bytes object first
         self._ids.frombytes(memoryview(np.ascontiguousarray(ids, dtype=np.int32)).cast("B"))
         self._times.frombytes(memoryview(np.ascontiguousarray(times, dtype=np.float64)).cast("B"))
+        if self._summed + len(ids) // 2 == len(self._times) // 2:
+            # the sums were up to date: add the chunk now, while its vehicles and links are
+            # fresh in the cache (the compiled core's chunks; the vehicle classes are a view)
+            self._add(ids, times, np.asarray(self.vehicles.cls, dtype=np.int64))
+            self._summed += len(ids) // 2
 
     @property
     def times(self) -> array:
@@ -152,32 +159,38 @@ class TraversalLog:
         traversals logged."""
         self.flush()
         n = len(self._times) // 2
-        n_veh = len(self.vehicles)
-        if len(self._metres) < n_veh:  # vehicles added since: their sums start at zero
-            grow = max(n_veh, len(self._metres) + len(self._metres) // 4)
-            self._metres = np.concatenate([self._metres, np.zeros(grow - len(self._metres))])
-            self._free_s = np.concatenate([self._free_s, np.zeros(grow - len(self._free_s))])
-        if self._summed == n:
-            return n
-        cls = np.asarray(self.vehicles.cls, dtype=np.int64)
-        fft = np.asarray(self.links.fft_base)
-        length = np.asarray(self.links.graph.length, dtype=np.float64)
-        for a in range(self._summed, n, CHUNK):
-            b = min(n, a + CHUNK)
-            ids = np.frombuffer(self._ids[2 * a:2 * b], dtype=np.int32).reshape(-1, 2)
-            times = np.frombuffer(self._times[2 * a:2 * b], dtype=np.float64).reshape(-1, 2)
-            lk = ids[:, 0].astype(np.int64)
-            t_in = times[:, 0]
-            tt = times[:, 1] - t_in
-            # the 15-minute bin of the entry time, by numpy's own floor division
-            cell = np.floor_divide(t_in - self.start_s, self.bin_s).astype(np.int64)
-            np.clip(cell, 0, self.n_bins - 1, out=cell)
-            cell += lk * self.n_bins
-            _add_up(lk, ids[:, 1].astype(np.int64), tt, cell, length, fft, cls, self._count,
-                    self._tt_sum, self._tt_max, self._bin_n, self._bin_tt, self._metres,
-                    self._free_s)
-        self._summed = n
+        if self._summed < n:
+            cls = np.asarray(self.vehicles.cls, dtype=np.int64)
+            for a in range(self._summed, n, CHUNK):
+                b = min(n, a + CHUNK)
+                self._add(np.frombuffer(self._ids[2 * a:2 * b], dtype=np.int32),
+                          np.frombuffer(self._times[2 * a:2 * b], dtype=np.float64), cls)
+            self._summed = n
+        self._vehicle_room()
         return n
+
+    def _vehicle_room(self) -> None:
+        """Room in the per-vehicle sums for every vehicle registered (new ones at zero)."""
+        n_veh, have = len(self.vehicles), len(self._metres)
+        if have < n_veh:
+            grow = max(n_veh, have + have // 4)
+            self._metres = np.concatenate([self._metres, np.zeros(grow - have)])
+            self._free_s = np.concatenate([self._free_s, np.zeros(grow - have)])
+
+    def _add(self, ids: np.ndarray, times: np.ndarray, cls: np.ndarray) -> None:
+        """Add traversals (flat pairs, as logged) to the running sums, in their order."""
+        self._vehicle_room()
+        ids, times = ids.reshape(-1, 2), times.reshape(-1, 2)
+        lk = ids[:, 0].astype(np.int64)
+        t_in = times[:, 0]
+        tt = times[:, 1] - t_in
+        # the 15-minute bin of the entry time, by numpy's own floor division
+        cell = np.floor_divide(t_in - self.start_s, self.bin_s).astype(np.int64)
+        np.clip(cell, 0, self.n_bins - 1, out=cell)
+        cell += lk * self.n_bins
+        _add_up(lk, ids[:, 1].astype(np.int64), tt, cell, self._length, self._fft, cls,
+                self._count, self._tt_sum, self._tt_max, self._bin_n, self._bin_tt,
+                self._metres, self._free_s)
 
     def vehicle_totals(self) -> tuple[np.ndarray, np.ndarray]:
         """Per vehicle: metres driven and free-flow seconds (clear weather, the vehicle's class)
