@@ -17,6 +17,8 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse import csgraph
 
+from .next_links import next_link_table
+
 if TYPE_CHECKING:
     from .links import LinkState
 
@@ -50,7 +52,6 @@ class Guidance:
             dense = np.full((self.n, self.n + 1), NO_PATH, dtype=np.int32)
             dense[self.frm, self.to] = np.arange(len(self.frm), dtype=np.int32)
             self._dense = dense.ravel()
-            self._row_start = np.arange(self.n, dtype=np.int64) * (self.n + 1)
         # (from node, to node) -> the first link between them, for fixed routes (as the binary
         # search finds it); a dict is cheaper than numpy calls on a route's few nodes
         self._link_of: dict[tuple[int, int], int] = {}
@@ -96,18 +97,16 @@ class Guidance:
             self.tables[ci] = table
 
     def _table(self, weights: np.ndarray, open_mask: np.ndarray):
-        n = self.n
         rev = sparse.csr_array(
-            (weights[open_mask], (self.to[open_mask], self.frm[open_mask])), shape=(n, n))
-        _, pred = csgraph.dijkstra(rev, directed=True, indices=self.dest,
-                                   return_predecessors=True)
-        valid = pred >= 0
-        if self._dense is not None:
-            table = self._dense[np.where(valid, pred, n) + self._row_start]
-        else:
-            keys = np.arange(n)[None, :] * n + np.where(valid, pred, 0)
-            pos = np.clip(np.searchsorted(self._keys, keys), 0, len(self._keys) - 1)
-            table = np.where(valid, self._ids[pos], NO_PATH)
+            (weights[open_mask], (self.to[open_mask], self.frm[open_mask])), shape=(self.n, self.n))
+        if np.all(rev.data >= 0.0) and np.all(np.isfinite(rev.data)):
+            # the compiled sweeps, with scipy's own sweep where its heap breaks a tie
+            table, tied = next_link_table(rev, self._links_of, np.asarray(self.dest))
+            if tied.any():
+                again = np.flatnonzero(tied)
+                table[again] = self._scipy_table(rev, [self.dest[i] for i in again])
+        else:  # an infinite or NaN time (scipy's rules for them are its own)
+            table = self._scipy_table(rev, self.dest)
         if not self.as_lists:
             return table
         # Most rebuilds move a few next links: rows as before keep their lists (nothing
@@ -121,6 +120,22 @@ class Guidance:
                     for i, (moved, row) in enumerate(zip(changed, last[1], strict=True))]
         self._last_table = (table, rows)
         return rows
+
+    def _scipy_table(self, rev, dest: list[int]) -> np.ndarray:
+        """Next-link rows towards `dest` from scipy's reverse sweeps (its predecessors)."""
+        _, pred = csgraph.dijkstra(rev, directed=True, indices=dest, return_predecessors=True)
+        valid = pred >= 0
+        return np.where(valid, self._links_of(np.arange(self.n)[None, :],
+                                              np.where(valid, pred, 0)), NO_PATH)
+
+    def _links_of(self, frm: np.ndarray, to: np.ndarray) -> np.ndarray:
+        """The sim link a next-link table names for each node pair (frm, to) of a link: of
+        parallel links, the last one on a small network, the first one on a large one (as the
+        two lookups have always found them)."""
+        if self._dense is not None:
+            return self._dense[frm * (self.n + 1) + to]
+        pos = np.clip(np.searchsorted(self._keys, frm * self.n + to), 0, len(self._keys) - 1)
+        return self._ids[pos]
 
     def forget_routes(self) -> None:
         """Closures changed: fixed routes, matrices and trees must be grown afresh."""

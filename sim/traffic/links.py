@@ -61,6 +61,7 @@ class LinkState:
         # Free-flow seconds per class and sim link in clear weather (class limits apply).
         self.fft_base = [g.free_flow(c.vmax_kmh, self._factor(c)).tolist()
                          for c in self.classes]
+        self._fft_arrays = [np.asarray(f) for f in self.fft_base]  # the same, for numpy
         self._network_share: dict[str, np.ndarray] = {}
         self.weather_speed = 1.0
         self.weather_cap = 1.0
@@ -134,8 +135,12 @@ class LinkState:
         """Per class and link: seconds from entry to the earliest exit (free flow under the
         weather, plus the junction delay); replaced in place, the event loop holds the list."""
         delay = np.asarray(self.signal_delay)
-        self.exit_base[:] = [(np.asarray(f) / self.weather_speed + delay).tolist()
-                             for f in self.fft_base]
+        rows = [f / self.weather_speed + delay for f in self._fft_arrays]
+        if isinstance(self.exit_base, np.ndarray):  # the compiled core's table: no lists
+            for ci, r in enumerate(rows):
+                self.exit_base[ci] = r
+        else:
+            self.exit_base[:] = [r.tolist() for r in rows]
 
     # ---- capacity and storage ---------------------------------------------------------------
     def _signal_capacity(self) -> np.ndarray:

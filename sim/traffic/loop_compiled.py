@@ -194,12 +194,19 @@ class CompiledLoop(LoopSchedule):
         self._table_rows = table
 
     def _collect_rows(self, need: int) -> None:
-        """Room for `need` more rows: keep only the rows a vehicle or the current table still
-        refers to (renumbered), and grow the pool when they fill half of it."""
+        """Room for `need` more rows: keep only the rows a vehicle may still read or the
+        current table refers to (renumbered), and grow the pool when they fill half of it."""
         a, s = self._arrays, self.vehicles.store
         n_veh = len(self.vehicles)
         row = s["row"][:n_veh]
-        live_veh = (row >= 0) & (s["state"][:n_veh] != ARRIVED)
+        tab_t = s["tab_t"][:n_veh]
+        # A vehicle whose row is a re-route interval old, or older than the last change of
+        # closures, takes the table of the moment at its next node before reading a next link
+        # (kernel.next_link; time only moves on): its row is never read again. Jammed vehicles
+        # would otherwise keep hours of tables alive.
+        live_veh = ((row >= 0) & (s["state"][:n_veh] != ARRIVED)
+                    & (self.F[K.F_NOW] - tab_t < self.F[K.F_REROUTE])
+                    & (tab_t >= self.F[K.F_EPOCH]))
         keep = np.zeros(max(self._n_rows, 1), dtype=bool)
         keep[row[live_veh]] = True
         keep[a["cur_rows"]] = True
@@ -210,7 +217,7 @@ class CompiledLoop(LoopSchedule):
         rows = np.zeros((size, a["rows"].shape[1]), dtype=np.int32)
         rows[:len(kept)] = a["rows"][kept]
         row[live_veh] = renumber[row[live_veh]]
-        row[~live_veh] = -1  # arrived: never read again
+        row[~live_veh] = -1  # arrived, or to take the table of the moment: never read
         a["cur_rows"][:] = renumber[a["cur_rows"]]
         self._n_rows = len(kept)
         self._replace(rows=rows)
