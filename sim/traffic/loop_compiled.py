@@ -143,7 +143,8 @@ class CompiledLoop(LoopSchedule):
             self._replace(**{k: _grown(a[k], used + more) for k in keys})
 
     def _grow(self) -> None:
-        """Room in every buffer the next event may write (and the log's buffer emptied)."""
+        """Room in every buffer the next event may write (and the log's buffer emptied, the
+        bulk queue's fed part dropped)."""
         a, I, m = self._arrays, self.I, 2 * K.MARGIN  # noqa: E741
         self._move_log()
         self._room(I[K.I_HN], m, "heap")
@@ -156,6 +157,10 @@ class CompiledLoop(LoopSchedule):
                           held_veh=_grown(held_veh.copy(), n + m))
             I[K.I_HELD_HEAD], I[K.I_HELD_TAIL] = 0, n
         self._room(I[K.I_UNROUTED_N], m, "unrouted")
+        if I[K.I_BULK_I] > max(len(a["bulk"]) // 2, 1 << 16):  # fed: the rest moves up
+            rest = a["bulk"][I[K.I_BULK_I]:I[K.I_BULK_N]].copy()
+            self._replace(bulk=rest)
+            I[K.I_BULK_I], I[K.I_BULK_N] = 0, len(rest)
         self._room(I[K.I_TS_N], 64, "samples")
         if I[K.I_ERROR]:
             raise RuntimeError(f"compiled traffic core: internal error {int(I[K.I_ERROR])}")

@@ -73,7 +73,7 @@ class TraversalLog:
         self._summed = 0
         self._count = np.zeros(S, dtype=np.int64)
         self._tt_sum, self._tt_max = np.zeros(S), np.zeros(S)
-        self._bin_n = np.zeros(S * self.n_bins, dtype=np.int64)
+        self._bin_n = np.zeros(S * self.n_bins, dtype=np.int32)  # read as 64-bit
         self._bin_tt = np.zeros(S * self.n_bins)
         self._metres, self._free_s = np.zeros(0), np.zeros(0)
         self._length = np.asarray(links.graph.length, dtype=np.float64)
@@ -242,7 +242,7 @@ class TraversalLog:
             "max_queue": np.where(on_bottleneck, np.asarray(links.max_queue)[of], 0),
             "seconds_at_capacity": np.where(on_bottleneck,
                                             np.asarray(links.at_capacity)[of], 0.0),
-            "bin_n": self._bin_n.reshape(S, self.n_bins)[of],
+            "bin_n": self._bin_n.reshape(S, self.n_bins)[of].astype(np.int64),
             "bin_tt": bin_tt.reshape(S, self.n_bins)[of] * share[:, None],
         }
         self._summary = (n, summary)
