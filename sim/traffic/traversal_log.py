@@ -29,38 +29,45 @@ assert array(ID_CODE).itemsize == 4
 
 
 @njit(cache=True)
-def _add_up(lk, cls, tt, cell, length, fft, veh, count, tt_sum, tt_max, bin_n, bin_tt,
-            metres, free_s):
-    """Add traversals to the running sums, one after another in the log's order (as bincount
-    adds; np.maximum.at's rule for the longest time). cls: each traversal's vehicle class."""
-    for i in range(len(lk)):
-        k, v, t = lk[i], veh[i], tt[i]
+def _take(ids, times, cell, cls, n_bins, length, fft, first, last_exit, ids32, exits, at, given,
+          count, tt_sum, tt_max, bin_n, bin_tt, metres, free_s):
+    """Log traversals (flat pairs) into ids32, exits and, where the entry time is not the
+    vehicle's exit before, at (traversal numbered from `first`) and given; and add them to the
+    running sums, one after another in the log's order (as bincount adds; np.maximum.at's
+    rule for the longest time). cell: the bin of each entry time; cls: each one's vehicle
+    class; last_exit: per vehicle its last exit logged (NaN: none). Returns how many entry
+    times were kept, or -1 for an id beyond 32 bits (nothing logged then)."""
+    m = len(cell)
+    for j in range(2 * m):
+        if ids[j] < 0 or ids[j] > 2147483647:
+            return -1
+    g = 0
+    for i in range(m):
+        k, v = ids[2 * i], ids[2 * i + 1]
+        t_in, t_out = times[2 * i], times[2 * i + 1]
+        ids32[2 * i] = k
+        ids32[2 * i + 1] = v
+        exits[i] = t_out
+        # NaN (no exit yet) never equals; a zero is kept (0.0 equals -0.0)
+        if last_exit[v] != t_in or t_in == 0.0:
+            at[g] = first + i
+            given[g] = t_in
+            g += 1
+        last_exit[v] = t_out
+        t = t_out - t_in
         count[k] += 1
         tt_sum[k] += t
-        m = tt_max[k]
-        if m == m and (t != t or t > m):  # NaN wins, as in np.maximum
+        mx = tt_max[k]
+        if mx == mx and (t != t or t > mx):  # NaN wins, as in np.maximum
             tt_max[k] = t
-        bin_n[cell[i]] += 1
-        bin_tt[cell[i]] += t
+        c = cell[i]
+        c = 0 if c < 0 else (n_bins - 1 if c > n_bins - 1 else c)
+        c += k * n_bins
+        bin_n[c] += 1
+        bin_tt[c] += t
         metres[v] += length[k]
         free_s[v] += fft[cls[i], k]
-
-
-@njit(cache=True)
-def _given_entries(veh, entry, exit_t, last_exit, first, at, given):
-    """Into at, given: the traversals (numbered from `first`) whose entry time is not their
-    vehicle's exit time before, and that entry time; returns how many. last_exit: per vehicle,
-    its last exit logged (NaN: none), brought up to date."""
-    k = 0
-    for i in range(len(veh)):
-        v = veh[i]
-        # NaN (no exit yet) never equals; a zero is kept (0.0 equals -0.0)
-        if last_exit[v] != entry[i] or entry[i] == 0.0:
-            at[k] = first + i
-            given[k] = entry[i]
-            k += 1
-        last_exit[v] = exit_t[i]
-    return k
+    return g
 
 
 @njit(cache=True)
@@ -158,28 +165,24 @@ class TraversalLog:
         vehicle class."""
         if not len(ids):
             return
-        if ids.max() > np.iinfo(np.int32).max or ids.min() < 0:
-            raise OverflowError("traversal log: a link or vehicle id beyond 32 bits")
         self._vehicle_room()
-        ids = np.asarray(ids, dtype=np.int64).reshape(-1, 2)
-        times = np.asarray(times, dtype=np.float64).reshape(-1, 2)
-        lk, veh = ids[:, 0], ids[:, 1]
-        t_in, t_out = times[:, 0], times[:, 1]
-        m = len(lk)
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        times = np.ascontiguousarray(times, dtype=np.float64)
+        m = len(times) // 2
+        # the 15-minute bin of each entry time, by numpy's own floor division
+        cell = np.floor_divide(times[0::2] - self.start_s, self.bin_s).astype(np.int64)
+        ids32, exits = np.empty(2 * m, dtype=np.int32), np.empty(m)
         at, given = np.empty(m, dtype=np.int64), np.empty(m)
-        k = _given_entries(veh, t_in, t_out, self._last_exit, len(self._exits), at, given)
+        k = _take(ids, times, cell, cls, self.n_bins, self._length, self._fft, len(self._exits),
+                  self._last_exit, ids32, exits, at, given, self._count, self._tt_sum,
+                  self._tt_max, self._bin_n, self._bin_tt, self._metres, self._free_s)
+        if k < 0:
+            raise OverflowError("traversal log: a link or vehicle id beyond 32 bits")
         # as bytes, without a copy into a bytes object first
-        self._ids.frombytes(memoryview(np.ascontiguousarray(ids, dtype=np.int32)).cast("B"))
-        self._exits.frombytes(memoryview(np.ascontiguousarray(t_out)).cast("B"))
+        self._ids.frombytes(memoryview(ids32).cast("B"))
+        self._exits.frombytes(memoryview(exits).cast("B"))
         self._given_at.frombytes(memoryview(at[:k]).cast("B"))
         self._given.frombytes(memoryview(given[:k]).cast("B"))
-        tt = t_out - t_in
-        # the 15-minute bin of the entry time, by numpy's own floor division
-        cell = np.floor_divide(t_in - self.start_s, self.bin_s).astype(np.int64)
-        np.clip(cell, 0, self.n_bins - 1, out=cell)
-        cell += lk * self.n_bins
-        _add_up(lk, cls, tt, cell, self._length, self._fft, veh, self._count, self._tt_sum,
-                self._tt_max, self._bin_n, self._bin_tt, self._metres, self._free_s)
 
     def _vehicle_room(self) -> None:
         """Room in the per-vehicle arrays for every vehicle registered (sums at zero, no exit
