@@ -1,7 +1,8 @@
 """Route guidance on expected travel times: next-link tables towards every destination.
 
-One reverse Dijkstra sweep per destination (scipy csgraph, all destinations at once) gives, for
-every node, the next link towards that destination. Background vehicles look the next link up at
+One reverse shortest-path sweep per destination (next_links.py: compiled, the destinations
+shared among the cores; exactly the tables of scipy's csgraph.dijkstra) gives, for every node,
+the next link towards that destination. Background vehicles look the next link up at
 each node, so re-routing is a table swap. Tables are rebuilt every re-route interval on the
 expected travel times of the moment (LinkState.expected_times: free flow under the weather,
 junction delay and the queue each link holds) and at once whenever a closure starts or ends.

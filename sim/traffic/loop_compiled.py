@@ -12,6 +12,7 @@ the core as rows of a pool, a row kept while any vehicle may still follow it.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from . import kernel as K
 from .guidance import Guidance
@@ -20,6 +21,33 @@ from .loop_reference import LoopSchedule
 from .traversal_log import TraversalLog
 from .vehicle_arrays import VehicleArrays
 from .vehicles import ARRIVED
+
+
+@njit(cache=True)
+def _rows_read(vi, vf, n, now, reroute, epoch, keep):
+    """Mark in `keep` the guidance rows a vehicle may still read; a vehicle that will not read
+    its row again loses it (row -1). A vehicle whose row is a re-route interval old, or older
+    than the last change of closures, takes the table of the moment at its next node before
+    reading a next link (kernel.next_link; time only moves on); an arrived one reads none.
+    Jammed vehicles would otherwise keep hours of tables alive."""
+    for veh in range(n):
+        r = vi[veh, K.V_ROW]
+        if r < 0:
+            continue
+        t = vf[veh, K.VF_TAB_T]
+        if vi[veh, K.V_STATE] != ARRIVED and now - t < reroute and t >= epoch:
+            keep[r] = True
+        else:
+            vi[veh, K.V_ROW] = -1
+
+
+@njit(cache=True)
+def _renumber_rows(vi, n, renumber):
+    """The vehicles' rows under their numbers in the collected pool."""
+    for veh in range(n):
+        r = vi[veh, K.V_ROW]
+        if r >= 0:
+            vi[veh, K.V_ROW] = renumber[r]
 
 
 def _grown(a: np.ndarray, size: int) -> np.ndarray:
@@ -143,7 +171,8 @@ class CompiledLoop(LoopSchedule):
             self._replace(**{k: _grown(a[k], used + more) for k in keys})
 
     def _grow(self) -> None:
-        """Room in every buffer the next event may write (and the log's buffer emptied)."""
+        """Room in every buffer the next event may write (and the log's buffer emptied, the
+        bulk queue's fed part dropped)."""
         a, I, m = self._arrays, self.I, 2 * K.MARGIN  # noqa: E741
         self._move_log()
         self._room(I[K.I_HN], m, "heap")
@@ -156,6 +185,10 @@ class CompiledLoop(LoopSchedule):
                           held_veh=_grown(held_veh.copy(), n + m))
             I[K.I_HELD_HEAD], I[K.I_HELD_TAIL] = 0, n
         self._room(I[K.I_UNROUTED_N], m, "unrouted")
+        if I[K.I_BULK_I] > max(len(a["bulk"]) // 2, 1 << 16):  # fed: the rest moves up
+            rest = a["bulk"][I[K.I_BULK_I]:I[K.I_BULK_N]].copy()
+            self._replace(bulk=rest)
+            I[K.I_BULK_I], I[K.I_BULK_N] = 0, len(rest)
         self._room(I[K.I_TS_N], 64, "samples")
         if I[K.I_ERROR]:
             raise RuntimeError(f"compiled traffic core: internal error {int(I[K.I_ERROR])}")
@@ -196,31 +229,25 @@ class CompiledLoop(LoopSchedule):
     def _collect_rows(self, need: int) -> None:
         """Room for `need` more rows: keep only the rows a vehicle may still read or the
         current table refers to (renumbered), and grow the pool when they fill half of it."""
-        a, s = self._arrays, self.vehicles.store
-        n_veh = len(self.vehicles)
-        row = s["row"][:n_veh]
-        tab_t = s["tab_t"][:n_veh]
-        # A vehicle whose row is a re-route interval old, or older than the last change of
-        # closures, takes the table of the moment at its next node before reading a next link
-        # (kernel.next_link; time only moves on): its row is never read again. Jammed vehicles
-        # would otherwise keep hours of tables alive.
-        live_veh = ((row >= 0) & (s["state"][:n_veh] != ARRIVED)
-                    & (self.F[K.F_NOW] - tab_t < self.F[K.F_REROUTE])
-                    & (tab_t >= self.F[K.F_EPOCH]))
+        a, v, F = self._arrays, self.vehicles, self.F
+        n_veh = len(v)
         keep = np.zeros(max(self._n_rows, 1), dtype=bool)
-        keep[row[live_veh]] = True
+        _rows_read(v.vi, v.vf, n_veh, F[K.F_NOW], F[K.F_REROUTE], F[K.F_EPOCH], keep)
         keep[a["cur_rows"]] = True
         kept = np.flatnonzero(keep[:self._n_rows])
         renumber = np.full(max(self._n_rows, 1), -1, dtype=np.int64)
         renumber[kept] = np.arange(len(kept))
-        size = max(len(a["rows"]), 2 * (len(kept) + need), 64)
-        rows = np.zeros((size, a["rows"].shape[1]), dtype=np.int32)
-        rows[:len(kept)] = a["rows"][kept]
-        row[live_veh] = renumber[row[live_veh]]
-        row[~live_veh] = -1  # arrived, or to take the table of the moment: never read
+        _renumber_rows(v.vi, n_veh, renumber)
         a["cur_rows"][:] = renumber[a["cur_rows"]]
         self._n_rows = len(kept)
-        self._replace(rows=rows)
+        pool = a["rows"]
+        size = max(len(pool), 2 * (len(kept) + need), 64)
+        if size > len(pool):
+            rows = np.zeros((size, pool.shape[1]), dtype=np.int32)
+            rows[:len(kept)] = pool[kept]
+            self._replace(rows=rows)
+        else:  # in place (the rows past the kept ones are written before any is read)
+            pool[:len(kept)] = pool[kept]
 
     # ---- scheduling (as EventLoop) ----------------------------------------------------------
     def push(self, t: float, kind: int, idx: int) -> int:
@@ -256,7 +283,9 @@ class CompiledLoop(LoopSchedule):
             K.call(self._view(), K.OP_PUSH_ROWS, 0.0, 0, 0, K._NO_FLOATS, K._NO_INTS,
                    np.ascontiguousarray(rows[now]))
         later = rows[~now]
-        later = later[np.lexsort((later[:, 1], later[:, 0]))]
+        # (time, sequence number) order: the rows come in sequence order, so a stable sort by
+        # time alone gives it (quicker than lexsort on two million trips)
+        later = later[np.argsort(later[:, 0], kind="stable")]
         rest = a["bulk"][I[K.I_BULK_I]:I[K.I_BULK_N]]
         merged = np.concatenate([rest, later])
         if len(rest) and len(later) and later[0, 0] <= rest[-1, 0]:  # batches overlap in time

@@ -83,12 +83,16 @@ def _sweep(indptr, indices, data, src, dist, heap, pos):
 
 
 @njit(cache=True, nogil=True)
-def _sweep_buckets(indptr, indices, data, src, inv_width, dist, state, link, head):
-    """Shortest distances from src into dist, with buckets of distance (Dial's algorithm):
-    a bucket at most half as wide as the shortest link holds nodes none of which can shorten
-    another's distance, so each bucket's nodes are final in any order. `head`: a ring of
-    buckets longer than the longest link; link[2k], link[2k + 1]: node k's neighbours in its
-    bucket's list; state: 0 unreached, 1 in a bucket, 2 scanned."""
+def _bucket_row(indptr, indices, data, rlink, src, inv_width, dist, state, link, head, pred_d,
+                tie, row):
+    """One table row towards src, with buckets of distance (Dial's algorithm): a bucket at
+    most half as wide as the shortest link holds nodes none of which can shorten another's
+    distance, so each bucket's nodes are final in any order, and no node is reached again once
+    scanned. Each node's next link is taken from the candidate nearest src as the candidates
+    come (pred_d: that candidate's distance; tie: another as near); True when any node's
+    nearest candidates tie. `head`: a ring of buckets longer than the longest link;
+    link[2k], link[2k + 1]: node k's neighbours in its bucket's list; state: 0 unreached,
+    1 in a bucket, 2 scanned."""
     n = len(indptr) - 1
     mask = len(head) - 1  # the ring's length is a power of two
     for k in range(n):
@@ -117,15 +121,15 @@ def _sweep_buckets(indptr, indices, data, src, inv_width, dist, state, link, hea
         state[u] = 2
         du = dist[u]
         for e in range(indptr[u], indptr[u + 1]):
+            # a scanned node is never nearer by u (each link spans two buckets at least)
             v = indices[e]
-            if state[v] == 2:
-                continue
             nd = du + data[e]
-            if nd < dist[v]:
+            dv = dist[v]
+            if nd < dv:
                 if state[v] == 1:  # out of its bucket
                     prv, nx = link[2 * v + 1], link[2 * v]
                     if prv == -1:
-                        head[int(dist[v] * inv_width) & mask] = nx
+                        head[int(dv * inv_width) & mask] = nx
                     else:
                         link[2 * prv] = nx
                     if nx != -1:
@@ -141,6 +145,23 @@ def _sweep_buckets(indptr, indices, data, src, inv_width, dist, state, link, hea
                 if h != -1:
                     link[2 * h + 1] = v
                 head[nb] = v
+                pred_d[v] = du
+                row[v] = rlink[e]
+                tie[v] = False
+            elif nd == dv:  # another candidate: the nearer one is scipy's
+                if du < pred_d[v]:
+                    pred_d[v] = du
+                    row[v] = rlink[e]
+                    tie[v] = False
+                elif du == pred_d[v]:
+                    tie[v] = True
+    tied = False
+    for j in range(n):
+        if j == src or dist[j] == np.inf:
+            row[j] = NO_PATH
+        elif tie[j]:
+            tied = True
+    return tied
 
 
 @njit(cache=True, nogil=True)
@@ -175,8 +196,8 @@ def _fill(cptr, crow, cdata, clink, src, dist, row):
 
 
 @njit(cache=True, nogil=True)
-def _rows(indptr, indices, data, cptr, crow, cdata, clink, dests, inv_width, ring, first, step,
-          table, tied):
+def _rows(indptr, indices, data, rlink, cptr, crow, cdata, clink, dests, inv_width, ring,
+          first, step, table, tied):
     """Rows first, first + step, ... of the table (one thread's share); with buckets of
     1 / inv_width seconds in a ring of `ring` when ring > 0, else with a heap."""
     n = len(indptr) - 1
@@ -184,12 +205,15 @@ def _rows(indptr, indices, data, cptr, crow, cdata, clink, dests, inv_width, rin
     work = np.empty(2 * n, dtype=np.int64)
     pos = np.empty(n, dtype=np.int64)
     head = np.empty(max(ring, 1), dtype=np.int64)
+    pred_d = np.empty(n)
+    tie = np.empty(n, dtype=np.bool_)
     for i in range(first, len(dests), step):
         if ring > 0:
-            _sweep_buckets(indptr, indices, data, dests[i], inv_width, dist, pos, work, head)
+            tied[i] = _bucket_row(indptr, indices, data, rlink, dests[i], inv_width, dist, pos,
+                                  work, head, pred_d, tie, table[i])
         else:
             _sweep(indptr, indices, data, dests[i], dist, work, pos)
-        tied[i] = _fill(cptr, crow, cdata, clink, dests[i], dist, table[i])
+            tied[i] = _fill(cptr, crow, cdata, clink, dests[i], dist, table[i])
 
 
 MAX_RING = 1 << 16  # buckets; beyond, a heap is quicker (links very short beside the longest)
@@ -216,8 +240,11 @@ def next_link_table(rev, links_of, dests: np.ndarray) -> tuple[np.ndarray, np.nd
     cptr = csc.indptr.astype(np.int64)
     cfrm = np.repeat(np.arange(n, dtype=np.int64), np.diff(cptr))
     clink = np.asarray(links_of(cfrm, crow), dtype=np.int32)
-    args = (rev.indptr.astype(np.int64), rev.indices.astype(np.int64),
-            np.ascontiguousarray(rev.data, dtype=np.float64), cptr, crow,
+    indptr, indices = rev.indptr.astype(np.int64), rev.indices.astype(np.int64)
+    # rev's entry (row u, column v) is the link v -> u
+    rlink = np.asarray(links_of(indices, np.repeat(np.arange(n, dtype=np.int64),
+                                                   np.diff(indptr))), dtype=np.int32)
+    args = (indptr, indices, np.ascontiguousarray(rev.data, dtype=np.float64), rlink, cptr, crow,
             np.ascontiguousarray(csc.data, dtype=np.float64), clink,
             np.asarray(dests, dtype=np.int64), *_buckets(rev.data))
     table = np.empty((len(dests), n), dtype=np.int32)
