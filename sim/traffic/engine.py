@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import os
 import time
-from array import array
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -40,7 +39,7 @@ from .loop_compiled import CompiledLoop
 from .loop_fast import FastLoop
 from .loop_reference import EventLoop
 from .simgraph import SimGraph
-from .traversal_log import TraversalLog
+from .traversal_log import FlatTimes, TraversalLog
 from .vehicle_arrays import VehicleArrays
 from .vehicles import (
     ABANDONED,
@@ -344,7 +343,7 @@ class TrafficEngine:
 
     # ---- records and statistics -------------------------------------------------------------
     @property
-    def log(self) -> array:
+    def log(self) -> FlatTimes:
         """Entry and exit time of every completed traversal, flat pairs; its length grows with
         each traversal (readers key caches on it). traversals_log() gives the whole record."""
         return self.traversal_log.times

@@ -84,7 +84,7 @@ def _entries(veh, exit_t, at, given, last_exit, out):
         last_exit[v] = exit_t[i]
 
 
-class _FlatTimes:
+class FlatTimes:
     """The log's entry and exit times as flat pairs (TraversalLog.times): its length at once,
     the values when read (built from the log)."""
 
@@ -195,11 +195,11 @@ class TraversalLog:
             self._last_exit = np.concatenate([self._last_exit, np.full(grow - have, np.nan)])
 
     @property
-    def times(self) -> _FlatTimes:
+    def times(self) -> FlatTimes:
         """Entry and exit time of every completed traversal, flat pairs; its length grows with
         each traversal (readers key caches on it). traversals() gives the whole record."""
         self.flush()
-        return _FlatTimes(self)
+        return FlatTimes(self)
 
     def traversals(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Every completed traversal: sim link id, vehicle, entry time, exit time (read-only
