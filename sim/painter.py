@@ -73,7 +73,10 @@ def _serve(conn, parent: int | None = None) -> None:
         from .processes import end_with
 
         end_with(parent)
-    from . import plots, trip_csv  # noqa: F401  (matplotlib; the trips table's writer)
+    from . import (
+        plots,  # noqa: F401  (matplotlib)
+        trip_csv,
+    )
     from .emergency import plots as emergency_plots  # noqa: F401
 
     trip_csv.warm()

@@ -28,7 +28,9 @@ TRIP_COLUMNS = ["trip_id", "kind", "origin", "destination", "depart_s", "arrive_
 TRIP_ROW = "%d,%s,%s,%s,%.1f,%s,%.3f,%.1f,%.1f,%s,%d,%.1f,%.1f\n"
 NAME_COLUMNS = ("kind", "origin", "destination", "status")
 FLOAT_COLUMNS = ("depart_s", "arrive_s", "km", "free_flow_s", "delay_s", "held_s", "end_s")
-LIMIT = 1e12  # the largest magnitude formatted by the compiled path: 16 digits with 3 decimals
+# the compiled path formats values below this magnitude: 12 digits before the point at most,
+# so that a cell with its sign, 3 decimals and comma fits the 20 bytes each row keeps for it
+LIMIT = 1e12
 
 
 def write_trips(t: dict, path: str | Path) -> None:
@@ -60,16 +62,13 @@ def trip_rows(t: dict) -> bytes:
         codes.append(np.fromiter(map(code.__getitem__, cells), dtype=np.int64, count=n))
     offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
     offsets[1:] = np.cumsum([len(b) for b in encoded])
-    text = np.frombuffer(b"".join(encoded), dtype=np.uint8) if encoded else \
-        np.zeros(0, dtype=np.uint8)
+    text = np.frombuffer(b"".join(encoded), dtype=np.uint8)
     longest = int(max((len(b) for b in encoded), default=0))
     buf = np.empty(n * (2 * 21 + 4 * (longest + 1) + 7 * 20 + 1), dtype=np.uint8)
     ints = np.stack([np.asarray(t["trip_id"], dtype=np.int64),
-                     np.asarray(t["forced"], dtype=np.int64)], axis=1) if n else \
-        np.zeros((0, 2), dtype=np.int64)
-    floats = np.stack(values, axis=1) if n else np.zeros((0, len(FLOAT_COLUMNS)))
-    names_at = np.stack(codes, axis=1) if n else np.zeros((0, len(NAME_COLUMNS)), np.int64)
-    used = _format_rows(ints, floats, names_at, text, offsets, buf)
+                     np.asarray(t["forced"], dtype=np.int64)], axis=1)
+    used = _format_rows(ints, np.stack(values, axis=1), np.stack(codes, axis=1), text, offsets,
+                        buf)
     return buf[:used].tobytes()
 
 
