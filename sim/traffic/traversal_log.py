@@ -273,10 +273,9 @@ class TraversalLog:
         15-minute bin (by entry time) exits and travel-time sums, from the traversal log.
         Links of a contracted chain share its counts; travel time is split by free-flow time;
         queue statistics go to the chain's bottleneck link."""
-        n = len(self.times)
-        if self._summary is not None and self._summary[0] == n:
-            return self._summary[1]
         logged = self._sum_up()
+        if self._summary is not None and self._summary[0] == logged:
+            return self._summary[1]
         links = self.links
         g = links.graph
         S = g.n_links
@@ -299,7 +298,7 @@ class TraversalLog:
             "bin_n": self._bin_n.reshape(S, self.n_bins)[of].astype(np.int64),
             "bin_tt": bin_tt.reshape(S, self.n_bins)[of] * share[:, None],
         }
-        self._summary = (n, summary)
+        self._summary = (logged, summary)
         return summary
 
     def jam_state(self, standing: int) -> tuple[np.ndarray, int]:
