@@ -268,13 +268,21 @@ def waiters_remove(c, lk, value):
 
 
 # ---- movement (one function per EventLoop method) -----------------------------------------------
+@njit(cache=True, inline="always", _nrt=False)
+def table_stale(tab_t, now, reroute, epoch):
+    """A vehicle's next-link table, taken at tab_t, is stale: a re-route interval old, or older
+    than the last change of closures (the vehicle takes the table of the moment at its next
+    node)."""
+    return now - tab_t >= reroute or tab_t < epoch
+
+
 @njit(cache=True, _nrt=False)
 def next_link(c, veh, node, now):
     if node == c.vi[veh, V_DEST]:
         return ARRIVE
     if c.vi[veh, V_RLEN] >= 0:
         return c.routes[c.vi[veh, V_RSTART] + c.vi[veh, V_RPOS] + 1]
-    if now - c.vf[veh, VF_TAB_T] >= c.F[F_REROUTE] or c.vf[veh, VF_TAB_T] < c.F[F_EPOCH]:
+    if table_stale(c.vf[veh, VF_TAB_T], now, c.F[F_REROUTE], c.F[F_EPOCH]):
         c.vi[veh, V_ROW] = c.cur_rows[c.vi[veh, V_SLOT]]
         c.vf[veh, VF_TAB_T] = now
     return c.rows[c.vi[veh, V_ROW], node]

@@ -26,16 +26,16 @@ from .vehicles import ARRIVED
 @njit(cache=True)
 def _rows_read(vi, vf, n, now, reroute, epoch, keep):
     """Mark in `keep` the guidance rows a vehicle may still read; a vehicle that will not read
-    its row again loses it (row -1). A vehicle whose row is a re-route interval old, or older
-    than the last change of closures, takes the table of the moment at its next node before
-    reading a next link (kernel.next_link; time only moves on); an arrived one reads none.
-    Jammed vehicles would otherwise keep hours of tables alive."""
+    its row again loses it (row -1). A vehicle whose row is stale takes the table of the moment
+    at its next node before reading a next link (kernel.next_link; time only moves on, so a
+    stale row stays stale); an arrived one reads none. Jammed vehicles would otherwise keep
+    hours of tables alive."""
     for veh in range(n):
         r = vi[veh, K.V_ROW]
         if r < 0:
             continue
-        t = vf[veh, K.VF_TAB_T]
-        if vi[veh, K.V_STATE] != ARRIVED and now - t < reroute and t >= epoch:
+        stale = K.table_stale(vf[veh, K.VF_TAB_T], now, reroute, epoch)
+        if vi[veh, K.V_STATE] != ARRIVED and not stale:
             keep[r] = True
         else:
             vi[veh, K.V_ROW] = -1
