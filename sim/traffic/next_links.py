@@ -235,18 +235,23 @@ def next_link_table(rev, links_of, dests: np.ndarray) -> tuple[np.ndarray, np.nd
     summed), and which destinations had tied candidates (their rows are to be taken from scipy).
     `links_of(frm, to)` maps node pairs to the link a table names."""
     n = rev.shape[0]
-    csc = rev.tocsc()  # column j: the links out of node j (row: where each leads)
-    crow = csc.indices.astype(np.int64)
-    cptr = csc.indptr.astype(np.int64)
-    cfrm = np.repeat(np.arange(n, dtype=np.int64), np.diff(cptr))
-    clink = np.asarray(links_of(cfrm, crow), dtype=np.int32)
     indptr, indices = rev.indptr.astype(np.int64), rev.indices.astype(np.int64)
     # rev's entry (row u, column v) is the link v -> u
     rlink = np.asarray(links_of(indices, np.repeat(np.arange(n, dtype=np.int64),
                                                    np.diff(indptr))), dtype=np.int32)
+    inv_width, ring = _buckets(rev.data)
+    if ring:  # the bucket sweep takes next links as it goes: no links out of each node needed
+        cptr, crow = np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        cdata, clink = np.zeros(0), np.zeros(0, dtype=np.int32)
+    else:
+        csc = rev.tocsc()  # column j: the links out of node j (row: where each leads)
+        crow = csc.indices.astype(np.int64)
+        cptr = csc.indptr.astype(np.int64)
+        cfrm = np.repeat(np.arange(n, dtype=np.int64), np.diff(cptr))
+        clink = np.asarray(links_of(cfrm, crow), dtype=np.int32)
+        cdata = np.ascontiguousarray(csc.data, dtype=np.float64)
     args = (indptr, indices, np.ascontiguousarray(rev.data, dtype=np.float64), rlink, cptr, crow,
-            np.ascontiguousarray(csc.data, dtype=np.float64), clink,
-            np.asarray(dests, dtype=np.int64), *_buckets(rev.data))
+            cdata, clink, np.asarray(dests, dtype=np.int64), inv_width, ring)
     table = np.empty((len(dests), n), dtype=np.int32)
     tied = np.zeros(len(dests), dtype=np.bool_)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
