@@ -159,7 +159,8 @@ def test_the_loops_agree_on_a_summit_morning():
 def test_the_compiled_core_grows_its_buffers_without_changing_a_trip(tmp_path_factory, case):
     """Started with every buffer at the smallest size the kernel accepts (the event heap, the
     traversal log's buffer, the held and unrouted lists), the compiled core hands back to grow
-    them again and again: every trip and traversal stays the reference's."""
+    them again and again (the log's buffer goes to the worker thread after nearly every
+    traversal): every trip and traversal stays the reference's."""
     from sim.model import SummitModel
     from sim.traffic import kernel as K
 

@@ -25,7 +25,10 @@ each vehicle's earliest exit VF_EE), as a vehicle is in one queue at most; a lin
 live in a pool of list cells (`wcell`). Scalars sit in two small arrays, `I` (counts, indices)
 and `F` (times), at the positions named below. Every function runs without numba's reference
 counting (`_nrt=False`): the kernel allocates nothing, and counting each array on each call
-made it slower than the Python loop.
+made it slower than the Python loop. A call from one compiled function to another passes each
+array of the Core as its own arguments (about 200 values), so the functions on an ordinary
+event's path are inlined into `run` (`inline="always"`); the rarer ones stay calls, as each
+inlined copy lengthens the first run's compiling.
 """
 
 from __future__ import annotations
@@ -135,7 +138,7 @@ def heap_push(h, n, t, seq, kind, idx):
     return n + 1
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, inline="always", _nrt=False)
 def heap_pop(h, n):
     """Remove the top of a heap of n rows; returns the new size."""
     n -= 1
@@ -276,7 +279,7 @@ def table_stale(tab_t, now, reroute, epoch):
     return now - tab_t >= reroute or tab_t < epoch
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, inline="always", _nrt=False)
 def next_link(c, veh, node, now):
     if node == c.vi[veh, V_DEST]:
         return ARRIVE
@@ -288,7 +291,7 @@ def next_link(c, veh, node, now):
     return c.rows[c.vi[veh, V_ROW], node]
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, inline="always", _nrt=False)
 def open_way(c, veh, node, to_link):
     """to_link if open to the vehicle; else NEED_ROUTE's marker -4 (the caller hands the event
     to Python, which finds the way round), or NO_PATH when Python found none."""
@@ -302,7 +305,7 @@ def open_way(c, veh, node, to_link):
     return -4
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, inline="always", _nrt=False)
 def queued(c, lk, t):
     """Vehicles on the link already past their earliest exit time (from the head). Exit times
     rise along a queue and the clock only moves on, so the count from the last call only
@@ -319,7 +322,7 @@ def queued(c, lk, t):
     return n
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, inline="always", _nrt=False)
 def record_exit(c, lk, veh, t):
     n = c.I[I_LOG_N]
     c.log_ids[2 * n] = lk
@@ -329,7 +332,7 @@ def record_exit(c, lk, veh, t):
     c.I[I_LOG_N] = n + 1
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, inline="always", _nrt=False)
 def enter(c, veh, lk, t):
     ci = c.vi[veh, V_CLS]
     if c.vi[veh, V_RLEN] >= 0:
@@ -371,7 +374,7 @@ def enter(c, veh, lk, t):
         schedule_link(c, lk, exit_t if exit_t > free_at else free_at)
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, inline="always", _nrt=False)
 def arrive(c, veh, t):
     """Returns CALL_ARRIVE when the vehicle's listener must be told (its id in I_OUT_A)."""
     c.vf[veh, VF_ARRIVE] = t
@@ -442,7 +445,7 @@ def block_start(c, lk, to_link, t, register):
         waiters_append(c, to_link, lk)
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, inline="always", _nrt=False)
 def finish_release(c, lk, t, headway):
     """The rest of a release after the vehicle has gone: the link's next event, its waiters."""
     if c.li[lk, L_Q_LEN] > 0:
@@ -453,7 +456,7 @@ def finish_release(c, lk, t, headway):
         wake(c, lk, t)
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, inline="always", _nrt=False)
 def release(c, lk, veh, to_link, t):
     pce = c.cls_pce[c.vi[veh, V_CLS]]
     headway = c.lf[lk, LF_HW] * pce
@@ -496,7 +499,7 @@ def release(c, lk, veh, to_link, t):
     return DONE
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, inline="always", _nrt=False)
 def link_event(c, lk, t):
     """As EventLoop.link_event; NEED_ROUTE before anything changed but the vehicle's guidance
     row (taken again the same way)."""
@@ -749,10 +752,11 @@ _NO_INTS = np.zeros(0, dtype=np.int64)
 _NO_ROWS = np.zeros((0, 4))
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False)
 def call(c, op, t, kind, idx, times, ints, rows):
     """Every call from Python goes through here: one compiled entry point loads from the cache
-    once per process (each entry point costs a process a quarter of a second to load).
+    once per process (each entry point costs a process a quarter of a second to load). It runs
+    without the interpreter lock: the log's worker thread adds a full buffer meanwhile.
     OP_RUN: run(c, t) | OP_PUSH: push(c, t, kind, idx), the sequence number |
     OP_PUSH_ROWS: push_rows(c, rows) | OP_DEPARTURES: schedule_departures(c, times, ints) |
     OP_QUEUED: count_queued(c, t)."""

@@ -7,9 +7,17 @@ vehicle's arrival, then lets the release finish; hands on `on_node` notices; run
 (closures, weather, signal plans) and guidance rebuilds; finds fixed routes; moves the
 traversal log's buffer into the log; grows a buffer that is nearly full. Guidance tables reach
 the core as rows of a pool, a row kept while any vehicle may still follow it.
+
+A full log buffer is added to the log on a worker thread while the core fills a second one
+(kernel.call and the log's sums run without the interpreter lock, so on two cores the two
+overlap). Buffers reach the log one at a time, in order, so its sums are the same; a reader
+of the log waits for the buffer in hand first (TraversalLog.source).
 """
 
 from __future__ import annotations
+
+import os
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 from numba import njit
@@ -48,6 +56,18 @@ def _renumber_rows(vi, n, renumber):
         r = vi[veh, K.V_ROW]
         if r >= 0:
             vi[veh, K.V_ROW] = renumber[r]
+
+
+_log_worker: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _log_thread() -> ThreadPoolExecutor:
+    """The process's one worker thread for log buffers (every loop's, each waiting for its own
+    buffer in hand before handing on the next); a new one in a forked child."""
+    global _log_worker
+    if _log_worker is None or _log_worker[0] != os.getpid():
+        _log_worker = (os.getpid(), ThreadPoolExecutor(1, thread_name_prefix="traversal-log"))
+    return _log_worker[1]
 
 
 def _grown(a: np.ndarray, size: int) -> np.ndarray:
@@ -112,6 +132,8 @@ class CompiledLoop(LoopSchedule):
             "samples": np.zeros((int((end_s - start_s) // K.SAMPLE_S) + 8, 6)),
         }
         self.I, self.F = I, F
+        self._log_in_hand: Future | None = None  # a full buffer being added to the log
+        self._spare_log: tuple[np.ndarray, np.ndarray] | None = None  # the other buffer
         self._core: K.Core | None = None
         self._generation = -1
         log.source = self._move_log
@@ -174,7 +196,7 @@ class CompiledLoop(LoopSchedule):
         """Room in every buffer the next event may write (and the log's buffer emptied, the
         bulk queue's fed part dropped)."""
         a, I, m = self._arrays, self.I, 2 * K.MARGIN  # noqa: E741
-        self._move_log()
+        self._hand_log()
         self._room(I[K.I_HN], m, "heap")
         self._room(I[K.I_NOTE_N], m, "note_t", "notes")
         if I[K.I_HELD_TAIL] + m >= len(a["held_t"]):
@@ -194,11 +216,37 @@ class CompiledLoop(LoopSchedule):
             raise RuntimeError(f"compiled traffic core: internal error {int(I[K.I_ERROR])}")
 
     def _move_log(self) -> None:
+        """Everything logged into the log now (its readers call this first)."""
+        self._log_done()
         n = int(self.I[K.I_LOG_N])
         if n:
             a = self._arrays
             self.log.extend(a["log_ids"][:2 * n], a["log_times"][:2 * n])
             self.I[K.I_LOG_N] = 0
+
+    def _hand_log(self) -> None:
+        """The log buffer to the worker thread; the core logs into the spare one meanwhile."""
+        self._log_done()
+        n = int(self.I[K.I_LOG_N])
+        if not n:
+            return
+        a = self._arrays
+        full = a["log_ids"], a["log_times"]
+        spare = self._spare_log or (np.empty_like(full[0]), np.empty_like(full[1]))
+        self._spare_log = None
+        self._replace(log_ids=spare[0], log_times=spare[1])
+        self.I[K.I_LOG_N] = 0
+        self._log_in_hand = _log_thread().submit(self._add_to_log, *full, n)
+
+    def _add_to_log(self, ids: np.ndarray, times: np.ndarray, n: int) -> None:
+        self.log.extend(ids[:2 * n], times[:2 * n])
+        self._spare_log = ids, times
+
+    def _log_done(self) -> None:
+        """Wait for the buffer in hand to be in the log (its error, if any, raised here)."""
+        if self._log_in_hand is not None:
+            in_hand, self._log_in_hand = self._log_in_hand, None
+            in_hand.result()
 
     # ---- guidance rows ----------------------------------------------------------------------
     def _sync_guidance(self) -> None:

@@ -28,7 +28,7 @@ ID_CODE = "i"  # the array typecode of the ids: 32-bit
 assert array(ID_CODE).itemsize == 4
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _take(ids, times, cell, cls, n_bins, length, fft, first, last_exit, ids32, exits, at, given,
           count, tt_sum, tt_max, bin_n, bin_tt, metres, free_s):
     """Log traversals (flat pairs) into ids32, exits and, where the entry time is not the
