@@ -16,6 +16,7 @@ import contextlib
 import importlib
 import multiprocessing
 import os
+import pickle
 import queue
 import signal
 import threading
@@ -62,6 +63,29 @@ class Painter:
             raise
 
 
+def _post(conn, job: tuple) -> None:
+    """Send a request with its arrays' memory as it is (pickle protocol 5, out of band): the
+    sending thread holds the interpreter lock only to pickle the small rest, not to copy a
+    trip table of millions of rows, so the main process computes on meanwhile."""
+    buffers: list[pickle.PickleBuffer] = []
+    head = pickle.dumps(job, protocol=5, buffer_callback=buffers.append)
+    views = [b.raw() for b in buffers]
+    conn.send((head, [v.nbytes for v in views]))
+    for v in views:
+        conn.send_bytes(v)
+
+
+def _receive(conn) -> tuple:
+    """A request sent by _post (its arrays writable, as the caller's were)."""
+    head, sizes = conn.recv()
+    buffers = []
+    for size in sizes:
+        buf = bytearray(size)
+        conn.recv_bytes_into(buf)
+        buffers.append(buf)
+    return pickle.loads(head, buffers=buffers)
+
+
 def _serve(conn, parent: int | None = None) -> None:
     """The worker: import the drawing code while the main process simulates, then draw each
     picture asked for and answer None or the error. It ends, silently, when the main process
@@ -83,7 +107,7 @@ def _serve(conn, parent: int | None = None) -> None:
 
     while True:
         try:
-            target, args, kwargs = conn.recv()
+            target, args, kwargs = _receive(conn)
         except (EOFError, OSError):  # the main process is gone, or cut a request short
             return
         try:
@@ -128,7 +152,7 @@ class BackgroundPainter(Painter):
         while (job := self._outbox.get()) is not None:
             # a worker gone (OSError): wait() draws what it did not answer for
             with contextlib.suppress(OSError):
-                self._conn.send(job)
+                _post(self._conn, job)
             self._outbox.task_done()
         self._outbox.task_done()
 

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -115,3 +116,30 @@ def test_a_script_without_an_entry_guard_still_gets_its_pictures(tmp_path):
                           text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "run" / "congestion_map.png").stat().st_size > 10_000
+
+
+def test_requests_carry_their_arrays_whole_and_writable():
+    """A request's arrays travel beside its pickle (out of band) and arrive equal and
+    writable, whatever their layout; the rest of the request as pickled."""
+    import multiprocessing
+
+    import numpy as np
+
+    from sim.painter import _post, _receive
+
+    big = np.arange(300_000, dtype=np.float64)
+    table = np.arange(12, dtype=np.int32).reshape(3, 4)
+    job = ("sim.trip_csv:write_trips",
+           ({"t": big, "column": table[:, 1], "fortran": np.asfortranarray(table),
+             "empty": np.zeros(0), "name": "경주"},),
+           {"path": "x.csv"})
+    here, there = multiprocessing.Pipe()
+    sender = threading.Thread(target=_post, args=(here, job))
+    sender.start()
+    target, args, kwargs = _receive(there)
+    sender.join()
+    got = args[0]
+    assert target == job[0] and kwargs == job[2] and got["name"] == "경주"
+    for key in ("t", "column", "fortran", "empty"):
+        assert np.array_equal(got[key], job[1][0][key]) and got[key].dtype == job[1][0][key].dtype
+        got[key][...] = 0  # writable, as the caller's were
