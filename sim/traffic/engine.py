@@ -273,7 +273,7 @@ class TrafficEngine:
         class_index = self.links.class_index
         for bad in sorted(set(kinds) - set(class_index)):
             raise InputError(f"vehicle class {bad!r} is not one of {', '.join(class_index)}")
-        ci = np.array([class_index[k] for k in kinds], dtype=np.int64)
+        ci = np.fromiter(map(class_index.__getitem__, kinds), dtype=np.int64, count=len(kinds))
         background = np.array([c.background for c in self.links.classes])[ci]
         guided = background & np.isin(dest, self.guidance.dest) & (orig != dest)
         kept = self.graph.kept
@@ -288,13 +288,16 @@ class TrafficEngine:
         idx = np.flatnonzero(guided)
         if not len(idx):
             return
+        # as columns: the vehicle table takes arrays (a region's day has millions of trips)
+        slot = np.full(self.net.n_nodes, -1, dtype=np.int64)
         slot_of = self.guidance.slot_of
-        ids = [n.id for n in self.net.nodes]
-        o_l, d_l = orig[idx].tolist(), dest[idx].tolist()
+        slot[np.fromiter(slot_of, dtype=np.int64)] = np.fromiter(slot_of.values(), dtype=np.int64)
+        ids = np.array([n.id for n in self.net.nodes], dtype=object)
+        o, d = orig[idx], dest[idx]
+        every = len(idx) == len(kinds)
         vids = self.vehicles.add_guided(
-            [kinds[i] for i in idx.tolist()], ci[idx].tolist(), o_l, d_l,
-            [slot_of[d] for d in d_l], dep[idx].tolist(),
-            [(ids[o], ids[d]) for o, d in zip(o_l, d_l, strict=True)])
+            kinds if every else [kinds[i] for i in idx.tolist()], ci[idx], o, d, slot[d],
+            dep[idx], list(zip(ids[o].tolist(), ids[d].tolist(), strict=True)))
         self.loop.schedule_departures(np.maximum(dep[idx], self.now).tolist(), vids)
 
     def redirect(self, veh: int, destination: int) -> None:

@@ -323,7 +323,8 @@ class CompiledLoop(LoopSchedule):
         rows[:, 0] = times
         rows[:, 1] = I[K.I_SEQ] + 1 + np.arange(m)
         rows[:, 2] = K.DEPART
-        rows[:, 3] = np.asarray(vehicles, dtype=np.int64)
+        rows[:, 3] = (np.arange(vehicles.start, vehicles.stop, vehicles.step)
+                      if isinstance(vehicles, range) else np.asarray(vehicles, dtype=np.int64))
         I[K.I_SEQ] += m
         now = times <= self.F[K.F_FED_UNTIL]
         if now.any():

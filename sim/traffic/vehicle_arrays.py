@@ -173,8 +173,9 @@ class VehicleArrays:
         self.listener.append(listener)
         return vid
 
-    def add_guided(self, kinds, classes: list[int], origins: list[int],
-                   destinations: list[int], slots, depart_s: list[float], labels) -> range:
+    def add_guided(self, kinds, classes: np.ndarray, origins: np.ndarray,
+                   destinations: np.ndarray, slots: np.ndarray, depart_s: np.ndarray,
+                   labels) -> range:
         """Append planned background vehicles that follow the guidance tables; returns their
         ids."""
         m = len(origins)

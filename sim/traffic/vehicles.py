@@ -117,11 +117,14 @@ class VehicleTable:
         self.label.append(label)
         return vid
 
-    def add_guided(self, kinds, classes: list[int], origins: list[int],
-                   destinations: list[int], slots, depart_s: list[float],
+    def add_guided(self, kinds, classes: np.ndarray, origins: np.ndarray,
+                   destinations: np.ndarray, slots: np.ndarray, depart_s: np.ndarray,
                    labels) -> range:
         """Append planned background vehicles that follow the guidance tables (no listener, no
-        route), field by field; returns their ids."""
+        route), field by field; returns their ids. The columns come as arrays (as for
+        VehicleArrays) and are kept as Python numbers."""
+        classes, origins, destinations, slots, depart_s = (
+            np.asarray(a).tolist() for a in (classes, origins, destinations, slots, depart_s))
         first, m = len(self.kind), len(origins)
         self.kind.extend(kinds)
         self.cls.extend(classes)
