@@ -368,7 +368,12 @@ def _pick(rng, z_nodes, zone_idx: np.ndarray, avoid: int | None = None) -> np.nd
     sizes = np.array([len(n) for n in z_nodes])
     u = rng.random(len(zone_idx)) * sizes[zone_idx]
     offs = np.floor(u).astype(np.int64)
-    out = np.array([z_nodes[z][o] for z, o in zip(zone_idx, offs, strict=True)], dtype=np.int64)
+    if not len(offs):
+        return np.zeros(0, dtype=np.int64)
+    # every zone's nodes one after another: a trip's node is at its zone's start + offs
+    flat = np.concatenate([np.asarray(n, dtype=np.int64) for n in z_nodes])
+    first = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    out = flat[first[zone_idx] + offs]
     if avoid is not None:
         for k in np.flatnonzero(out == avoid).tolist():
             nodes = z_nodes[zone_idx[k]]
