@@ -1,0 +1,364 @@
+"""The simulation-based search of a shuttle plan (Optuna's TPE sampler with constraints), its
+history on disk, resume, and the check of a plan on fresh seeds.
+
+Noise is handled as a planner can defend it: every candidate runs on the same K replicate
+seeds (common random numbers), a constraint is judged on the mean over them, and the chosen
+plan runs again on seeds the search never used, with 95% confidence intervals.
+
+Determinism: candidate n is proposed by a sampler seeded from (base seed, n), so the history is
+a function of the command alone, whether it ran in one go or was resumed."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .. import __version__
+from ..atomic import atomic_file
+from ..errors import InputError
+from ..scenario import Scenario
+from ..whatif.runner import Job, replicate_seed, replicate_seeds
+from .problem import Constraint, Variable, candidate, plan_bus_hours, plan_buses, plan_cost
+
+SPEC = "optimize.json"
+HISTORY = "history.csv"
+FRESH_OFFSET = 1_000_000  # fresh seeds: replicates from here on, never used by a search
+# judgement: the search starts at the start plan and at two uniform cuts of it (the cheapest
+# uniform plan meeting the constraints is often most of the answer; the sampler refines it)
+LADDER = (0.85, 0.7)
+INFEASIBLE = 1e9  # the violation written for a KPI the runs lack (Optuna needs a number)
+
+
+def fresh_seeds(base_seed: int, n: int) -> list[int]:
+    return [replicate_seed(base_seed, FRESH_OFFSET + i) for i in range(n)]
+
+
+def _optuna():
+    try:
+        import optuna
+    except ImportError:
+        raise InputError("optimize needs Optuna: pip install 'summit-sim[optimize]' (or "
+                         "optuna>=5)") from None
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna
+
+
+@dataclass
+class ShuttleSearch:
+    """A shuttle plan search: the start plan, the variables and what is asked of them."""
+
+    scenario_ref: str
+    sets: list[str]
+    start: Scenario
+    start_kind: str  # "plan" (the plan command's sizing) or "shipped"
+    variables: list[Variable]
+    objective: str
+    constraints: list[Constraint]
+    budget: int
+    seeds: int
+    base_seed: int
+    history: list[dict] = field(default_factory=list)
+
+    def spec(self) -> dict:
+        return {"kind": "summit-sim optimize search", "problem": "shuttles",
+                "scenario": self.scenario_ref, "set": self.sets, "start": self.start_kind,
+                "objective": self.objective, "constraints": [str(c) for c in self.constraints],
+                "params": {v.path: [v.low, v.high] for v in self.variables},
+                "seeds": self.seeds, "base_seed": self.base_seed,
+                "replicate_seeds": replicate_seeds(self.base_seed, self.seeds),
+                "summit_sim": __version__}
+
+    @property
+    def columns(self) -> list[str]:
+        return ["candidate", "origin", "simulated", self.objective if self.objective != "buses"
+                else "objective", "buses", "bus_hours", "feasible",
+                *(f"mean:{c.kpi}" for c in self.constraints), *(v.path for v in self.variables)]
+
+    def start_values(self) -> list[float]:
+        """The start plan's value of each variable (clipped into its range)."""
+        out = []
+        for v in self.variables:
+            if v.field == "buses":
+                x = self.start.shuttles.lines[v.line].fleet()
+            elif v.field:
+                ln = self.start.shuttles.lines[v.line]
+                t = ln if v.period is None else ln.periods[v.period]
+                x = getattr(t, v.field)
+            else:
+                x = _read(self.start.model_dump(), v.path)
+                x = (v.low + v.high) / 2 if not isinstance(x, int | float) else x
+            out.append(v.value(min(max(float(x), v.low), v.high)))
+        return out
+
+    def initial_points(self) -> list[list[float]]:
+        """The start plan, then uniform cuts of its buses (the ladder), duplicates dropped."""
+        x0 = self.start_values()
+        points = [x0]
+        for f in LADDER:
+            x = [v.value(min(max(x * f if v.integer and v.field != "headway_min" else x,
+                                 v.low), v.high)) for v, x in zip(self.variables, x0,
+                                                                  strict=True)]
+            if x not in points:
+                points.append(x)
+        return points[:self.budget]
+
+    def scenario(self, values: Sequence[float]) -> Scenario:
+        return candidate(self.start, self.variables, values)
+
+
+def _read(data, path: str):
+    node = data
+    for key in path.split("."):
+        if isinstance(node, dict) and key in node:
+            node = node[key]
+        elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
+            node = node[int(key)]
+        else:
+            return None
+    return node
+
+
+# ---- the search's folder -----------------------------------------------------------------------
+def work_folder(out: Path) -> Path:
+    """Where a search keeps its history until the outputs are complete (beside --out)."""
+    return out.parent / f".{out.name}.search"
+
+
+def check_work_folder(work: Path, spec: dict, *, resume: bool, force: bool) -> bool:
+    """True when `work` holds a search to finish. A folder there that is not one of ours is
+    refused whatever is asked; ours is finished with --resume or started again with --force."""
+    if not work.exists():
+        return False
+    names = {p.name for p in work.iterdir()}
+    names = {n for n in names if not (n.startswith(".") and n.endswith(".part"))}
+    old = None
+    if names <= {SPEC, HISTORY} and SPEC in names and not any(p.is_dir() for p in
+                                                               work.iterdir()):
+        try:
+            old = json.loads((work / SPEC).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            old = None
+    if not isinstance(old, dict) or old.get("kind") != spec["kind"]:
+        raise InputError(f"{str(work)!r} (where optimize keeps an unfinished search) holds files "
+                         "summit-sim did not write; nothing was written or removed: choose "
+                         "another --out")
+    if force:
+        for p in work.iterdir():
+            p.unlink()
+        work.rmdir()
+        return False
+    if not resume:
+        raise InputError(f"{str(work)!r} holds an unfinished search for this --out: add --resume "
+                         "to finish it, --force to start again, or choose another --out")
+    for key in ("problem", "scenario", "set", "start", "objective", "constraints", "params",
+                "seeds", "base_seed"):
+        if old.get(key) != spec.get(key):
+            raise InputError(f"--resume: {work / SPEC} records {key} = {old.get(key)!r}, this "
+                             f"search has {spec.get(key)!r}; use another --out for a different "
+                             "search")
+    return True
+
+
+class History:
+    """history.csv in the work folder: a header, then one whole line per candidate, appended
+    and flushed as each finishes (a killed search loses at most the candidate in flight)."""
+
+    def __init__(self, path: Path, columns: list[str]):
+        self.path, self.columns = path, columns
+
+    def load(self) -> list[dict[str, str]]:
+        if not self.path.exists():
+            return []
+        data = self.path.read_bytes()
+        if data and not data.endswith(b"\n"):  # a line cut short by a kill is dropped
+            data = data[:data.rfind(b"\n") + 1]
+            with open(self.path, "r+b") as fh:
+                fh.truncate(len(data))
+        reader = csv.DictReader(io.StringIO(data.decode("utf-8"), newline=""))
+        if reader.fieldnames and list(reader.fieldnames) != self.columns:
+            raise InputError(f"--resume: {self.path} has other columns than this search's; use "
+                             "another --out")
+        return [r for r in reader if None not in r.values()]
+
+    def append(self, row: dict) -> None:
+        new = not self.path.exists() or self.path.stat().st_size == 0
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        if new:
+            w.writerow(self.columns)
+        w.writerow([_cell(row.get(c)) for c in self.columns])
+        with open(self.path, "a", newline="", encoding="utf-8") as fh:
+            fh.write(buf.getvalue())
+            fh.flush()
+            os.fsync(fh.fileno())
+
+
+def _cell(x) -> str:
+    if x is None:
+        return ""
+    if isinstance(x, bool):
+        return "1" if x else "0"
+    if isinstance(x, float):
+        return repr(round(x, 6))
+    return str(x)
+
+
+# ---- the search --------------------------------------------------------------------------------
+def run_search(search: ShuttleSearch, work: Path, backend, *, resume: bool = False,
+               progress: bool = True, stop_after: int | None = None) -> list[dict]:
+    """Evaluate candidates until the budget is spent; every candidate's row is on disk as it
+    finishes. `stop_after` ends the call after that many new candidates (tests interrupt a
+    search with it). Returns the history (dicts with the values parsed)."""
+    from tqdm import tqdm
+
+    optuna = _optuna()
+    work.mkdir(parents=True, exist_ok=True)
+    with atomic_file(work / SPEC) as tmp:
+        tmp.write_text(json.dumps(search.spec(), indent=2) + "\n", encoding="utf-8")
+    history = History(work / HISTORY, search.columns)
+    rows = [_parse_row(search, r) for r in history.load()] if resume else []
+    dists = {v.path: (optuna.distributions.IntDistribution(int(v.low), int(v.high))
+                      if v.integer else optuna.distributions.FloatDistribution(v.low, v.high))
+             for v in search.variables}
+    study = optuna.create_study(direction="minimize")
+    for r in rows:
+        study.add_trial(optuna.trial.create_trial(
+            params={v.path: _as(v, x) for v, x in zip(search.variables, r["values"],
+                                                      strict=True)},
+            distributions=dists, value=r["objective"],
+            system_attrs={f"constraints:{i}": x for i, x in enumerate(r["violations"])}))
+    seeds = replicate_seeds(search.base_seed, search.seeds)
+    points = search.initial_points()
+    seen = {tuple(r["values"]): r for r in rows}
+    bar = tqdm(total=search.budget, initial=len(rows), unit="candidate", desc="optimize",
+               disable=not progress, dynamic_ncols=True)
+    new = 0
+    try:
+        for n in range(len(rows), search.budget):
+            if stop_after is not None and new >= stop_after:
+                break
+            study.sampler = _sampler(optuna, search, n)
+            if n < len(points):
+                study.enqueue_trial({v.path: _as(v, x) for v, x in
+                                     zip(search.variables, points[n], strict=True)})
+            trial = study.ask(dists)
+            values = [v.value(trial.params[v.path]) for v in search.variables]
+            origin = "start" if n == 0 else ("ladder" if n < len(points) else "search")
+            row = _evaluate(search, backend, n, values, origin, seeds, seen.get(tuple(values)))
+            seen.setdefault(tuple(values), row)
+            for i, x in enumerate(row["violations"]):  # <= 0 is feasible, as Optuna reads it
+                trial.set_constraint(str(i), x)
+            study.tell(trial, row["objective"])
+            history.append(row["cells"])
+            rows.append(row)
+            new += 1
+            bar.update(1)
+            best = best_row(search, rows)
+            bar.set_postfix_str(f"best {best['objective']:g}"
+                                f"{'' if best['feasible'] else ' (none feasible yet)'}")
+    finally:
+        bar.close()
+    return rows
+
+
+def _sampler(optuna, search: ShuttleSearch, n: int):
+    """Candidate n's sampler: seeded from the base seed and n, so that a resumed search
+    proposes what an uninterrupted one would."""
+    seed = replicate_seed(search.base_seed, 2_000_000 + n)
+    return optuna.samplers.TPESampler(
+        seed=seed, multivariate=True,
+        n_startup_trials=max(len(search.initial_points()) + 2, min(10, search.budget // 3)))
+
+
+def _as(v: Variable, x: float):
+    return round(x) if v.integer else float(x)
+
+
+def _evaluate(search: ShuttleSearch, backend, n: int, values: list[float], origin: str,
+              seeds: list[int], same: dict | None) -> dict:
+    """One candidate: its plan's cost, and its constraints' means over the seeds (a candidate
+    the search proposed before is not run again: the same plan on the same seeds)."""
+    scenario = search.scenario(values)
+    if same is not None:
+        means, simulated = same["means"], 0
+    else:
+        runs = [k for _, k in backend.run(Job((n, r), scenario, s) for r, s in enumerate(seeds))]
+        means = {}
+        for c in search.constraints:
+            xs = [k[c.kpi] for k in runs if c.kpi in k and math.isfinite(k[c.kpi])]
+            means[c.kpi] = math.fsum(xs) / len(xs) if len(xs) == len(runs) else None
+        simulated = len(runs)
+    violations = [min(c.violation(means[c.kpi]), INFEASIBLE) for c in search.constraints]
+    feasible = all(x <= 1e-12 for x in violations)
+    objective = plan_cost(search.objective, scenario)
+    cells = {"candidate": n + 1, "origin": origin, "simulated": simulated,
+             search.columns[3]: objective, "buses": plan_buses(scenario),
+             "bus_hours": plan_bus_hours(scenario), "feasible": feasible,
+             **{f"mean:{c.kpi}": means[c.kpi] for c in search.constraints},
+             **{v.path: _as(v, x) for v, x in zip(search.variables, values, strict=True)}}
+    return {"candidate": n + 1, "values": values, "objective": objective, "means": means,
+            "violations": violations, "feasible": feasible, "simulated": simulated,
+            "origin": origin, "cells": cells}
+
+
+def _parse_row(search: ShuttleSearch, r: dict[str, str]) -> dict:
+    """A history line back into the search's terms (resume)."""
+    values = [float(r[v.path]) for v in search.variables]
+    means = {c.kpi: (float(r[f"mean:{c.kpi}"]) if r[f"mean:{c.kpi}"] else None)
+             for c in search.constraints}
+    violations = [min(c.violation(means[c.kpi]), INFEASIBLE) for c in search.constraints]
+    objective = float(r[search.columns[3]])
+    cells = dict(r)
+    return {"candidate": int(r["candidate"]), "values": values, "objective": objective,
+            "means": means, "violations": violations, "feasible": r["feasible"] == "1",
+            "simulated": int(r["simulated"]), "origin": r["origin"], "cells": cells}
+
+
+def best_row(search: ShuttleSearch, rows: list[dict]) -> dict:
+    """The cheapest candidate meeting every constraint (the earlier of equals); when none
+    does, the one nearest to meeting them (smallest violations, each over its bound)."""
+    feasible = [r for r in rows if r["feasible"]]
+    if feasible:
+        return min(feasible, key=lambda r: (r["objective"], r["candidate"]))
+
+    def shortfall(r):
+        return sum(x / max(abs(c.bound), 1e-9)
+                   for x, c in zip(r["violations"], search.constraints, strict=True))
+    return min(rows, key=lambda r: (shortfall(r), r["objective"], r["candidate"]))
+
+
+def front(rows: list[dict], kpi: str, higher_better: bool) -> list[dict]:
+    """The candidates no other beats on both cost and the KPI's mean (the planner's trade-off
+    between buses and, say, on-time rate), cheapest first."""
+    pts = [r for r in rows if r["means"].get(kpi) is not None]
+    pts.sort(key=lambda r: (r["objective"], -r["means"][kpi] if higher_better
+                            else r["means"][kpi]))
+    out, best = [], -np.inf
+    for r in pts:
+        v = r["means"][kpi] if higher_better else -r["means"][kpi]
+        if v > best:
+            out.append(r)
+            best = v
+    return out
+
+
+# ---- fewer buses --------------------------------------------------------------------------------
+def cut_buses(scenario: Scenario, share: float = 0.1) -> Scenario:
+    """The plan with `share` of its buses removed, line by line in proportion (a line keeps
+    one): the near-minimality check of a chosen plan."""
+    from .problem import line_with_buses
+
+    lines = [line_with_buses(ln, max(1, math.floor(ln.fleet() * (1 - share) + 0.5)))
+             if ln.fleet() > 1 else ln for ln in scenario.shuttles.lines]
+    out = scenario.model_copy(update={"shuttles": scenario.shuttles.model_copy(
+        update={"lines": lines})})
+    out.source_path = scenario.source_path
+    return out

@@ -1,0 +1,166 @@
+"""The optimiser: a known optimum found, bad input refused before anything is written, a
+search resumed as it would have run, and the same command giving the same history."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from sim.cli import main
+from sim.whatif.runner import replicate_seeds
+
+optuna = pytest.importorskip("optuna", reason="the optimize extra (Optuna) is not installed")
+
+# One line, out and back in an hour: 10 buses keep a 6-minute headway. 900 riders an hour on
+# its busiest leg and 45 seats a bus: a headway h carries 45 x 60 / h seats an hour, so the
+# load is 900 h / 2700 = 20 / n with n = 60 / h buses, and a load of at most 80% needs
+# n >= 20 / 0.8 = 25 buses: the fleet follows from demand and round trip alone.
+ROUND_TRIP_MIN, RIDERS_PER_HOUR, SEATS, MAX_LOAD = 60.0, 900.0, 45, 0.8
+KNOWN_FLEET = math.ceil(RIDERS_PER_HOUR * ROUND_TRIP_MIN / (60 * SEATS * MAX_LOAD))
+LINE = ('shuttles.lines=[{name="Hotel - HICO", stops=["Hilton Gyeongju", "HICO"], '
+        f'headway_min=6, vehicles=10, start="07:00", end="19:30", seats={SEATS}}}]')
+
+
+class LineLoadBackend:
+    """The single line's peak load worked out, not simulated; each seed adds its own error,
+    the errors of the search's seeds summing to nothing (what common random numbers give a
+    mean: the same error for every candidate)."""
+
+    name = "synthetic"
+
+    def __init__(self, seeds):
+        self.error = {s: 0.03 * (-1) ** i for i, s in enumerate(seeds)}
+        self.runs = 0
+
+    def describe(self):
+        return "the line's load worked out"
+
+    def run(self, jobs):
+        for job in jobs:
+            ln = job.scenario.shuttles.lines[0]
+            load = RIDERS_PER_HOUR * ln.headway_min / (60 * SEATS)
+            self.runs += 1
+            yield job, {"shuttles.peak_hour_max_load_share": load + self.error.get(job.seed, 0),
+                        "delegates.on_time_rate": 1.0}
+
+
+def _search(budget=30, seeds=2, base_seed=7):
+    from sim.optimize.problem import parse_constraint, parse_variable
+    from sim.optimize.search import ShuttleSearch
+    from sim.scenario import load_scenario
+
+    start = load_scenario("som1_day", [LINE])
+    buses = parse_variable("shuttles.lines.0.buses=1:40", start)
+    return ShuttleSearch("som1_day", [LINE], start, "shipped", [buses],
+                         "buses", [parse_constraint(f"peak_load<={MAX_LOAD}")], budget, seeds,
+                         base_seed)
+
+
+def test_the_fleet_a_line_needs_is_found(tmp_path):
+    from sim.optimize.search import best_row, run_search
+
+    search = _search()
+    backend = LineLoadBackend(replicate_seeds(search.base_seed, search.seeds))
+    rows = run_search(search, tmp_path / "work", backend, progress=False)
+    best = best_row(search, rows)
+    assert best["feasible"] and best["objective"] == KNOWN_FLEET == 25
+    # one bus fewer breaks the load: it is the least fleet, not merely a feasible one
+    assert any(r["objective"] == KNOWN_FLEET - 1 and not r["feasible"] for r in rows) or \
+        RIDERS_PER_HOUR * (ROUND_TRIP_MIN / (KNOWN_FLEET - 1)) / (60 * SEATS) > MAX_LOAD
+    # a plan proposed twice is not simulated twice: fewer runs than candidates x seeds
+    assert backend.runs == 2 * sum(r["simulated"] > 0 for r in rows) <= 2 * len(rows)
+
+
+def test_same_seed_same_history_and_a_resumed_search_is_the_same(tmp_path):
+    from sim.optimize.search import HISTORY, run_search
+
+    def history(folder, stops=()):
+        search = _search(budget=12)
+        seeds = replicate_seeds(search.base_seed, search.seeds)
+        for n in stops:  # interrupted after n candidates, then resumed
+            run_search(search, folder, LineLoadBackend(seeds), progress=False,
+                       resume=True, stop_after=n)
+        run_search(search, folder, LineLoadBackend(seeds), progress=False, resume=True)
+        return (folder / HISTORY).read_bytes()
+
+    once = history(tmp_path / "a")
+    assert once == history(tmp_path / "b")
+    assert once == history(tmp_path / "c", stops=(3, 4))
+    other = _search(budget=12, base_seed=8)
+    run_search(other, tmp_path / "d", LineLoadBackend(replicate_seeds(8, 2)), progress=False)
+    assert (tmp_path / "d" / HISTORY).read_bytes() != once
+
+
+def test_buses_per_line_keep_the_round_trip():
+    """A line given k times its buses runs k times as often: the same round trip per bus."""
+    from sim.optimize.problem import line_with_buses, plan_buses
+    from sim.scenario import load_scenario
+
+    sc = load_scenario("som1_day", [LINE])
+    ln = line_with_buses(sc.shuttles.lines[0], 25)
+    assert ln.vehicles == 25 and ln.vehicles * ln.headway_min == pytest.approx(60, abs=0.5)
+    assert plan_buses(sc) == 10
+
+
+def test_the_covering_milp_trades_venue_depth_against_the_city_floor():
+    """Three places: A reaches every venue point, B the whole city, C half the venue and three
+    quarters of the city. With one unit the venue is best served from A; with the city held at
+    60% C keeps the most venue, at 90% only B will do; with no unit the floor is out of
+    reach and there is no plan; with two units both are whole."""
+    from sim.errors import InputError
+    from sim.optimize.staging import Survey, solve_staging
+
+    far, near = 999.0, 10.0
+    times = np.full((3, 8), far)
+    times[0, :4] = near  # A: venue points 0-3
+    times[1, 4:] = near  # B: city points 4-7
+    times[2, [0, 1, 4, 5, 6]] = near  # C: two venue points, three city points
+    sv = Survey(None, ["A", "B", "C"], ["A", "B", "C"], times,
+                {"ambulance": np.zeros(8, int)}, np.arange(4, 8), np.ones(4), np.arange(4),
+                {"ambulance": 60.0}, 1)
+    free = solve_staging(sv, {"ambulance": 1}, 1, 0.0, {"ambulance": 0.5})
+    assert free.units == {"A": {"ambulance": 1}} and free.venue_coverage["ambulance"] == 1.0
+    held = solve_staging(sv, {"ambulance": 1}, 1, 0.6, {"ambulance": 0.5})
+    assert held.units == {"C": {"ambulance": 1}}
+    assert held.venue_coverage["ambulance"] == 0.5 and held.city_coverage["ambulance"] == 0.75
+    strict = solve_staging(sv, {"ambulance": 1}, 1, 0.9, {"ambulance": 0.5})
+    assert strict.units == {"B": {"ambulance": 1}} and strict.venue_coverage["ambulance"] == 0
+    with pytest.raises(InputError, match="city's coverage"):
+        solve_staging(sv, {"ambulance": 0}, 1, 0.5, {"ambulance": 0.5})
+    two = solve_staging(sv, {"ambulance": 2}, 2, 0.9, {"ambulance": 0.5})
+    assert two.venue_coverage["ambulance"] == 1.0 and two.city_coverage["ambulance"] == 1.0
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--objective", "cheapest"], "--objective 'cheapest': not an objective; allowed: buses"),
+    (["--constraint", "ontime>=0.9"], "--constraint 'ontime>=0.9': 'ontime': runs of"),
+    (["--constraint", "on_time=0.9"], "expected KPI>=VALUE or KPI<=VALUE"),
+    (["--constraint", "on_time>=1.5"], "delegates.on_time_rate is a share from 0 to 1"),
+    (["--param", "shuttles.lines.7.buses=1:5"], "line 7 does not exist"),
+    (["--param", "shuttles.lines.0.buses=6:2"], "LO (6) must be a number below HI (2)"),
+    (["--param", "shuttles.lines.0.buses=0.5:3"], "buses are whole numbers from 1"),
+    (["--param", "shuttles.linse.0.buses=1:3"], "Did you mean 'shuttles.lines'"),
+    (["--param", "weather=1:3"], "weather is not a number"),
+    (["--constraint", "city_coverage>=0.7"], "city_coverage is a staging KPI"),
+])
+def test_bad_input_is_named_and_nothing_is_written(tmp_path, capsys, args, message):
+    out = tmp_path / "opt"
+    base = ["optimize", "som1_day", "--out", str(out), "--start", "shipped"]
+    if "--objective" not in args:
+        base += ["--objective", "buses"]
+    if "--constraint" not in args:
+        base += ["--constraint", "on_time>=0.9"]
+    assert main([*base, *args]) == 2
+    assert message in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_budget_below_one_is_refused(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["optimize", "som1_day", "--objective", "buses", "--constraint", "on_time>=0.9",
+              "--budget", "0", "--out", str(tmp_path / "opt")])
+    assert exc.value.code == 2
+    assert "--budget: '0' is not a whole number from 1" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
