@@ -164,3 +164,45 @@ def test_budget_below_one_is_refused(tmp_path, capsys):
     assert exc.value.code == 2
     assert "--budget: '0' is not a whole number from 1" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+QUIET = ["--set", 'end="08:30"', "--set", "traffic.daily_trips=0", "--set",
+         "traffic.external=[]", "--set", "traffic.through=[]"]
+
+
+def test_a_small_real_search_writes_an_editable_plan_and_refuses_to_overwrite(tmp_path,
+                                                                              capsys):
+    """A real (short) day: the plan written is a scenario that loads, with the buses the
+    summary reports; the history has a row per candidate; the search's working folder is gone;
+    the same --out is refused without --force, and a folder of other files always."""
+    import csv
+    import json
+
+    from sim.optimize.problem import plan_buses
+    from sim.scenario import load_scenario
+
+    out = tmp_path / "opt"
+    args = ["optimize", "som1_day", "--objective", "buses", "--constraint", "on_time>=0.3",
+            "--budget", "3", "--seeds", "1", "--fresh-seeds", "2", "--confirm-seeds", "1",
+            "--start", "shipped",
+            "--workers", "1", "--quiet", "--out", str(out), *QUIET]
+    assert main(args) == 0
+    names = {p.name for p in out.iterdir()}
+    assert {"plan.toml", "history.csv", "search.png", "compare.txt", "compare.csv",
+            "optimize.json", "manifest.json"} <= names
+    summary = json.loads((out / "optimize.json").read_text())
+    assert plan_buses(load_scenario(out / "plan.toml")) == summary["buses"]["chosen"]
+    assert summary["simulations"] == (summary["simulations_search"]
+                                      + summary["simulations_confirm"] + 3 * 2)
+    assert 1 <= summary["simulations_confirm"] <= 3  # one seed for each plan confirmed
+    with open(out / "history.csv", newline="") as fh:
+        assert len(list(csv.DictReader(fh))) == 3
+    assert not any(p.name.endswith(".search") for p in tmp_path.iterdir())
+    capsys.readouterr()
+    assert main(args) == 2
+    assert "add --force to replace it" in capsys.readouterr().err
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep")
+    assert main([*args[:-len(QUIET) - 2], "--out", str(foreign), *QUIET, "--force"]) == 2
+    assert (foreign / "notes.txt").read_text() == "keep" and len(list(foreign.iterdir())) == 1

@@ -53,6 +53,10 @@ def add_optimize_command(sub) -> None:
                    help="replicate seeds per candidate, the same for all (default 2)")
     p.add_argument("--fresh-seeds", type=argtypes.whole(2, 1_000), default=5, metavar="F",
                    help="seeds the search never used, for the chosen plan's proof (default 5)")
+    p.add_argument("--confirm-seeds", type=argtypes.whole(0, 1_000), default=4, metavar="C",
+                   help="shuttle plans: the cheapest plans meeting the constraints run on C "
+                        "more seeds, and the first still meeting them over all is chosen "
+                        "(default 4; 0: no confirmation)")
     p.add_argument("--seed", type=argtypes.seed, default=None, metavar="BASE",
                    help="base seed of the replicates (default: the scenario's)")
     p.add_argument("--start", choices=("plan", "shipped"), default="plan",

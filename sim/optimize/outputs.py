@@ -20,7 +20,7 @@ from .report import (
     staging_plan_toml,
     write_compare_files,
 )
-from .search import HISTORY, best_row, cut_buses, fresh_seeds
+from .search import HISTORY, best_row, confirm, cut_buses, fresh_seeds
 
 SHUTTLE_KPIS = ["shuttles.fleet", "delegates.on_time_rate", "delegates.wheelchair.on_time_rate",
                 "delegates.wait_p90_min", "shuttles.peak_hour_max_load_share",
@@ -41,6 +41,11 @@ def _shown(result, constraints, base) -> list[str]:
 def finish_shuttles(args, src, sets, shipped, search, rows, out, work, replace, key, backend,
                     began, start_runs) -> int:
     best = best_row(search, rows)
+    tries, confirm_runs = [], 0
+    if args.confirm_seeds and best["feasible"]:
+        confirmed, tries, confirm_runs = confirm(search, rows, backend, args.confirm_seeds,
+                                                 progress=not args.quiet)
+        best = confirmed or best
     chosen = search.scenario(best["values"])
     cut = cut_buses(chosen)
     seeds = fresh_seeds(search.base_seed, args.fresh_seeds)
@@ -51,7 +56,7 @@ def finish_shuttles(args, src, sets, shipped, search, rows, out, work, replace, 
              ("chosen plan, 10% fewer buses", cut)]
     result = run_fresh(named, seeds, search.base_seed, backend, progress=not args.quiet)
     searched = sum(r["simulated"] for r in rows)
-    simulations = start_runs + searched + len(named) * len(seeds)
+    simulations = start_runs + searched + confirm_runs + len(named) * len(seeds)
     wall = time.perf_counter() - began
     est = result.estimates()
     verdict = {label: all(c.met(est[label][c.kpi].mean) if c.kpi in est[label] else False
@@ -60,6 +65,10 @@ def finish_shuttles(args, src, sets, shipped, search, rows, out, work, replace, 
               + ", ".join(str(c) for c in search.constraints)
               + f" (means over {search.seeds} seed(s) {search.spec()['replicate_seeds']})",
               f"start: {search.start_kind} ({plan_buses(search.start)} buses); "
+              f"confirmed on {args.confirm_seeds} more seeds: "
+              + (", ".join(f"candidate {t['candidate']} ({t['objective']:g}) "
+                           f"{'met' if t['met'] else 'missed'}" for t in tries) or "none")
+              + "; "
               f"{len(rows)} candidates, {searched} runs; shipped {plan_buses(shipped)} buses, "
               f"chosen {plan_buses(chosen)}"
               + ("" if best["feasible"] else " -- NO candidate met every constraint: the "
@@ -81,6 +90,7 @@ def finish_shuttles(args, src, sets, shipped, search, rows, out, work, replace, 
         (tmp / "optimize.json").write_text(dump({
             **search.spec(), "candidates": len(rows), "simulations": simulations,
             "simulations_search": searched, "simulations_start": start_runs,
+            "simulations_confirm": confirm_runs, "confirmation": tries,
             "simulations_fresh": len(named) * len(seeds), "wall_s": round(wall, 1),
             "fresh_seeds": seeds, "buses": {"shipped": plan_buses(shipped),
                                             "start": plan_buses(search.start),
@@ -92,8 +102,15 @@ def finish_shuttles(args, src, sets, shipped, search, rows, out, work, replace, 
     remove_work(work)
     print(table, end="")
     print("\n".join(checks))
+    for t in tries:
+        print(f"confirmation of candidate {t['candidate']} ({t['objective']:g}) over "
+              f"{search.seeds} + {args.confirm_seeds} seeds: "
+              + ", ".join(f"{k} {v:.4g}" if v is not None else f"{k} missing"
+                          for k, v in t["means"].items())
+              + (": met" if t["met"] else ": missed"))
     print(f"\noptimize: {len(rows)} candidates, {simulations} simulations "
-          f"({start_runs} start, {searched} search, {len(named) * len(seeds)} fresh), "
+          f"({start_runs} start, {searched} search, {confirm_runs} confirmation, "
+          f"{len(named) * len(seeds)} fresh), "
           f"{wall:.0f} s; buses shipped {plan_buses(shipped)}, start {plan_buses(search.start)}"
           f", chosen {plan_buses(chosen)} (10% fewer: {plan_buses(cut)}, "
           + ("still meets every constraint" if verdict["chosen plan, 10% fewer buses"]

@@ -31,9 +31,12 @@ from .problem import Constraint, Variable, candidate, plan_bus_hours, plan_buses
 SPEC = "optimize.json"
 HISTORY = "history.csv"
 FRESH_OFFSET = 1_000_000  # fresh seeds: replicates from here on, never used by a search
-# judgement: the search starts at the start plan and at two uniform cuts of it (the cheapest
-# uniform plan meeting the constraints is often most of the answer; the sampler refines it)
-LADDER = (0.85, 0.7)
+CONFIRM_OFFSET = 500_000  # confirmation seeds: neither the search's nor the fresh ones
+CONFIRM_TRIES = 4  # judgement: the cheapest few plans that met the constraints are confirmed
+# judgement: the search starts at the start plan and at uniform cuts of it (the cheapest
+# uniform plan meeting the constraints is often most of the answer; the sampler refines it;
+# the plan command sizes for a mean wait, often well above what the constraints need)
+LADDER = (0.85, 0.7, 0.55, 0.4)
 INFEASIBLE = 1e9  # the violation written for a KPI the runs lack (Optuna needs a number)
 
 
@@ -112,6 +115,13 @@ class ShuttleSearch:
 
     def scenario(self, values: Sequence[float]) -> Scenario:
         return candidate(self.start, self.variables, values)
+
+    def signature(self, values: Sequence[float]) -> str:
+        """What a candidate runs, as text: two values that round to the same plan (a line's
+        buses in proportion) are one plan, run once."""
+        sc = self.scenario(values)
+        plain = [x for v, x in zip(self.variables, values, strict=True) if not v.field]
+        return json.dumps([sc.shuttles.model_dump(mode="json"), plain], sort_keys=True)
 
 
 def _read(data, path: str):
@@ -237,7 +247,7 @@ def run_search(search: ShuttleSearch, work: Path, backend, *, resume: bool = Fal
             system_attrs={f"constraints:{i}": x for i, x in enumerate(r["violations"])}))
     seeds = replicate_seeds(search.base_seed, search.seeds)
     points = search.initial_points()
-    seen = {tuple(r["values"]): r for r in rows}
+    seen = {search.signature(r["values"]): r for r in rows}
     bar = tqdm(total=search.budget, initial=len(rows), unit="candidate", desc="optimize",
                disable=not progress, dynamic_ncols=True)
     new = 0
@@ -246,14 +256,15 @@ def run_search(search: ShuttleSearch, work: Path, backend, *, resume: bool = Fal
             if stop_after is not None and new >= stop_after:
                 break
             study.sampler = _sampler(optuna, search, n)
-            if n < len(points):
+            fixed, origin = _proposal(search, n, points, rows)
+            if fixed is not None:
                 study.enqueue_trial({v.path: _as(v, x) for v, x in
-                                     zip(search.variables, points[n], strict=True)})
+                                     zip(search.variables, fixed, strict=True)})
             trial = study.ask(dists)
             values = [v.value(trial.params[v.path]) for v in search.variables]
-            origin = "start" if n == 0 else ("ladder" if n < len(points) else "search")
-            row = _evaluate(search, backend, n, values, origin, seeds, seen.get(tuple(values)))
-            seen.setdefault(tuple(values), row)
+            key = search.signature(values)
+            row = _evaluate(search, backend, n, values, origin, seeds, seen.get(key))
+            seen.setdefault(key, row)
             for i, x in enumerate(row["violations"]):  # <= 0 is feasible, as Optuna reads it
                 trial.set_constraint(str(i), x)
             study.tell(trial, row["objective"])
@@ -269,13 +280,49 @@ def run_search(search: ShuttleSearch, work: Path, backend, *, resume: bool = Fal
     return rows
 
 
+def trim_share(search: ShuttleSearch) -> int:
+    """Candidates kept for the trim at the end of the budget: a third, at most three per bus
+    variable (judgement: enough to try one bus fewer on each line of the best plan)."""
+    buses = sum(v.integer and v.field in ("buses", "vehicles") for v in search.variables)
+    return min(search.budget // 3, 3 * buses)
+
+
+def _proposal(search: ShuttleSearch, n: int, points, rows) -> tuple[list | None, str]:
+    """Candidate n when it is not the sampler's to choose: the start plan and the ladder
+    first; in the trim (the last candidates), the best plan so far with one bus fewer on one
+    line (the line with most buses first) not yet tried. When every such plan has been tried
+    (each missed a constraint: the best is a local minimum), the sampler goes on."""
+    if n < len(points):
+        return points[n], "start" if n == 0 else "ladder"
+    if n < search.budget - trim_share(search) or not rows:
+        return None, "search"
+    best = best_row(search, rows)
+    if not best["feasible"]:
+        return None, "search"
+    tried = {search.signature(r["values"]) for r in rows}
+    here = search.signature(best["values"])
+    order = sorted((i for i, v in enumerate(search.variables)
+                    if v.integer and v.field in ("buses", "vehicles")),
+                   key=lambda i: (-best["values"][i], i))
+    for i in order:
+        x = list(best["values"])
+        while x[i] - 1 >= search.variables[i].low:  # down to the next value that runs fewer
+            x[i] -= 1
+            sig = search.signature(x)
+            if sig != here:
+                if sig not in tried:
+                    return x, "trim"
+                break
+    return None, "search"
+
+
 def _sampler(optuna, search: ShuttleSearch, n: int):
     """Candidate n's sampler: seeded from the base seed and n, so that a resumed search
     proposes what an uninterrupted one would."""
     seed = replicate_seed(search.base_seed, 2_000_000 + n)
     return optuna.samplers.TPESampler(
         seed=seed, multivariate=True,
-        n_startup_trials=max(len(search.initial_points()) + 2, min(10, search.budget // 3)))
+        n_startup_trials=len(search.initial_points()) + 1)
 
 
 def _as(v: Variable, x: float):
@@ -350,14 +397,74 @@ def front(rows: list[dict], kpi: str, higher_better: bool) -> list[dict]:
     return out
 
 
+# ---- confirmation ---------------------------------------------------------------------------
+def confirm(search: ShuttleSearch, rows: list[dict], backend, n_seeds: int,
+            progress: bool = True) -> tuple[dict | None, list[dict], int]:
+    """Guard against the winner's curse (the cheapest plan meeting the constraints on K seeds
+    is often one that was lucky on them): the cheapest plans that met them are run on
+    `n_seeds` more seeds, neither the search's nor the fresh ones, cheapest first, and the
+    first whose means over all K + n seeds still meet every constraint is chosen. Returns that
+    row (None when none of the CONFIRM_TRIES tried did), what each try gave, and the runs."""
+    from tqdm import tqdm
+
+    seeds = [replicate_seed(search.base_seed, CONFIRM_OFFSET + i) for i in range(n_seeds)]
+    seen, order = set(), []
+    for r in sorted((r for r in rows if r["feasible"]), key=lambda r: (r["objective"],
+                                                                        r["candidate"])):
+        sig = search.signature(r["values"])
+        if sig not in seen:
+            seen.add(sig)
+            order.append(r)
+    tries, runs_done = [], 0
+    with tqdm(total=min(len(order), CONFIRM_TRIES) * n_seeds, unit="run", desc="confirm",
+              disable=not progress, dynamic_ncols=True) as bar:
+        for r in order[:CONFIRM_TRIES]:
+            scenario = search.scenario(r["values"])
+            runs = []
+            for _, k in backend.run(Job(("confirm", r["candidate"], i), scenario, s)
+                                    for i, s in enumerate(seeds)):
+                runs.append(k)
+                bar.update(1)
+            runs_done += len(runs)
+            means = {}
+            for c in search.constraints:
+                xs = [k[c.kpi] for k in runs if c.kpi in k and math.isfinite(k[c.kpi])]
+                m = r["means"].get(c.kpi)
+                means[c.kpi] = None if m is None or len(xs) < len(runs) else (
+                    (m * search.seeds + math.fsum(xs)) / (search.seeds + len(xs)))
+            ok = all(c.met(means[c.kpi]) for c in search.constraints)
+            tries.append({"candidate": r["candidate"], "objective": r["objective"],
+                          "means": means, "met": ok})
+            if ok:
+                return r, tries, runs_done
+    return None, tries, runs_done
+
+
 # ---- fewer buses --------------------------------------------------------------------------------
 def cut_buses(scenario: Scenario, share: float = 0.1) -> Scenario:
-    """The plan with `share` of its buses removed, line by line in proportion (a line keeps
-    one): the near-minimality check of a chosen plan."""
-    from .problem import line_with_buses
+    """The plan with `share` of its buses removed (rounded up), one at a time from the line
+    with the most (a line keeps one): the near-minimality check of a chosen plan."""
+    from .problem import line_buses, line_with_buses
 
-    lines = [line_with_buses(ln, max(1, math.floor(ln.fleet() * (1 - share) + 0.5)))
-             if ln.fleet() > 1 else ln for ln in scenario.shuttles.lines]
+    scale = scenario.shuttles.fleet_scale
+    target = plan_buses(scenario) - math.ceil(share * plan_buses(scenario))
+    lines = list(scenario.shuttles.lines)
+
+    def total():
+        return sum(line_buses(ln, scale) for ln in lines)
+
+    while total() > target:
+        order = sorted(range(len(lines)), key=lambda i: -line_buses(lines[i], scale))
+        for i in order:
+            n = lines[i].fleet()
+            cut = next((c for k in range(n - 1, 0, -1)
+                        if line_buses(c := line_with_buses(lines[i], k), scale)
+                        < line_buses(lines[i], scale)), None)
+            if cut is not None:
+                lines[i] = cut
+                break
+        else:
+            break  # every line at one bus
     out = scenario.model_copy(update={"shuttles": scenario.shuttles.model_copy(
         update={"lines": lines})})
     out.source_path = scenario.source_path
