@@ -206,3 +206,64 @@ def test_a_small_real_search_writes_an_editable_plan_and_refuses_to_overwrite(tm
     (foreign / "notes.txt").write_text("keep")
     assert main([*args[:-len(QUIET) - 2], "--out", str(foreign), *QUIET, "--force"]) == 2
     assert (foreign / "notes.txt").read_text() == "keep" and len(list(foreign.iterdir())) == 1
+
+
+class Interrupting(LineLoadBackend):
+    """Ctrl-C after `after` runs."""
+
+    def __init__(self, seeds, after=None):
+        super().__init__(seeds)
+        self.after = after
+
+    def run(self, jobs):
+        for item in super().run(jobs):
+            if self.after is not None and self.runs > self.after:
+                raise KeyboardInterrupt
+            yield item
+
+
+def test_an_interrupted_search_resumes_to_the_same_outputs(tmp_path, monkeypatch, capsys):
+    """Ctrl-C keeps the finished candidates (exit 130, no --out yet); --resume finishes them
+    into the history an uninterrupted search writes; without --resume the unfinished search
+    is not overwritten."""
+    import sim.whatif.runner as runner
+
+    seeds = replicate_seeds(7, 2)
+    backend = {"now": Interrupting(seeds, after=7)}
+    monkeypatch.setattr(runner, "make_backend", lambda **kw: backend["now"])
+
+    def args(out, *more):
+        return ["optimize", "som1_day", "--objective", "buses", "--constraint",
+                f"peak_load<={MAX_LOAD}", "--set", LINE, "--param",
+                "shuttles.lines.0.buses=1:40", "--start", "shipped", "--budget", "8",
+                "--seed", "7", "--confirm-seeds", "0", "--fresh-seeds", "2", "--quiet",
+                "--out", str(out), *more]
+
+    out = tmp_path / "opt"
+    assert main(args(out)) == 130
+    work = tmp_path / ".opt.search"
+    assert not out.exists() and len((work / "history.csv").read_text().splitlines()) == 4
+    assert main(args(out)) == 2 and "add --resume" in capsys.readouterr().err
+    backend["now"] = Interrupting(seeds)
+    assert main(args(out, "--resume")) == 0 and not work.exists()
+    backend["now"] = Interrupting(seeds)
+    assert main(args(tmp_path / "whole")) == 0
+    assert (out / "history.csv").read_bytes() == (tmp_path / "whole" / "history.csv").read_bytes()
+    assert (out / "plan.toml").read_text() == (tmp_path / "whole" / "plan.toml").read_text()
+
+
+def test_the_coverage_probe_measures_without_changing_the_run():
+    """The staging proof samples coverage during the day; the day itself (every KPI) is the
+    one a run without the probe gives, and shares are shares."""
+    from sim.optimize.staging import CoverageProbe, Window
+    from sim.scenario import load_scenario
+    from sim.whatif.runner import run_one
+
+    sc = load_scenario("hico_fire_drill", ['end="10:50"'])
+    plain = run_one(sc, 3)
+    probed = run_one(sc, 3, CoverageProbe(Window(10 * 3600, 10 * 3600 + 50 * 60)))
+    assert {k: v for k, v in probed.items() if not k.startswith("optimize.")} == plain
+    shares = [v for k, v in probed.items() if k.startswith("optimize.")]
+    assert len(shares) == 6 and all(0 <= v <= 1 for v in shares)
+    assert probed["optimize.venue_coverage"] == min(probed["optimize.venue_coverage_pumper"],
+                                                    probed["optimize.venue_coverage_ambulance"])
