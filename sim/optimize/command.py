@@ -186,6 +186,9 @@ def _shuttles(args, src, sets, shipped, objective, constraints, out, key) -> int
     check_variables(parsed)
     _optuna()  # the extra is there, before anything runs
     replace = check_output_folder(out, force=args.force, key=key)
+    # an unfinished search of another kind, or without --resume, is refused before any run
+    check_work_folder(work_folder(out), {"kind": "summit-sim optimize search"},
+                      resume=args.resume, force=args.force, compare=False)
     backend = make_backend(workers=args.workers, scheduler=args.scheduler)
     base_seed = args.seed if args.seed is not None else shipped.seed
     began = time.perf_counter()

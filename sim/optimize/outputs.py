@@ -10,7 +10,7 @@ import time
 
 from ..atomic import atomic_dir
 from .command import dump, remove_work
-from .problem import plan_buses
+from .problem import plan_buses, plan_cost
 from .report import (
     constraint_lines,
     draw_shuttle_history,
@@ -83,7 +83,8 @@ def finish_shuttles(args, src, sets, shipped, search, rows, out, work, replace, 
         draw_shuttle_history(rows, search, best, tmp / "search.png",
                              f"{src.label}: {len(rows)} candidate plans, each over the same "
                              f"{search.seeds} seed{'s' if search.seeds > 1 else ''}; chosen: "
-                             f"{plan_buses(chosen)} buses (shipped {plan_buses(shipped)})")
+                             f"{plan_buses(chosen)} buses (shipped {plan_buses(shipped)})",
+                             plan_cost(search.objective, shipped))
         table = write_compare_files(result, tmp, _shown(result, search.constraints,
                                                         SHUTTLE_KPIS))
         checks = constraint_lines(result, search.constraints)

@@ -177,7 +177,8 @@ def constraint_lines(result: CompareResult, constraints) -> list[str]:
 
 
 # ---- pictures --------------------------------------------------------------------------------
-def draw_shuttle_history(rows, search, best, path: Path, title: str) -> None:
+def draw_shuttle_history(rows, search, best, path: Path, title: str,
+                         shipped_cost: float | None = None) -> None:
     """Cost of every candidate against each constrained KPI (mean over the search's seeds), a
     panel each: plans meeting every constraint and plans missing one apart, the start plan
     ringed, the chosen starred, the bound drawn, the trade-off front joined."""
@@ -212,6 +213,9 @@ def draw_shuttle_history(rows, search, best, path: Path, title: str) -> None:
                 ax.scatter([r["objective"]], [k * r["means"][kpi]], zorder=5, **style)
         ax.axhline(k * c.bound, color="#b2182b", lw=1.2, ls=":",
                    label=f"bound: {c.sense} {k * c.bound:g}{'%' if k == 100 else ''}")
+        if shipped_cost is not None:
+            ax.axvline(shipped_cost, color="#8c8c8c", lw=1.2, ls="-.",
+                       label=f"shipped plan: {shipped_cost:g} {unit}")
         ax.set_xlabel(f"{'line buses in all' if unit == 'buses' else 'bus-hours scheduled'} "
                       f"({unit}; fewer is cheaper)")
         ax.set_ylabel(kpi_info.axis_label(kpi) + f", mean of {search.seeds} seed"

@@ -33,10 +33,14 @@ HISTORY = "history.csv"
 FRESH_OFFSET = 1_000_000  # fresh seeds: replicates from here on, never used by a search
 CONFIRM_OFFSET = 500_000  # confirmation seeds: neither the search's nor the fresh ones
 CONFIRM_TRIES = 4  # judgement: the cheapest few plans that met the constraints are confirmed
-# judgement: the search starts at the start plan and at uniform cuts of it (the cheapest
-# uniform plan meeting the constraints is often most of the answer; the sampler refines it;
-# the plan command sizes for a mean wait, often well above what the constraints need)
-LADDER = (0.85, 0.7, 0.55, 0.4)
+# judgement: the search starts at the start plan and at uniform scalings of it, down while
+# they meet the constraints (up while they do not), then halves the step between the last
+# scaling that met them and the first that did not (BISECT times): the cheapest uniform plan
+# is often most of the answer, and the plan command sizes for a mean wait, often well above
+# what the constraints need; the sampler and the trim refine it line by line
+LADDER_DOWN = (0.85, 0.7, 0.55, 0.4, 0.25)
+LADDER_UP = (1.3, 1.6, 2.0)
+BISECT = 3
 INFEASIBLE = 1e9  # the violation written for a KPI the runs lack (Optuna needs a number)
 
 
@@ -101,17 +105,11 @@ class ShuttleSearch:
             out.append(v.value(min(max(float(x), v.low), v.high)))
         return out
 
-    def initial_points(self) -> list[list[float]]:
-        """The start plan, then uniform cuts of its buses (the ladder), duplicates dropped."""
-        x0 = self.start_values()
-        points = [x0]
-        for f in LADDER:
-            x = [v.value(min(max(x * f if v.integer and v.field != "headway_min" else x,
-                                 v.low), v.high)) for v, x in zip(self.variables, x0,
-                                                                  strict=True)]
-            if x not in points:
-                points.append(x)
-        return points[:self.budget]
+    def scaled(self, factor: float) -> list[float]:
+        """The start plan with every bus variable scaled by `factor` (within its range)."""
+        return [v.value(min(max(x * factor if v.field in ("buses", "vehicles") else x,
+                                v.low), v.high))
+                for v, x in zip(self.variables, self.start_values(), strict=True)]
 
     def scenario(self, values: Sequence[float]) -> Scenario:
         return candidate(self.start, self.variables, values)
@@ -142,9 +140,11 @@ def work_folder(out: Path) -> Path:
     return out.parent / f".{out.name}.search"
 
 
-def check_work_folder(work: Path, spec: dict, *, resume: bool, force: bool) -> bool:
+def check_work_folder(work: Path, spec: dict, *, resume: bool, force: bool,
+                      compare: bool = True) -> bool:
     """True when `work` holds a search to finish. A folder there that is not one of ours is
-    refused whatever is asked; ours is finished with --resume or started again with --force."""
+    refused whatever is asked; ours is finished with --resume (when it is this search:
+    `compare`) or started again with --force."""
     if not work.exists():
         return False
     names = {p.name for p in work.iterdir()}
@@ -169,7 +169,7 @@ def check_work_folder(work: Path, spec: dict, *, resume: bool, force: bool) -> b
         raise InputError(f"{str(work)!r} holds an unfinished search for this --out: add --resume "
                          "to finish it, --force to start again, or choose another --out")
     for key in ("problem", "scenario", "set", "start", "objective", "constraints", "params",
-                "seeds", "base_seed"):
+                "seeds", "base_seed") if compare else ():
         if old.get(key) != spec.get(key):
             raise InputError(f"--resume: {work / SPEC} records {key} = {old.get(key)!r}, this "
                              f"search has {spec.get(key)!r}; use another --out for a different "
@@ -246,7 +246,6 @@ def run_search(search: ShuttleSearch, work: Path, backend, *, resume: bool = Fal
             distributions=dists, value=r["objective"],
             system_attrs={f"constraints:{i}": x for i, x in enumerate(r["violations"])}))
     seeds = replicate_seeds(search.base_seed, search.seeds)
-    points = search.initial_points()
     seen = {search.signature(r["values"]): r for r in rows}
     bar = tqdm(total=search.budget, initial=len(rows), unit="candidate", desc="optimize",
                disable=not progress, dynamic_ncols=True)
@@ -256,7 +255,7 @@ def run_search(search: ShuttleSearch, work: Path, backend, *, resume: bool = Fal
             if stop_after is not None and new >= stop_after:
                 break
             study.sampler = _sampler(optuna, search, n)
-            fixed, origin = _proposal(search, n, points, rows)
+            fixed, origin = _proposal(search, n, rows)
             if fixed is not None:
                 study.enqueue_trial({v.path: _as(v, x) for v, x in
                                      zip(search.variables, fixed, strict=True)})
@@ -287,14 +286,45 @@ def trim_share(search: ShuttleSearch) -> int:
     return min(search.budget // 3, 3 * buses)
 
 
-def _proposal(search: ShuttleSearch, n: int, points, rows) -> tuple[list | None, str]:
-    """Candidate n when it is not the sampler's to choose: the start plan and the ladder
-    first; in the trim (the last candidates), the best plan so far with one bus fewer on one
-    line (the line with most buses first) not yet tried. When every such plan has been tried
-    (each missed a constraint: the best is a local minimum), the sampler goes on."""
-    if n < len(points):
-        return points[n], "start" if n == 0 else "ladder"
-    if n < search.budget - trim_share(search) or not rows:
+def ladder_factor(start_met: bool, outcomes: list[bool]) -> float | None:
+    """The next uniform scaling of the start plan to try, given whether the start and each
+    scaling tried so far (in order) met the constraints; None when the ladder is done."""
+    steps = LADDER_DOWN if start_met else LADDER_UP
+    met, missed = ([1.0], []) if start_met else ([], [1.0])
+    i = halvings = 0
+
+    def propose():
+        low = [f for f in missed if not met or f < min(met)]
+        if met and low:
+            return None if halvings >= BISECT else (min(met) + max(low)) / 2
+        return steps[i] if i < len(steps) else None
+
+    for ok in outcomes:
+        f = propose()
+        bisecting = bool(met and [x for x in missed if x < min(met)])
+        (met if ok else missed).append(f)
+        if bisecting:
+            halvings += 1
+        else:
+            i += 1
+    return propose()
+
+
+def _proposal(search: ShuttleSearch, n: int, rows) -> tuple[list | None, str]:
+    """Candidate n when it is not the sampler's to choose: the start plan, then the ladder of
+    uniform scalings (`ladder_factor`); in the trim (the last candidates), the best plan so
+    far with one bus fewer on one line (the line with most buses first) not yet tried. When
+    every such plan has been tried (each missed a constraint: the best is a local minimum),
+    the sampler goes on."""
+    trim_from = search.budget - trim_share(search)
+    if n == 0:
+        return search.start_values(), "start"
+    ladder = [r["feasible"] for r in rows if r["origin"] == "ladder"]
+    if len(rows) == 1 + len(ladder) and n < trim_from:  # nothing else tried yet
+        f = ladder_factor(rows[0]["feasible"], ladder)
+        if f is not None:
+            return search.scaled(f), "ladder"
+    if n < trim_from or not rows:
         return None, "search"
     best = best_row(search, rows)
     if not best["feasible"]:
@@ -321,8 +351,7 @@ def _sampler(optuna, search: ShuttleSearch, n: int):
     proposes what an uninterrupted one would."""
     seed = replicate_seed(search.base_seed, 2_000_000 + n)
     return optuna.samplers.TPESampler(
-        seed=seed, multivariate=True,
-        n_startup_trials=len(search.initial_points()) + 1)
+        seed=seed, multivariate=True, n_startup_trials=4)
 
 
 def _as(v: Variable, x: float):
