@@ -265,5 +265,6 @@ def test_the_coverage_probe_measures_without_changing_the_run():
     assert {k: v for k, v in probed.items() if not k.startswith("optimize.")} == plain
     shares = [v for k, v in probed.items() if k.startswith("optimize.")]
     assert len(shares) == 6 and all(0 <= v <= 1 for v in shares)
-    assert probed["optimize.venue_coverage"] == min(probed["optimize.venue_coverage_pumper"],
-                                                    probed["optimize.venue_coverage_ambulance"])
+    assert probed["optimize.venue_covered_share"] == min(
+        probed["optimize.pumper.venue_covered_share"],
+        probed["optimize.ambulance.venue_covered_share"])

@@ -96,12 +96,14 @@ def _window(text: str | None, scenario):
 
     if text is None:
         return default_window(scenario)
+    from ..clock import parse_clock
+
     parts = text.split("-")
     try:
-        a, b = (argtypes.clock(x.strip()) for x in parts) if len(parts) == 2 else (None, None)
-    except Exception:
+        a, b = (parse_clock(x.strip()) for x in parts) if len(parts) == 2 else (None, None)
+    except ValueError:
         a = b = None
-    if a is None or b is None or not a < b:
+    if a is None or b is None or not 0 <= a < b <= 7 * 86_400:
         raise InputError(f"--window {text!r}: expected HH:MM-HH:MM with the end after the "
                          "start, e.g. 10:00-12:30")
     return Window(float(a), float(b))
@@ -265,7 +267,7 @@ def _check_staging_input(args, shipped, constraints) -> None:
         raise InputError("--param: a staging plan's variables are the posts and their units "
                          "(--units, --posts); --param is for shuttle plans")
     for c in constraints:
-        if c.kpi != "optimize.city_coverage" or c.sense != ">=":
+        if c.kpi != "optimize.city_covered_share" or c.sense != ">=":
             raise InputError(f"--constraint {c.text!r}: a staging plan takes one constraint, "
                              "the city floor: city_coverage>=SHARE")
     _window(args.window, shipped)

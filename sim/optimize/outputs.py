@@ -26,9 +26,9 @@ SHUTTLE_KPIS = ["shuttles.fleet", "delegates.on_time_rate", "delegates.wheelchai
                 "delegates.wait_p90_min", "shuttles.peak_hour_max_load_share",
                 "delegates.people_denied_boarding", "delegates.gave_up_waiting",
                 "shuttles.load_factor", "traffic.delay_mean_min"]
-STAGING_KPIS = ["optimize.venue_coverage", "optimize.city_coverage",
-                "optimize.venue_coverage_pumper", "optimize.venue_coverage_ambulance",
-                "optimize.city_coverage_pumper", "optimize.city_coverage_ambulance",
+STAGING_KPIS = ["optimize.venue_covered_share", "optimize.city_covered_share",
+                "optimize.pumper.venue_covered_share", "optimize.ambulance.venue_covered_share",
+                "optimize.pumper.city_covered_share", "optimize.ambulance.city_covered_share",
                 "emergency.within_7min_rate", "emergency.call_to_arrival_p90_s",
                 "emergency.coverage_min"]
 
@@ -68,7 +68,8 @@ def finish_shuttles(args, src, sets, shipped, search, rows, out, work, replace, 
               f"confirmed on {args.confirm_seeds} more seeds: "
               + (", ".join(f"candidate {t['candidate']} ({t['objective']:g}) "
                            f"{'met' if t['met'] else 'missed'}" for t in tries) or "none")
-              + "; "
+              + ("" if not tries or tries[-1]["met"] else
+                 " (UNCONFIRMED: the cheapest plan of the search is written)") + "; "
               f"{len(rows)} candidates, {searched} runs; shipped {plan_buses(shipped)} buses, "
               f"chosen {plan_buses(chosen)}"
               + ("" if best["feasible"] else " -- NO candidate met every constraint: the "
@@ -92,6 +93,7 @@ def finish_shuttles(args, src, sets, shipped, search, rows, out, work, replace, 
             **search.spec(), "candidates": len(rows), "simulations": simulations,
             "simulations_search": searched, "simulations_start": start_runs,
             "simulations_confirm": confirm_runs, "confirmation": tries,
+            "confirmed": bool(tries) and tries[-1]["met"],
             "simulations_fresh": len(named) * len(seeds), "wall_s": round(wall, 1),
             "fresh_seeds": seeds, "buses": {"shipped": plan_buses(shipped),
                                             "start": plan_buses(search.start),
@@ -172,11 +174,12 @@ def finish_staging(args, src, sets, shipped, constraints, out, replace, key, bac
         (tmp / "plan.toml").write_text(text, encoding="utf-8")
         table = write_compare_files(result, tmp, _shown(result, constraints, STAGING_KPIS))
         labels = [lab for lab, _ in named]
-        draw_staging(labels, [est[lab]["optimize.venue_coverage"] for lab in labels],
-                     [est[lab]["optimize.city_coverage"] for lab in labels], floor,
+        draw_staging(labels, [est[lab]["optimize.venue_covered_share"] for lab in labels],
+                     [est[lab]["optimize.city_covered_share"] for lab in labels], floor,
                      tmp / "coverage.png",
-                     f"{src.label}, {hm}: coverage within {target:g} min by free units, "
-                     f"mean and 95% CI of {len(seeds)} fresh seeds")
+                     f"{src.label}, {hm}: reached within {target:g} min by a free unit "
+                     f"(the lower of {' and '.join(sv.budgets_s)}),\nmean and 95% CI of "
+                     f"{len(seeds)} fresh seeds")
         _write_posts(tmp / "posts.csv", sv, ship, plan)
         (tmp / "optimize.json").write_text(dump({
             "kind": "summit-sim optimize staging", "scenario": src.ref,
@@ -190,8 +193,8 @@ def finish_staging(args, src, sets, shipped, constraints, out, replace, key, bac
                        "proposed": {"venue": plan.venue_coverage, "city": plan.city_coverage,
                                     "expected_venue": e_plan}}}), encoding="utf-8")
     print(table, end="")
-    v = {lab: est[lab]["optimize.venue_coverage"] for lab in labels}
-    c = {lab: est[lab]["optimize.city_coverage"] for lab in labels}
+    v = {lab: est[lab]["optimize.venue_covered_share"] for lab in labels}
+    c = {lab: est[lab]["optimize.city_covered_share"] for lab in labels}
     print(f"\noptimize: venue coverage shipped {_pct(v[labels[0]])}, proposed "
           f"{_pct(v[labels[1]])}; city shipped {_pct(c[labels[0]])}, proposed "
           f"{_pct(c[labels[1]])} (floor {floor:.1%}); {1 + len(named) * len(seeds)} "

@@ -26,8 +26,8 @@ KPI_ALIASES = {
     "wheelchair_on_time": "delegates.wheelchair.on_time_rate",
     "wait_p90": "delegates.wait_p90_min",
     "peak_load": "shuttles.peak_hour_max_load_share",
-    "venue_coverage": "optimize.venue_coverage",
-    "city_coverage": "optimize.city_coverage",
+    "venue_coverage": "optimize.venue_covered_share",
+    "city_coverage": "optimize.city_covered_share",
 }
 SHUTTLE_OBJECTIVES = {"buses": "line buses in all (the busiest period of each line, extra "
                                "buses included)",

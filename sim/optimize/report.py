@@ -250,15 +250,16 @@ def draw_staging(labels, venue, city, floor, path: Path, title: str) -> None:
         bars = ax.bar(x + (i - (len(labels) - 1) / 2) * width, means, width, yerr=err,
                       capsize=4, color=colours[i % 4], label=lab)
         for b, m in zip(bars, means, strict=True):
-            ax.text(b.get_x() + b.get_width() / 2, 2, f"{m:.1f}%", ha="center", va="bottom",
-                    fontsize=8, color="white", fontweight="bold")
+            ax.text(b.get_x() + b.get_width() / 2, m - 3, f"{m:.1f}%", ha="center",
+                    va="top", fontsize=8.5, color="white", fontweight="bold")
     ax.axhline(100 * floor, xmin=0.5, xmax=1.0, color="#b2182b", ls=":", lw=1.2,
                label=f"city floor {100 * floor:.1f}%")
     ax.set_xticks(x, ["venue perimeters", "city (residents)"])
     ax.set_ylabel("reached within the response target by a free unit (%)")
-    ax.set_ylim(0, 105)
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.set_ylim(0, 118)
+    ax.set_yticks(range(0, 101, 20))
+    ax.set_title(title, fontsize=9.5)
+    ax.legend(fontsize=8, loc="upper center", ncol=len(labels) + 1, frameon=False)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     _save(fig, path)

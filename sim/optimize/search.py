@@ -33,6 +33,7 @@ HISTORY = "history.csv"
 FRESH_OFFSET = 1_000_000  # fresh seeds: replicates from here on, never used by a search
 CONFIRM_OFFSET = 500_000  # confirmation seeds: neither the search's nor the fresh ones
 CONFIRM_TRIES = 4  # judgement: the cheapest few plans that met the constraints are confirmed
+CONFIRM_STEP = 0.02  # judgement: after a miss, the next plan tried costs 2% more at least
 # judgement: the search starts at the start plan and at uniform scalings of it, down while
 # they meet the constraints (up while they do not), then halves the step between the last
 # scaling that met them and the first that did not (BISECT times): the cheapest uniform plan
@@ -431,8 +432,9 @@ def confirm(search: ShuttleSearch, rows: list[dict], backend, n_seeds: int,
             progress: bool = True) -> tuple[dict | None, list[dict], int]:
     """Guard against the winner's curse (the cheapest plan meeting the constraints on K seeds
     is often one that was lucky on them): the cheapest plans that met them are run on
-    `n_seeds` more seeds, neither the search's nor the fresh ones, cheapest first, and the
-    first whose means over all K + n seeds still meet every constraint is chosen. Returns that
+    `n_seeds` more seeds, neither the search's nor the fresh ones, cheapest first (after a
+    miss, the next costs CONFIRM_STEP more at least), and the first whose means over all
+    K + n seeds still meet every constraint is chosen. Returns that
     row (None when none of the CONFIRM_TRIES tried did), what each try gave, and the runs."""
     from tqdm import tqdm
 
@@ -445,9 +447,14 @@ def confirm(search: ShuttleSearch, rows: list[dict], backend, n_seeds: int,
             seen.add(sig)
             order.append(r)
     tries, runs_done = [], 0
+    floor = -math.inf  # a plan next to one that missed (a bus fewer or more) would miss too
     with tqdm(total=min(len(order), CONFIRM_TRIES) * n_seeds, unit="run", desc="confirm",
               disable=not progress, dynamic_ncols=True) as bar:
-        for r in order[:CONFIRM_TRIES]:
+        for r in order:
+            if len(tries) >= CONFIRM_TRIES:
+                break
+            if r["objective"] < floor:
+                continue
             scenario = search.scenario(r["values"])
             runs = []
             for _, k in backend.run(Job(("confirm", r["candidate"], i), scenario, s)
@@ -466,6 +473,7 @@ def confirm(search: ShuttleSearch, rows: list[dict], backend, n_seeds: int,
                           "means": means, "met": ok})
             if ok:
                 return r, tries, runs_done
+            floor = r["objective"] * (1 + CONFIRM_STEP)
     return None, tries, runs_done
 
 

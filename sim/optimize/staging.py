@@ -10,7 +10,9 @@ coverage type (pumpers, ambulances) each holds, under a unit budget.
    the floor; the city's stations and reinforcements cover what they cover.
 3. Proof by simulation: the shipped and the proposed staging run on fresh seeds; a probe
    measures venue and city coverage every 15 minutes of the window with the units free then
-   (busy units at the drill's fire do not cover)."""
+   (busy units at the drill's fire do not cover): `optimize.venue_covered_share` and
+   `optimize.city_covered_share` (the lowest over the types), and per type
+   `optimize.TYPE.venue_covered_share`."""
 
 from __future__ import annotations
 
@@ -367,12 +369,13 @@ class CoverageProbe:
 
     def __call__(self, model, metrics) -> dict:
         rec = model._optimize_coverage
-        out = {}
+        out: dict = {}
         for kind in ("venue", "city"):
             per_type = {t: float(np.mean(v)) for t, v in rec.shares[kind].items() if v}
-            if per_type:
-                out[f"{kind}_coverage"] = min(per_type.values())
-                out.update({f"{kind}_coverage_{t}": x for t, x in per_type.items()})
+            if per_type:  # the headline is the lowest type's, as the layer's coverage_min
+                out[f"{kind}_covered_share"] = min(per_type.values())
+                for t, x in per_type.items():
+                    out.setdefault(t, {})[f"{kind}_covered_share"] = x
         return {"optimize": out}
 
 
