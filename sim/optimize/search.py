@@ -86,8 +86,7 @@ class ShuttleSearch:
 
     @property
     def columns(self) -> list[str]:
-        return ["candidate", "origin", "simulated", self.objective if self.objective != "buses"
-                else "objective", "buses", "bus_hours", "feasible",
+        return ["candidate", "origin", "simulated", "objective", "buses", "bus_hours", "feasible",
                 *(f"mean:{c.kpi}" for c in self.constraints), *(v.path for v in self.variables)]
 
     def start_values(self) -> list[float]:
@@ -377,7 +376,7 @@ def _evaluate(search: ShuttleSearch, backend, n: int, values: list[float], origi
     feasible = all(x <= 1e-12 for x in violations)
     objective = plan_cost(search.objective, scenario)
     cells = {"candidate": n + 1, "origin": origin, "simulated": simulated,
-             search.columns[3]: objective, "buses": plan_buses(scenario),
+             "objective": objective, "buses": plan_buses(scenario),
              "bus_hours": plan_bus_hours(scenario), "feasible": feasible,
              **{f"mean:{c.kpi}": means[c.kpi] for c in search.constraints},
              **{v.path: _as(v, x) for v, x in zip(search.variables, values, strict=True)}}
@@ -392,7 +391,7 @@ def _parse_row(search: ShuttleSearch, r: dict[str, str]) -> dict:
     means = {c.kpi: (float(r[f"mean:{c.kpi}"]) if r[f"mean:{c.kpi}"] else None)
              for c in search.constraints}
     violations = [min(c.violation(means[c.kpi]), INFEASIBLE) for c in search.constraints]
-    objective = float(r[search.columns[3]])
+    objective = float(r["objective"])
     cells = dict(r)
     return {"candidate": int(r["candidate"]), "values": values, "objective": objective,
             "means": means, "violations": violations, "feasible": r["feasible"] == "1",
