@@ -271,3 +271,18 @@ def test_the_coverage_probe_measures_without_changing_the_run():
     assert probed["optimize.venue_covered_share"] == min(
         probed["optimize.pumper.venue_covered_share"],
         probed["optimize.ambulance.venue_covered_share"])
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--window", "12:30-10:00"], "--window '12:30-10:00': expected HH:MM-HH:MM"),
+    (["--units", "pumper=two"], "--units 'pumper=two': pumper = 'two'"),
+    (["--units", "tanker=2"], "'tanker' is not a coverage type of this scenario"),
+    (["--constraint", "on_time>=0.9"], "a staging plan takes one constraint, the city floor"),
+    (["--param", "shuttles.lines.0.buses=1:3"], "--param is for shuttle plans"),
+])
+def test_bad_staging_input_is_named_and_nothing_is_written(tmp_path, capsys, args, message):
+    out = tmp_path / "opt"
+    assert main(["optimize", "hico_fire_drill", "--objective", "venue_coverage", "--out",
+                 str(out), *args]) == 2
+    assert message in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
