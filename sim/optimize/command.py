@@ -57,6 +57,10 @@ def add_optimize_command(sub) -> None:
                    help="shuttle plans: the cheapest plans meeting the constraints run on C "
                         "more seeds, and the first still meeting them over all is chosen "
                         "(default 4; 0: no confirmation)")
+    p.add_argument("--confirm-level", type=argtypes.positive_number(0.999), default=0.8,
+                   metavar="P", help="shuttle plans: a confirmed plan meets each constraint "
+                                     "with this one-sided confidence (default 0.8; 0.5: on "
+                                     "the mean)")
     p.add_argument("--seed", type=argtypes.seed, default=None, metavar="BASE",
                    help="base seed of the replicates (default: the scenario's)")
     p.add_argument("--start", choices=("plan", "shipped"), default="plan",

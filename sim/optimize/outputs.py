@@ -44,7 +44,8 @@ def finish_shuttles(args, src, sets, shipped, search, rows, out, work, replace, 
     tries, confirm_runs = [], 0
     if args.confirm_seeds and best["feasible"]:
         confirmed, tries, confirm_runs = confirm(search, rows, backend, args.confirm_seeds,
-                                                 progress=not args.quiet)
+                                                 progress=not args.quiet,
+                                                 level=args.confirm_level)
         best = confirmed or best
     chosen = search.scenario(best["values"])
     cut = cut_buses(chosen)
@@ -107,9 +108,10 @@ def finish_shuttles(args, src, sets, shipped, search, rows, out, work, replace, 
     print("\n".join(checks))
     for t in tries:
         print(f"confirmation of candidate {t['candidate']} ({t['objective']:g}) over "
-              f"{search.seeds} + {args.confirm_seeds} seeds: "
-              + ", ".join(f"{k} {v:.4g}" if v is not None else f"{k} missing"
-                          for k, v in t["means"].items())
+              f"{search.seeds} + {args.confirm_seeds} seeds, mean (one-sided "
+              f"{t['level']:.0%} bound): "
+              + ", ".join(f"{k} {v:.4g} ({t['bounds'][k]:.4g})" if v is not None
+                          else f"{k} missing" for k, v in t["means"].items())
               + (": met" if t["met"] else ": missed"))
     print(f"\noptimize: {len(rows)} candidates, {simulations} simulations "
           f"({start_runs} start, {searched} search, {confirm_runs} confirmation, "

@@ -428,13 +428,16 @@ def front(rows: list[dict], kpi: str, higher_better: bool) -> list[dict]:
 
 # ---- confirmation ---------------------------------------------------------------------------
 def confirm(search: ShuttleSearch, rows: list[dict], backend, n_seeds: int,
-            progress: bool = True) -> tuple[dict | None, list[dict], int]:
+            progress: bool = True, level: float = 0.8) -> tuple[dict | None, list[dict], int]:
     """Guard against the winner's curse (the cheapest plan meeting the constraints on K seeds
     is often one that was lucky on them): the cheapest plans that met them are run on
     `n_seeds` more seeds, neither the search's nor the fresh ones, cheapest first (after a
     miss, the next costs CONFIRM_STEP more at least), and the first whose means over all
-    K + n seeds still meet every constraint is chosen. Returns that
-    row (None when none of the CONFIRM_TRIES tried did), what each try gave, and the runs."""
+    K + n seeds still meet every constraint, with a one-sided `level` confidence, is chosen:
+    the mean less (for a >= bound; plus for <=) t(level, n - 1) x sd / sqrt(K + n), the sd of
+    the n confirmation runs standing for the spread from seed to seed (0.5: the mean alone).
+    Returns that row (None when none of the CONFIRM_TRIES tried did), what each try gave, and
+    the runs."""
     from tqdm import tqdm
 
     seeds = [replicate_seed(search.base_seed, CONFIRM_OFFSET + i) for i in range(n_seeds)]
@@ -461,19 +464,37 @@ def confirm(search: ShuttleSearch, rows: list[dict], backend, n_seeds: int,
                 runs.append(k)
                 bar.update(1)
             runs_done += len(runs)
-            means = {}
+            means, bounds = {}, {}
             for c in search.constraints:
                 xs = [k[c.kpi] for k in runs if c.kpi in k and math.isfinite(k[c.kpi])]
                 m = r["means"].get(c.kpi)
-                means[c.kpi] = None if m is None or len(xs) < len(runs) else (
-                    (m * search.seeds + math.fsum(xs)) / (search.seeds + len(xs)))
-            ok = all(c.met(means[c.kpi]) for c in search.constraints)
+                means[c.kpi] = bounds[c.kpi] = None
+                if m is None or len(xs) < len(runs):
+                    continue
+                n = search.seeds + len(xs)
+                means[c.kpi] = (m * search.seeds + math.fsum(xs)) / n
+                margin = _margin(xs, n, level)
+                bounds[c.kpi] = (means[c.kpi] - margin if c.sense == ">="
+                                 else means[c.kpi] + margin)
+            ok = all(c.met(bounds[c.kpi]) for c in search.constraints)
             tries.append({"candidate": r["candidate"], "objective": r["objective"],
-                          "means": means, "met": ok})
+                          "means": means, "bounds": bounds, "level": level, "met": ok})
             if ok:
                 return r, tries, runs_done
             floor = r["objective"] * (1 + CONFIRM_STEP)
     return None, tries, runs_done
+
+
+def _margin(xs: list[float], n: int, level: float) -> float:
+    """t(level, len(xs) - 1) x sd(xs) / sqrt(n): how far a mean over n runs may be from the
+    plan's expected KPI at that one-sided confidence (0 at level 0.5 or with one run)."""
+    from scipy import stats
+
+    if level <= 0.5 or len(xs) < 2:
+        return 0.0
+    mean = math.fsum(xs) / len(xs)
+    sd = math.sqrt(math.fsum((x - mean) ** 2 for x in xs) / (len(xs) - 1))
+    return float(stats.t.ppf(level, len(xs) - 1)) * sd / math.sqrt(n)
 
 
 # ---- fewer buses --------------------------------------------------------------------------------
