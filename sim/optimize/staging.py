@@ -209,15 +209,24 @@ def matrix_coverage(sv: Survey, units: dict[str, dict[str, int]]) -> tuple[dict,
     return venue, city
 
 
+def post_cap(budget: int, max_posts: int) -> int:
+    """The most units of a type one post may hold: twice an even share (judgement: a big
+    incident takes the nearest units together, so a plan that piles them up at one post
+    leaves the rest of the venues bare; the independent busy chance of the expected covering
+    cannot see that)."""
+    return max(1, math.ceil(2 * budget / max(1, max_posts)))
+
+
 def solve_staging(sv: Survey, budgets: dict[str, int], max_posts: int, floor: float,
                   busy: dict[str, float], levels: int = 6,
                   time_limit_s: float = 60.0) -> StagingPlan:
     """Maximal expected covering (Daskin's MEXCLP) of the venue perimeters with a city floor:
-    x[j,t] units of type t at post j (whole numbers, the whole budget placed), z[j] post j open
-    (at most max_posts); a venue point reached by n units (fixed ones counted) is covered with
-    probability 1 - q^n, q the type's busy share, written as levels y[i,t,k] (k-th unit there)
-    worth (1 - q) q^(k-1) each; a city point is covered once reached (y[i,t]), and each type's
-    city share must reach the floor. Venue points weigh alike; the types weigh alike."""
+    x[j,t] units of type t at post j (whole numbers, the whole budget placed, at most
+    `post_cap` at one post), z[j] post j open (at most max_posts); a venue point reached by n
+    units (fixed ones counted) is covered with probability 1 - q^n, q the type's busy share,
+    written as levels y[i,t,k] (k-th unit there) worth (1 - q) q^(k-1) each; a city point is
+    covered once reached (y[i,t]), and each type's city share must reach the floor. Venue
+    points weigh alike; the types weigh alike."""
     from scipy.optimize import Bounds, LinearConstraint, milp
     from scipy.sparse import coo_matrix
 
@@ -239,8 +248,9 @@ def solve_staging(sv: Survey, budgets: dict[str, int], max_posts: int, floor: fl
 
     for k, t in enumerate(types):
         row([(k * J + j, 1.0) for j in range(J)], budgets[t], budgets[t])
-        for j in range(J):  # units only at an open post
-            row([(k * J + j, 1.0), (n_x + j, -float(budgets[t]))], -np.inf, 0.0)
+        for j in range(J):  # units only at an open post, at most the cap there
+            row([(k * J + j, 1.0), (n_x + j, -float(post_cap(budgets[t], max_posts)))],
+                -np.inf, 0.0)
     row([(n_x + j, 1.0) for j in range(J)], 0.0, float(max_posts))
     city_cols = {}
     for k, t in enumerate(types):
