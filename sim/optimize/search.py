@@ -32,8 +32,8 @@ SPEC = "optimize.json"
 HISTORY = "history.csv"
 FRESH_OFFSET = 1_000_000  # fresh seeds: replicates from here on, never used by a search
 CONFIRM_OFFSET = 500_000  # confirmation seeds: neither the search's nor the fresh ones
-CONFIRM_TRIES = 4  # judgement: the cheapest few plans that met the constraints are confirmed
-CONFIRM_STEP = 0.05  # judgement: after a miss, the next plan tried costs 5% more at least
+CONFIRM_TRIES = 5  # judgement: the cheapest few plans that met the constraints are confirmed
+CONFIRM_STEP = 0.1  # judgement: after a miss, the next plan tried costs 10% more at least
 # judgement: the search starts at the start plan and at uniform scalings of it, down while
 # they meet the constraints (up while they do not), then halves the step between the last
 # scaling that met them and the first that did not (BISECT times): the cheapest uniform plan
