@@ -12,10 +12,10 @@ from .. import argtypes
 from ..errors import InputError
 
 EXAMPLES = """examples:
-  python run.py optimize som1_day --objective buses --constraint on_time>=0.93 \\
-      --constraint wait_p90<=40 --budget 20 --seeds 2 --workers 1 --out outputs/opt-som1
-  python run.py optimize hico_fire_drill --objective venue_coverage \\
-      --constraint city_coverage>=0.8 --window 10:00-12:30 --seeds 4 --out outputs/opt-hico
+  python run.py optimize leaders_day --objective buses --constraint "on_time>=0.85" \\
+      --constraint "wait_p90<=35" --budget 30 --seeds 3 --workers 1 --out outputs/opt-leaders
+  python run.py optimize hico_fire_drill --objective venue_coverage --target-min 5 \\
+      --window 10:00-12:30 --fresh-seeds 5 --workers 1 --out outputs/opt-hico
 """
 
 
@@ -180,9 +180,9 @@ def _shuttles(args, src, sets, shipped, objective, constraints, out, key) -> int
                          "buses with no constraint is one a line)")
     for c in constraints:
         if c.kpi.startswith("optimize."):
-            raise InputError(f"--constraint {c.text!r}: {c.kpi.split('.')[1]} is a staging "
-                             "KPI; shuttle plans are held to delegates.*, shuttles.* or "
-                             "traffic.* KPIs")
+            raise InputError(f"--constraint {c.text!r}: {c.kpi} is a staging plan's KPI; "
+                             "shuttle plans are held to delegates.*, shuttles.* or traffic.* "
+                             "KPIs")
     if args.start == "plan" and any(".periods." in t for t in args.param):
         raise InputError("--param ...periods...: the plan's periods are known only once it is "
                          "sized; with --start plan give shuttles.lines.N.buses, or use --start "
