@@ -2,6 +2,7 @@
 meeting KPI constraints) or an emergency staging plan (venue coverage under a unit budget with a
 city floor), then proves it in simulation on fresh seeds.
 
+- `names.py`: the objectives and the short KPI names (light: the command line's help)
 - `problem.py`: objectives, constraints and the shuttle plan's decision variables
 - `search.py`: the simulation-based search (Optuna), its history, resume, verification
 - `staging.py`: the staging plan: travel times under the day's traffic, the covering MILP

@@ -20,7 +20,7 @@ EXAMPLES = """examples:
 
 
 def add_optimize_command(sub) -> None:
-    from .problem import KPI_ALIASES, OBJECTIVES
+    from .names import KPI_ALIASES, OBJECTIVES
 
     p = sub.add_parser(
         "optimize", help="propose a shuttle plan (fewest buses meeting KPI constraints) or a "

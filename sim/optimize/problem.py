@@ -18,23 +18,10 @@ from ..scenario import Scenario, override_scenario
 from ..summit import scaled_extra, scaled_timetable
 from ..whatif import kpis as kpi_info
 from ..whatif.params import _without_defaults, check_kpi_names, parse_range
+from .names import KPI_ALIASES, OBJECTIVES, SHUTTLE_OBJECTIVES, STAGING_OBJECTIVES
 
-# short names a planner writes for the KPIs constraints usually bind (docs/kpis.md); any
-# flattened metrics.json name works too
-KPI_ALIASES = {
-    "on_time": "delegates.on_time_rate",
-    "wheelchair_on_time": "delegates.wheelchair.on_time_rate",
-    "wait_p90": "delegates.wait_p90_min",
-    "peak_load": "shuttles.peak_hour_max_load_share",
-    "venue_coverage": "optimize.venue_covered_share",
-    "city_coverage": "optimize.city_covered_share",
-}
-SHUTTLE_OBJECTIVES = {"buses": "line buses in all (the busiest period of each line, extra "
-                               "buses included)",
-                      "bus_hours": "bus-hours the timetables schedule"}
-STAGING_OBJECTIVES = {"venue_coverage": "share of the venue perimeters reached within the "
-                                        "response target (maximised)"}
-OBJECTIVES = {**SHUTTLE_OBJECTIVES, **STAGING_OBJECTIVES}
+__all__ = ["KPI_ALIASES", "OBJECTIVES", "SHUTTLE_OBJECTIVES", "STAGING_OBJECTIVES"]
+
 _CONSTRAINT = re.compile(r"^\s*([A-Za-z0-9_.\-: ]+?)\s*(>=|<=)\s*([^\s]+)\s*$")
 
 
