@@ -509,6 +509,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_bench)
     add_whatif_commands(sub)
     add_calibration_commands(sub)
+    from .optimize.command import add_optimize_command
+
+    add_optimize_command(sub)
 
     p = sub.add_parser("viz", help="the live control-centre view in the browser (ui extra)")
     p.add_argument("scenario", metavar="SCENARIO", nargs="?", default="leaders_day",

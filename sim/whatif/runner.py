@@ -56,11 +56,14 @@ def flatten(metrics: dict, prefix: str = "") -> dict[str, float]:
 def run_one(scenario: Scenario, seed: int, probe=None) -> dict[str, float]:
     """One whole run in this process; its KPIs flattened. A probe (a picklable callable of the
     finished model and its metrics, such as calibration's fit to observations) adds KPIs of its
-    own, computed where the model is."""
+    own, computed where the model is; a probe with an `attach(model)` method is given the model
+    before it runs too (to sample it during the day: the optimiser's coverage)."""
     from ..model import SummitModel
     from ..outputs import collect_metrics
 
     model = SummitModel(scenario, seed=seed)
+    if probe is not None and hasattr(probe, "attach"):
+        probe.attach(model)
     model.run()
     metrics = collect_metrics(model)
     kpis = flatten(metrics)

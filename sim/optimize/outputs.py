@@ -1,0 +1,236 @@
+"""The end of an optimisation: the chosen plan proved on fresh seeds and the output folder
+written whole (a temporary folder renamed when complete)."""
+
+from __future__ import annotations
+
+import math
+import shutil
+import sys
+import time
+
+from ..atomic import atomic_dir
+from .command import dump, remove_work
+from .problem import plan_buses, plan_cost
+from .report import (
+    constraint_lines,
+    draw_shuttle_history,
+    draw_staging,
+    run_fresh,
+    shuttle_plan_toml,
+    staging_plan_toml,
+    write_compare_files,
+)
+from .search import HISTORY, best_row, confirm, cut_buses, fresh_seeds
+
+SHUTTLE_KPIS = ["shuttles.fleet", "delegates.on_time_rate", "delegates.wheelchair.on_time_rate",
+                "delegates.wait_p90_min", "shuttles.peak_hour_max_load_share",
+                "delegates.people_denied_boarding", "delegates.gave_up_waiting",
+                "shuttles.load_factor", "traffic.delay_mean_min"]
+STAGING_KPIS = ["optimize.venue_covered_share", "optimize.city_covered_share",
+                "optimize.pumper.venue_covered_share", "optimize.ambulance.venue_covered_share",
+                "optimize.pumper.city_covered_share", "optimize.ambulance.city_covered_share",
+                "emergency.within_7min_rate", "emergency.call_to_arrival_p90_s",
+                "emergency.coverage_min"]
+
+
+def _shown(result, constraints, base) -> list[str]:
+    names = [*base, *(c.kpi for c in constraints if c.kpi not in base)]
+    return [k for k in names if k in result.kpis]
+
+
+def finish_shuttles(args, src, sets, shipped, search, rows, out, work, replace, key, backend,
+                    began, start_runs) -> int:
+    best = best_row(search, rows)
+    tries, confirm_runs = [], 0
+    if args.confirm_seeds and best["feasible"]:
+        confirmed, tries, confirm_runs = confirm(search, rows, backend, args.confirm_seeds,
+                                                 progress=not args.quiet,
+                                                 level=args.confirm_level)
+        best = confirmed or best
+    chosen = search.scenario(best["values"])
+    cut = cut_buses(chosen)
+    seeds = fresh_seeds(search.base_seed, args.fresh_seeds)
+    if not args.quiet:
+        print(f"optimize: the chosen plan ({plan_buses(chosen)} buses), the shipped plan and "
+              f"the chosen with 10% fewer buses on {len(seeds)} fresh seeds", file=sys.stderr)
+    named = [("shipped plan", shipped), ("chosen plan", chosen),
+             ("chosen plan, 10% fewer buses", cut)]
+    result = run_fresh(named, seeds, search.base_seed, backend, progress=not args.quiet)
+    searched = sum(r["simulated"] for r in rows)
+    simulations = start_runs + searched + confirm_runs + len(named) * len(seeds)
+    wall = time.perf_counter() - began
+    est = result.estimates()
+    verdict = {label: all(c.met(est[label][c.kpi].mean) if c.kpi in est[label] else False
+                          for c in search.constraints) for label, _ in named}
+    header = [f"{src.label}: {search.objective} minimised subject to "
+              + ", ".join(str(c) for c in search.constraints)
+              + f" (means over {search.seeds} seed(s) {search.spec()['replicate_seeds']})",
+              f"start: {search.start_kind} ({plan_buses(search.start)} buses); "
+              f"confirmed on {args.confirm_seeds} more seeds: "
+              + (", ".join(f"candidate {t['candidate']} ({t['objective']:g}) "
+                           f"{'met' if t['met'] else 'missed'}" for t in tries) or "none")
+              + ("" if not tries or tries[-1]["met"] else
+                 " (UNCONFIRMED: the cheapest plan of the search is written)") + "; "
+              f"{len(rows)} candidates, {searched} runs; shipped {plan_buses(shipped)} buses, "
+              f"chosen {plan_buses(chosen)}"
+              + ("" if best["feasible"] else " -- NO candidate met every constraint: the "
+                                             "nearest is written"),
+              f"on {len(seeds)} fresh seeds: " + ("meets" if verdict["chosen plan"]
+                                                  else "DOES NOT meet")
+              + " every constraint (compare.txt)"]
+    text = shuttle_plan_toml(shipped, chosen, header, sets)
+    with atomic_dir(out, replace=replace, command="optimize", key=key) as tmp:
+        (tmp / "plan.toml").write_text(text, encoding="utf-8")
+        shutil.copyfile(work / HISTORY, tmp / HISTORY)
+        draw_shuttle_history(rows, search, best, tmp / "search.png",
+                             f"{src.label}: {len(rows)} candidate plans, each over the same "
+                             f"{search.seeds} seed{'s' if search.seeds > 1 else ''}; chosen: "
+                             f"{plan_buses(chosen)} buses (shipped {plan_buses(shipped)})",
+                             plan_cost(search.objective, shipped))
+        table = write_compare_files(result, tmp, _shown(result, search.constraints,
+                                                        SHUTTLE_KPIS))
+        checks = constraint_lines(result, search.constraints)
+        (tmp / "optimize.json").write_text(dump({
+            **search.spec(), "candidates": len(rows), "simulations": simulations,
+            "simulations_search": searched, "simulations_start": start_runs,
+            "simulations_confirm": confirm_runs, "confirmation": tries,
+            "confirmed": bool(tries) and tries[-1]["met"],
+            "simulations_fresh": len(named) * len(seeds), "wall_s": round(wall, 1),
+            "fresh_seeds": seeds, "buses": {"shipped": plan_buses(shipped),
+                                            "start": plan_buses(search.start),
+                                            "chosen": plan_buses(chosen),
+                                            "chosen_less_10pct": plan_buses(cut)},
+            "chosen_candidate": best["candidate"], "chosen_feasible_in_search":
+                best["feasible"],
+            "meets_on_fresh_seeds": verdict, "checks": checks}), encoding="utf-8")
+    remove_work(work)
+    print(table, end="")
+    print("\n".join(checks))
+    for t in tries:
+        print(f"confirmation of candidate {t['candidate']} ({t['objective']:g}) over "
+              f"{search.seeds} + {args.confirm_seeds} seeds, mean (one-sided "
+              f"{t['level']:.0%} bound): "
+              + ", ".join(f"{k} {v:.4g} ({t['bounds'][k]:.4g})" if v is not None
+                          else f"{k} missing" for k, v in t["means"].items())
+              + (": met" if t["met"] else ": missed"))
+    print(f"\noptimize: {len(rows)} candidates, {simulations} simulations "
+          f"({start_runs} start, {searched} search, {confirm_runs} confirmation, "
+          f"{len(named) * len(seeds)} fresh), "
+          f"{wall:.0f} s; buses shipped {plan_buses(shipped)}, start {plan_buses(search.start)}"
+          f", chosen {plan_buses(chosen)} (10% fewer: {plan_buses(cut)}, "
+          + ("still meets every constraint" if verdict["chosen plan, 10% fewer buses"]
+             else "breaks a constraint") + " on the fresh seeds)")
+    print(f"written to {out}/ (plan.toml, history.csv, search.png, compare.txt, compare.csv, "
+          "optimize.json)")
+    return 0
+
+
+def finish_staging(args, src, sets, shipped, constraints, out, replace, key, backend, window,
+                   budgets) -> int:
+    from .staging import (
+        CoverageProbe,
+        busy_shares,
+        expected_venue_coverage,
+        matrix_coverage,
+        shipped_units,
+        solve_staging,
+        staged_scenario,
+        survey,
+    )
+
+    began = time.perf_counter()
+    base_seed = args.seed if args.seed is not None else shipped.seed
+    if not args.quiet:
+        print("optimize: travel times under the day's traffic (one run to the window's end)",
+              file=sys.stderr)
+    sv = survey(shipped, base_seed, window, args.target_min)
+    ship = shipped_units(shipped, sv)
+    _, ship_city = matrix_coverage(sv, ship)
+    floor = constraints[0].bound if constraints else min(ship_city.values())
+    posts = args.posts or len(shipped.emergency.staging)
+    busy = busy_shares(shipped, window, budgets)
+    plan = solve_staging(sv, budgets, posts, floor, busy)
+    chosen = staged_scenario(shipped, sv, plan)
+    seeds = fresh_seeds(base_seed, args.fresh_seeds)
+    probe = CoverageProbe(window, args.target_min)
+    named = [("shipped staging", shipped), ("proposed staging", chosen)]
+    if not args.quiet:
+        print(f"optimize: the proposed and the shipped staging on {len(seeds)} fresh seeds",
+              file=sys.stderr)
+    result = run_fresh(named, seeds, base_seed, backend, probe, progress=not args.quiet)
+    est = result.estimates()
+    wall = time.perf_counter() - began
+    target = args.target_min or shipped.emergency.coverage_target_min
+    hm = f"{_clock(window.start)}-{_clock(window.end)}"
+    e_ship = expected_venue_coverage(sv, ship, busy)
+    e_plan = expected_venue_coverage(sv, plan.units, busy)
+    header = [f"{src.label}: venue perimeters ({len(sv.venue_nodes)} road nodes within 600 m "
+              f"of a venue) reached within {target:g} min, {hm}, city floor "
+              f"{floor:.1%} of residents per unit type",
+              f"budget: {', '.join(f'{t} {n}' for t, n in budgets.items())} at most {posts} "
+              f"posts, from {len(sv.node_ids)} candidate places; MILP {plan.status}; busy "
+              f"shares {', '.join(f'{t} {q:.2f}' for t, q in busy.items())}",
+              f"expected venue coverage (matrix) shipped {e_ship:.3f}, proposed {e_plan:.3f}"]
+    text = staging_plan_toml(shipped, chosen, header, sets)
+    with atomic_dir(out, replace=replace, command="optimize", key=key) as tmp:
+        (tmp / "plan.toml").write_text(text, encoding="utf-8")
+        table = write_compare_files(result, tmp, _shown(result, constraints, STAGING_KPIS))
+        labels = [lab for lab, _ in named]
+        draw_staging(labels, [est[lab]["optimize.venue_covered_share"] for lab in labels],
+                     [est[lab]["optimize.city_covered_share"] for lab in labels], floor,
+                     tmp / "coverage.png",
+                     f"{src.label}, {hm}: reached within {target:g} min by a free unit "
+                     f"(the lower of {' and '.join(sv.budgets_s)}),\nmean and 95% CI of "
+                     f"{len(seeds)} fresh seeds")
+        _write_posts(tmp / "posts.csv", sv, ship, plan)
+        (tmp / "optimize.json").write_text(dump({
+            "kind": "summit-sim optimize staging", "scenario": src.ref,
+            "set": [str(a) for a in sets], "window": [window.start, window.end],
+            "target_min": target, "floor": floor, "budgets": budgets, "posts": posts,
+            "busy": busy, "candidates": list(zip(sv.names, sv.node_ids, strict=True)),
+            "simulations": 1 + len(named) * len(seeds), "wall_s": round(wall, 1),
+            "fresh_seeds": seeds, "milp": plan.status,
+            "matrix": {"shipped": {"venue": matrix_coverage(sv, ship)[0], "city": ship_city,
+                                   "expected_venue": e_ship},
+                       "proposed": {"venue": plan.venue_coverage, "city": plan.city_coverage,
+                                    "expected_venue": e_plan}}}), encoding="utf-8")
+    print(table, end="")
+    v = {lab: est[lab]["optimize.venue_covered_share"] for lab in labels}
+    c = {lab: est[lab]["optimize.city_covered_share"] for lab in labels}
+    print(f"\noptimize: venue coverage shipped {_pct(v[labels[0]])}, proposed "
+          f"{_pct(v[labels[1]])}; city shipped {_pct(c[labels[0]])}, proposed "
+          f"{_pct(c[labels[1]])} (floor {floor:.1%}); {1 + len(named) * len(seeds)} "
+          f"simulations, {wall:.0f} s")
+    print(f"written to {out}/ (plan.toml, posts.csv, coverage.png, compare.txt, compare.csv, "
+          "optimize.json)")
+    return 0
+
+
+def _pct(e) -> str:
+    if math.isnan(e.low):
+        return f"{100 * e.mean:.1f}%"
+    return f"{100 * e.mean:.1f}% [{100 * e.low:.1f}, {100 * e.high:.1f}]"
+
+
+def _clock(t: float) -> str:
+    from ..clock import format_clock
+
+    return format_clock(t)[:5]
+
+
+def _write_posts(path, sv, shipped_units, plan) -> None:
+    """posts.csv: per candidate place with units in either plan, the shipped and proposed
+    units of each coverage type."""
+    import csv
+
+    names = dict(zip(sv.node_ids, sv.names, strict=True))
+    types = list(sv.budgets_s)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["place", "node", *(f"shipped_{t}" for t in types),
+                    *(f"proposed_{t}" for t in types)])
+        for node in sv.node_ids:
+            a, b = shipped_units.get(node, {}), plan.units.get(node, {})
+            if a or b:
+                w.writerow([names[node], node, *(a.get(t, 0) for t in types),
+                            *(b.get(t, 0) for t in types)])
