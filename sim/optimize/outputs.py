@@ -179,8 +179,8 @@ def finish_staging(args, src, sets, shipped, constraints, out, replace, key, bac
         draw_staging(labels, [est[lab]["optimize.venue_covered_share"] for lab in labels],
                      [est[lab]["optimize.city_covered_share"] for lab in labels], floor,
                      tmp / "coverage.png",
-                     f"{src.label}, {hm}: reached within {target:g} min by a free unit "
-                     f"(the lower of {' and '.join(sv.budgets_s)}),\nmean and 95% CI of "
+                     f"{src.label}, {hm}: reached within {target:g} min by a free unit\n"
+                     f"(the lower of {' and '.join(sv.budgets_s)}), mean and 95% CI of "
                      f"{len(seeds)} fresh seeds")
         _write_posts(tmp / "posts.csv", sv, ship, plan)
         (tmp / "optimize.json").write_text(dump({
