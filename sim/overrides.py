@@ -174,6 +174,20 @@ def check_path(path: str, schema: type[BaseModel], context: str | None = None) -
 
 
 # ---- applying --------------------------------------------------------------------------------
+def read_path(data, path: str):
+    """The value at a dotted parameter path ("shuttles.lines.0.buses") of a scenario's plain data
+    (model_dump), or None where the path leads nowhere."""
+    node = data
+    for key in path.split("."):
+        if isinstance(node, dict) and key in node:
+            node = node[key]
+        elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
+            node = node[int(key)]
+        else:
+            return None
+    return node
+
+
 def apply_override(raw: dict, assignment: str) -> None:
     """Apply one `path=value` to the raw scenario dict; list items by index (closures.0.start)."""
     path, text = split_override(assignment)

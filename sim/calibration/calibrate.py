@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import __version__
 from ..errors import InputError
+from ..overrides import read_path
 from ..whatif.params import Range, Source, build_scenario, range_assignment
 from ..whatif.runner import Job, replicate_seeds
 from .fit import FitProbe
@@ -51,23 +52,13 @@ class Calibration:
         scenario = build_scenario(self.source, self.base)
         out = []
         for r in self.ranges:
-            value = _read_path(scenario.model_dump(), r.path)
+            value = read_path(scenario.model_dump(), r.path)
             if not isinstance(value, int | float) or isinstance(value, bool):
                 value = (r.low + r.high) / 2
             out.append(min(max((float(value) - r.low) / (r.high - r.low), 0.0), 1.0))
         return out
 
 
-def _read_path(data, path: str):
-    node = data
-    for key in path.split("."):
-        if isinstance(node, dict) and key in node:
-            node = node[key]
-        elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
-            node = node[int(key)]
-        else:
-            return None
-    return node
 
 
 class _BudgetSpent(Exception):
@@ -212,7 +203,7 @@ def calibrated_toml(cal: Calibration, result: dict, out: Path) -> str:
         if _list_path(r.path) is None:
             lines.append(f"{r.path} = {_toml_value(best['params'][r.path], r.integer)}")
     for path in lists:
-        lines.append(f"{path} = {_inline(_read_path(chosen, path))}")
+        lines.append(f"{path} = {_inline(read_path(chosen, path))}")
     lines += ["", *record_lines(cal, result)]
     return "\n".join(lines) + "\n"
 

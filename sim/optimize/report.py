@@ -33,7 +33,8 @@ def _base_reference(scenario) -> str:
 def set_lines(sets, chosen, skip: str) -> list[str]:
     """The --set values as TOML: a plain value as given; a value inside a list (closures.0.end)
     as the whole list, since a scenario's lists replace its base's (as calibrate writes them)."""
-    from ..calibration.calibrate import _inline, _list_path, _read_path
+    from ..calibration.calibrate import _inline, _list_path
+    from ..overrides import read_path
 
     out, lists = [], []
     for a in sets:
@@ -45,7 +46,7 @@ def set_lines(sets, chosen, skip: str) -> list[str]:
         elif where not in lists:
             lists.append(where)
     dumped = chosen.model_dump(mode="json")
-    out += [f"{p} = {_inline(_read_path(dumped, p))}" for p in lists]
+    out += [f"{p} = {_inline(read_path(dumped, p))}" for p in lists]
     return out
 
 

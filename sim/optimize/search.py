@@ -24,6 +24,7 @@ import numpy as np
 from .. import __version__
 from ..atomic import atomic_file
 from ..errors import InputError
+from ..overrides import read_path
 from ..scenario import Scenario
 from ..whatif.runner import Job, replicate_seed, replicate_seeds
 from .problem import Constraint, Variable, candidate, plan_bus_hours, plan_buses, plan_cost
@@ -100,7 +101,7 @@ class ShuttleSearch:
                 t = ln if v.period is None else ln.periods[v.period]
                 x = getattr(t, v.field)
             else:
-                x = _read(self.start.model_dump(), v.path)
+                x = read_path(self.start.model_dump(), v.path)
                 x = (v.low + v.high) / 2 if not isinstance(x, int | float) else x
             out.append(v.value(min(max(float(x), v.low), v.high)))
         return out
@@ -122,16 +123,6 @@ class ShuttleSearch:
         return json.dumps([sc.shuttles.model_dump(mode="json"), plain], sort_keys=True)
 
 
-def _read(data, path: str):
-    node = data
-    for key in path.split("."):
-        if isinstance(node, dict) and key in node:
-            node = node[key]
-        elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
-            node = node[int(key)]
-        else:
-            return None
-    return node
 
 
 # ---- the search's folder -----------------------------------------------------------------------
