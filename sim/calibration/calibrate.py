@@ -59,8 +59,6 @@ class Calibration:
         return out
 
 
-
-
 class _BudgetSpent(Exception):
     pass
 

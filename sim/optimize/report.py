@@ -10,9 +10,8 @@ from pathlib import Path
 
 from ..clock import format_clock
 from ..whatif import kpis as kpi_info
-from ..whatif.compare import CompareResult, Subject, format_table
+from ..whatif.compare import CompareResult, Subject, format_table, run_side_by_side
 from ..whatif.params import Source
-from ..whatif.runner import Job
 
 
 def _hm(t: float) -> str:
@@ -113,19 +112,9 @@ def staging_plan_toml(source_scenario, chosen, header: list[str], sets) -> str:
 def run_fresh(named: list[tuple[str, object]], seeds: list[int], base_seed: int, backend,
               probe=None, progress: bool = True) -> CompareResult:
     """Each (label, scenario) over the same fresh seeds, as `compare` runs them (A first)."""
-    from tqdm import tqdm
-
-    jobs = [Job((s, r), sc, seed, probe) for r, seed in enumerate(seeds)
-            for s, (_, sc) in enumerate(named)]
-    runs: list[list] = [[None] * len(seeds) for _ in named]
-    with tqdm(total=len(jobs), unit="run", desc="fresh seeds", disable=not progress,
-              dynamic_ncols=True) as bar:
-        for job, kpi in backend.run(jobs):
-            s, r = job.key
-            runs[s][r] = kpi
-            bar.update(1)
+    runs, kpis = run_side_by_side([sc for _, sc in named], seeds, backend, probe=probe,
+                                  desc="fresh seeds", progress=progress)
     subjects = [Subject(Source(label, label), ()) for label, _ in named]
-    kpis = sorted({k for per in runs for r in per for k in r})
     return CompareResult(subjects, seeds, base_seed, runs, kpis)
 
 

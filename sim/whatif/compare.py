@@ -102,8 +102,6 @@ def _letter(i: int) -> str:
 
 def run_compare(subjects: list[Subject], *, seeds: int, base_seed: int | None, backend,
                 progress: bool = True) -> CompareResult:
-    from tqdm import tqdm
-
     if seeds < 1:
         raise InputError(f"--seeds {seeds}: must be 1 or more")
     scenarios = []
@@ -114,17 +112,26 @@ def run_compare(subjects: list[Subject], *, seeds: int, base_seed: int | None, b
             raise InputError(f"{subj.label}: {exc}") from None
     base = scenarios[0].seed if base_seed is None else base_seed
     seed_list = replicate_seeds(base, seeds)
-    jobs = [Job((s, r), sc, seed_list[r]) for r in range(seeds)
+    runs, kpis = run_side_by_side(scenarios, seed_list, backend, progress=progress)
+    return CompareResult(subjects, seed_list, base, runs, kpis)
+
+
+def run_side_by_side(scenarios: list, seeds: list[int], backend, *, probe=None,
+                     desc: str = "compare", progress: bool = True) -> tuple[list[list], list]:
+    """Every scenario on every seed (the same seeds for all: common random numbers), seed by
+    seed with the first scenario first; each one's KPIs per seed, and every KPI name seen."""
+    from tqdm import tqdm
+
+    jobs = [Job((s, r), sc, seed, probe) for r, seed in enumerate(seeds)
             for s, sc in enumerate(scenarios)]
-    runs: list[list] = [[None] * seeds for _ in subjects]
-    with tqdm(total=len(jobs), unit="run", desc="compare", disable=not progress,
+    runs: list[list] = [[None] * len(seeds) for _ in scenarios]
+    with tqdm(total=len(jobs), unit="run", desc=desc, disable=not progress,
               dynamic_ncols=True) as bar:
         for job, kpi in backend.run(jobs):
             s, r = job.key
             runs[s][r] = kpi
             bar.update(1)
-    kpis = sorted({k for per in runs for r in per for k in r})
-    return CompareResult(subjects, seed_list, base, runs, kpis)
+    return runs, sorted({k for per in runs for r in per for k in r})
 
 
 # ---- presenting ------------------------------------------------------------------------------
