@@ -8,15 +8,10 @@ import json
 import math
 from pathlib import Path
 
-from ..clock import format_clock
+from ..planning.scenario_file import _hm, line_vehicle_fields
 from ..whatif import kpis as kpi_info
 from ..whatif.compare import CompareResult, Subject, format_table, run_side_by_side
 from ..whatif.params import Source
-
-
-def _hm(t: float) -> str:
-    text = format_clock(t)
-    return text[:5] if text.endswith(":00") or len(text) > 5 else text
 
 
 def _q(s: str) -> str:
@@ -79,13 +74,7 @@ def shuttle_plan_toml(source_scenario, chosen, header: list[str], sets) -> str:
                 lines.append(f"{fld} = [" + ", ".join(f'"{_hm(t)}"' for t in runs) + "]")
         if ln.extra_vehicles:
             lines.append(f"extra_vehicles = {ln.extra_vehicles}")
-        lines += [f"seats = {ln.seats}", f"wheelchair_places = {ln.wheelchair_places}",
-                  f"layover_min = {ln.layover_min:g}"]
-        if ln.depot:
-            lines.append(f"depot = {_q(ln.depot)}")
-        if ln.loop:
-            lines.append("loop = true")
-        lines.append("")
+        lines += [*line_vehicle_fields(ln), ""]
     return "\n".join(lines)
 
 

@@ -121,13 +121,19 @@ def _line_block(ln, plan: LinePlan, targets: Targets) -> list[str]:
         out += [f"headway_min = {ln.headway_min:g}", f"vehicles = {ln.vehicles}"]
     if plan.extra_runs or plan.extra_runs_back:
         out += _extra_runs_block(plan)
-    out += [f"seats = {ln.seats}", f"wheelchair_places = {ln.wheelchair_places}",
-            f"layover_min = {ln.layover_min:g}"]
+    return [*out, *line_vehicle_fields(ln), ""]
+
+
+def line_vehicle_fields(ln) -> list[str]:
+    """A line's buses and where they rest, as TOML lines: seats, wheelchair places, layover,
+    depot and loop (written as the scenario had them; the plan changes none of them)."""
+    out = [f"seats = {ln.seats}", f"wheelchair_places = {ln.wheelchair_places}",
+           f"layover_min = {ln.layover_min:g}"]
     if ln.depot:
         out.append(f"depot = {json.dumps(ln.depot, ensure_ascii=False)}")
     if ln.loop:
         out.append("loop = true")
-    return [*out, ""]
+    return out
 
 
 def _extra_runs_block(plan: LinePlan) -> list[str]:
