@@ -3,14 +3,19 @@ history picture, and the chosen plan against the shipped one on fresh seeds (com
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 from pathlib import Path
 
 from ..planning.scenario_file import _hm, line_vehicle_fields
 from ..whatif import kpis as kpi_info
-from ..whatif.compare import CompareResult, Subject, format_table, run_side_by_side
+from ..whatif.compare import (
+    CompareResult,
+    Subject,
+    format_table,
+    run_side_by_side,
+    write_compare_csv,
+)
 from ..whatif.params import Source
 
 
@@ -109,18 +114,9 @@ def run_fresh(named: list[tuple[str, object]], seeds: list[int], base_seed: int,
 
 def write_compare_files(result: CompareResult, folder: Path, shown: list[str]) -> str:
     """compare.csv (every KPI) and compare.txt (the KPIs shown); returns the text."""
-    from ..whatif.compare import COMPARE_COLUMNS
-
-    with open(folder / "compare.csv", "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(COMPARE_COLUMNS)
-        for row in result.table():
-            e, d = row["estimate"], row["diff"]
-            w.writerow([row["kpi"], row["scenario"], row["label"], e.n,
-                        *(_g(x) for x in (e.mean, e.sd, e.low, e.high)),
-                        *((_g(d.diff), _g(d.low), _g(d.high), _g(d.p_value), int(d.significant))
-                          if d is not None else ("",) * 5)])
     from .search import FRESH_OFFSET
+
+    write_compare_csv(result, folder / "compare.csv")
 
     text = (f"Fresh seeds: replicates {FRESH_OFFSET:,} to {FRESH_OFFSET + len(result.seeds) - 1:,}"
             f" of base seed {result.base_seed} ({', '.join(map(str, result.seeds))}), never "
@@ -128,10 +124,6 @@ def write_compare_files(result: CompareResult, folder: Path, shown: list[str]) -
     text += format_table(result, [k for k in shown if k in result.kpis])
     (folder / "compare.txt").write_text(text, encoding="utf-8")
     return text
-
-
-def _g(x: float) -> str:
-    return "" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.6g}"
 
 
 def constraint_lines(result: CompareResult, constraints) -> list[str]:

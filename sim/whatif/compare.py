@@ -209,20 +209,25 @@ def default_out(subjects: Sequence[Subject]) -> Path:
     return Path("outputs") / f"compare-{slug}"
 
 
+def write_compare_csv(result: CompareResult, path: Path) -> None:
+    """compare.csv: every KPI of every scenario, its estimate and its difference from A."""
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(COMPARE_COLUMNS)
+        for row in result.table():
+            e, d = row["estimate"], row["diff"]
+            w.writerow([row["kpi"], row["scenario"], row["label"], e.n,
+                        *(_g(x) for x in (e.mean, e.sd, e.low, e.high)),
+                        *((_g(d.diff), _g(d.low), _g(d.high), _g(d.p_value),
+                           "yes" if d.significant else "no") if d else [""] * 5)])
+
+
 def write_compare(result: CompareResult, out: Path, *, chart_kpis: Sequence[str] = (),
                   replace: bool = False, key: str | None = None) -> Path:
     out = Path(out)
     charted = key_kpis(result.kpis, chart_kpis)
     with atomic_dir(out, replace=replace, command="compare", key=key) as tmp:
-        with open(tmp / "compare.csv", "w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh, lineterminator="\n")
-            w.writerow(COMPARE_COLUMNS)
-            for row in result.table():
-                e, d = row["estimate"], row["diff"]
-                w.writerow([row["kpi"], row["scenario"], row["label"], e.n,
-                            *(_g(x) for x in (e.mean, e.sd, e.low, e.high)),
-                            *((_g(d.diff), _g(d.low), _g(d.high), _g(d.p_value),
-                               "yes" if d.significant else "no") if d else [""] * 5)])
+        write_compare_csv(result, tmp / "compare.csv")
         with open(tmp / "runs.csv", "w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh, lineterminator="\n")
             w.writerow(["scenario", "label", "replicate", "seed", *result.kpis])
