@@ -83,6 +83,33 @@ def test_the_fleet_a_line_needs_is_found(tmp_path, objective, cost):
 
 
 @needs_optuna
+def test_the_front_of_buses_against_load_is_every_fleet_the_load_falls_with(tmp_path):
+    """On the single line the load is 20 / n: each bus more lowers it, so every distinct fleet
+    the search tries is on the front of buses against load, the front spans a quarter to
+    twice the start (the ladder), and the plans missing the load bound are left off it."""
+    from dataclasses import replace
+
+    from sim.optimize.front import front_feasible, spread
+    from sim.optimize.search import run_search
+
+    search = replace(_search(budget=16, seeds=2), front=("shuttles.peak_hour_max_load_share",
+                                                          False))
+    backend = LineLoadBackend(replicate_seeds(search.base_seed, search.seeds))
+    rows = run_search(search, tmp_path / "work", backend, progress=False)
+    buses = sorted({r["values"][0] for r in rows})
+    assert buses[0] <= round(0.25 * 10) and buses[-1] >= 2 * 10  # the ladder's span
+    whole = front_feasible(search, rows)
+    fleets = [r["values"][0] for r in whole]
+    assert len(fleets) >= 3
+    assert fleets == sorted({b for b in buses if b >= KNOWN_FLEET})  # every feasible fleet
+    loads = [r["means"]["shuttles.peak_hour_max_load_share"] for r in whole]
+    assert loads == sorted(loads, reverse=True) and max(loads) <= MAX_LOAD
+    picked = spread(whole, 3)
+    assert picked[0] is whole[0] and picked[-1] is whole[-1] and len(picked) == min(3,
+                                                                                   len(whole))
+
+
+@needs_optuna
 def test_same_seed_same_history_and_a_resumed_search_is_the_same(tmp_path):
     from sim.optimize.search import HISTORY, run_search
 
@@ -113,6 +140,28 @@ def test_buses_per_line_keep_the_round_trip():
     assert ln.vehicles == 25 and ln.vehicles * ln.headway_min == pytest.approx(60, abs=0.5)
     assert plan_buses(sc) == 10
 
+
+
+def test_a_wait_bound_at_the_delegates_patience_is_flagged():
+    """A trip that gave up waiting counts the patience as its wait, so a p90 bound at or above
+    the patience is met by plans that strand delegates: the optimiser warns; below, it does
+    not; the short name for the give-ups to sessions reaches the KPI the runs write."""
+    from sim.optimize.problem import check_constraints, constraint_warnings, parse_constraint
+    from sim.scenario import load_scenario
+
+    sc = load_scenario("som1_day")
+    assert sc.delegates.max_wait_min == 30
+
+    def warned(text):
+        return constraint_warnings([parse_constraint(text)], sc)
+
+    assert "delegates.max_wait_min = 30 min" in warned("wait_p90<=32")[0]
+    assert warned("wait_p90<=30") and warned("delegates.wheelchair.wait_p90_min<=45")
+    assert warned("wait_p90<=29.5") == [] and warned("on_time>=0.95") == []
+    assert warned("wait_p90>=40") == []  # a floor on waits strands nobody
+    gave_up = parse_constraint("gave_up_to_sessions<=50")
+    assert gave_up.kpi == "delegates.gave_up_waiting_by_purpose.to_session"
+    check_constraints([gave_up], sc)
 
 def test_the_covering_milp_trades_venue_depth_against_the_city_floor():
     """Three places: A reaches every venue point, B the whole city, C half the venue and three
@@ -154,6 +203,9 @@ def test_the_covering_milp_trades_venue_depth_against_the_city_floor():
     (["--param", "shuttles.linse.0.buses=1:3"], "Did you mean 'shuttles.lines'"),
     (["--param", "weather=1:3"], "weather is not a number"),
     (["--constraint", "city_coverage>=0.7"], "optimize.city_covered_share is a staging plan's KPI"),
+    (["--front", "on_time"], "--front 'on_time': expected max:KPI or min:KPI"),
+    (["--front", "max:ontime"], "--front 'max:ontime': 'ontime': runs of"),
+    (["--front", "max:venue_coverage"], "is a staging plan's KPI; a shuttle plan's front"),
 ])
 def test_bad_input_is_named_and_nothing_is_written(tmp_path, capsys, args, message):
     out = tmp_path / "opt"
@@ -287,6 +339,7 @@ def test_the_coverage_probe_measures_without_changing_the_run():
     (["--units", "pumper=two"], "--units 'pumper=two': pumper = 'two'"),
     (["--units", "tanker=2"], "'tanker' is not a coverage type of this scenario"),
     (["--constraint", "on_time>=0.9"], "a staging plan takes one constraint, the city floor"),
+    (["--front", "max:on_time"], "a trade-off front is for shuttle plans"),
     (["--param", "shuttles.lines.0.buses=1:3"], "--param is for shuttle plans"),
 ])
 def test_bad_staging_input_is_named_and_nothing_is_written(tmp_path, capsys, args, message):

@@ -41,6 +41,11 @@ def add_optimize_command(sub) -> None:
     p.add_argument("--constraint", action="append", default=[], metavar="KPI>=X|KPI<=X",
                    help="a KPI bound judged on the mean over the seeds (repeatable), e.g. "
                         "on_time>=0.95, wait_p90<=20, city_coverage>=0.8")
+    p.add_argument("--front", metavar="max:KPI|min:KPI",
+                   help="shuttle plans: search the trade-off front of the objective against "
+                        "this KPI (e.g. max:on_time) instead of the cheapest plan meeting the "
+                        "constraints (which then only bound the front); its plans are proved "
+                        "on fresh seeds and written to front/ for a planner to choose from")
     p.add_argument("--param", action="append", default=[], metavar="PATH=LO:HI",
                    help="a decision variable and its range (repeatable; default every line's "
                         "buses, 1 to twice the start plan's): shuttles.lines.N.buses, "
@@ -144,6 +149,7 @@ def cmd_optimize(args) -> int:
         STAGING_OBJECTIVES,
         check_constraints,
         check_objective,
+        constraint_warnings,
         parse_constraint,
     )
 
@@ -153,10 +159,13 @@ def cmd_optimize(args) -> int:
     shipped = build_scenario(src, sets)
     constraints = [parse_constraint(t) for t in args.constraint]
     check_constraints(constraints, shipped)
+    for text in constraint_warnings(constraints, shipped):
+        print(f"warning: {text}", file=sys.stderr)
     staging = objective in STAGING_OBJECTIVES
     out = Path(args.out)
     key = run_key("optimize", src.ref, args.set, objective, args.constraint, args.param,
-                  args.seeds, args.seed, args.start, args.units, args.posts, args.window)
+                  args.seeds, args.seed, args.start, args.units, args.posts, args.window,
+                  *([args.front] if args.front else []))
     if staging:
         _check_staging_input(args, shipped, constraints)
         replace = check_output_folder(out, force=args.force, key=key)
@@ -175,9 +184,11 @@ def _shuttles(args, src, sets, shipped, objective, constraints, out, key) -> int
     if not shipped.shuttles.lines:
         raise InputError(f"--objective {args.objective}: scenario {shipped.name!r} has no "
                          "shuttle lines to plan")
-    if not constraints:
+    front = _front(args.front, shipped)
+    if not constraints and front is None:
         raise InputError("--constraint: give at least one, e.g. on_time>=0.95 (the fewest "
-                         "buses with no constraint is one a line)")
+                         "buses with no constraint is one a line), or ask for the trade-off "
+                         "front (--front max:on_time)")
     for c in constraints:
         if c.kpi.startswith("optimize."):
             raise InputError(f"--constraint {c.text!r}: {c.kpi} is a staging plan's KPI; "
@@ -205,7 +216,8 @@ def _shuttles(args, src, sets, shipped, objective, constraints, out, key) -> int
         start, start_runs = shipped, 0
         variables = parsed or default_variables(shipped)
     search = ShuttleSearch(src.ref, [str(a) for a in sets], start, args.start, variables,
-                           args.objective, constraints, args.budget, args.seeds, base_seed)
+                           args.objective, constraints, args.budget, args.seeds, base_seed,
+                           front=front)
     work = work_folder(out)
     finishing = check_work_folder(work, search.spec(), resume=args.resume, force=args.force)
     if not args.quiet:
@@ -217,10 +229,31 @@ def _shuttles(args, src, sets, shipped, objective, constraints, out, key) -> int
         print(f"interrupted: the finished candidates are in {work}/history.csv; run the same "
               "command with --resume to finish", file=sys.stderr)
         return 130
+    if front is not None:
+        from .front import finish_front
+
+        return finish_front(args, src, sets, shipped, search, rows, out, work, replace, key,
+                            backend, began, start_runs)
     from .outputs import finish_shuttles
 
     return finish_shuttles(args, src, sets, shipped, search, rows, out, work, replace, key,
                            backend, began, start_runs)
+
+
+def _front(text: str | None, shipped):
+    """--front's KPI and direction, checked against what this scenario's runs write."""
+    if text is None:
+        return None
+    from ..whatif.params import check_kpi_names
+    from .front import parse_front
+
+    kpi, more = parse_front(text)
+    try:
+        check_kpi_names([kpi], shipped)
+    except InputError as exc:
+        why = str(exc).split(": ", 1)[1]
+        raise InputError(f"--front {text!r}: {kpi!r}: {why}") from None
+    return kpi, more
 
 
 def _plan_start(args, shipped, sets, seed: int):
@@ -270,6 +303,9 @@ def _check_staging_input(args, shipped, constraints) -> None:
     if args.param:
         raise InputError("--param: a staging plan's variables are the posts and their units "
                          "(--units, --posts); --param is for shuttle plans")
+    if args.front:
+        raise InputError(f"--front {args.front!r}: a trade-off front is for shuttle plans "
+                         "(--objective buses or bus_hours)")
     for c in constraints:
         if c.kpi != "optimize.city_covered_share" or c.sense != ">=":
             raise InputError(f"--constraint {c.text!r}: a staging plan takes one constraint, "

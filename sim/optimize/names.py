@@ -8,6 +8,8 @@ KPI_ALIASES = {
     "wheelchair_on_time": "delegates.wheelchair.on_time_rate",
     "wait_p90": "delegates.wait_p90_min",
     "peak_load": "shuttles.peak_hour_max_load_share",
+    # trips to sessions whose traveller left the stop by taxi after delegates.max_wait_min
+    "gave_up_to_sessions": "delegates.gave_up_waiting_by_purpose.to_session",
     "venue_coverage": "optimize.venue_covered_share",
     "city_coverage": "optimize.city_covered_share",
 }

@@ -10,7 +10,7 @@ import time
 
 from ..atomic import atomic_dir
 from .command import dump, remove_work
-from .problem import plan_buses, plan_cost
+from .problem import constraint_warnings, plan_buses, plan_cost
 from .report import (
     constraint_lines,
     draw_shuttle_history,
@@ -102,7 +102,8 @@ def finish_shuttles(args, src, sets, shipped, search, rows, out, work, replace, 
                                             "chosen_less_10pct": plan_buses(cut)},
             "chosen_candidate": best["candidate"], "chosen_feasible_in_search":
                 best["feasible"],
-            "meets_on_fresh_seeds": verdict, "checks": checks}), encoding="utf-8")
+            "meets_on_fresh_seeds": verdict, "checks": checks,
+            "warnings": constraint_warnings(search.constraints, shipped)}), encoding="utf-8")
     remove_work(work)
     print(table, end="")
     print("\n".join(checks))

@@ -99,6 +99,31 @@ def check_constraints(constraints: Sequence[Constraint], scenario: Scenario) -> 
                              "venue_coverage and city_coverage (staging plans)")
 
 
+# the stop-wait KPIs a delegate's patience caps: a trip that gave up waiting counts
+# delegates.max_wait_min as its wait (then a taxi), so these percentiles stop there
+_WAIT_KPIS = ("delegates.wait_p50_min", "delegates.wait_p90_min",
+              "delegates.wheelchair.wait_p90_min")
+
+
+def constraint_warnings(constraints: Sequence[Constraint], scenario: Scenario) -> list[str]:
+    """Bounds that do not hold a plan to what they seem to: a stop-wait percentile bounded at
+    or above the delegates' patience is met by plans that leave many at the stop, since a
+    trip that gave up counts the patience as its wait and the percentile stops there."""
+    patience = scenario.delegates.max_wait_min
+    out = []
+    for c in constraints:
+        if c.kpi in _WAIT_KPIS and c.sense == "<=" and c.bound >= patience:
+            share = c.kpi.rsplit("_p", 1)[1].split("_")[0]
+            out.append(f"--constraint {c.text!r}: delegates give up waiting after "
+                       f"delegates.max_wait_min = {_g(patience)} min and such a trip counts "
+                       f"{_g(patience)} min, so once {100 - int(share)}% or more give up the "
+                       f"p{share} reads about {_g(patience)} however many more do: a bound at "
+                       "or above it is met by plans that leave many at the stop. Bound it "
+                       "below "
+                       f"{_g(patience)} min, or bound gave_up_to_sessions too")
+    return out
+
+
 # ---- the shuttle plan's decision variables ------------------------------------------------
 _LINE_PATH = re.compile(r"^shuttles\.lines\.(\d+)\.(?:(buses)|(?:periods\.(\d+)\.)?"
                         r"(vehicles|headway_min))$")

@@ -42,6 +42,9 @@ CONFIRM_STEP = 0.1  # judgement: after a miss, the next plan tried costs 10% mor
 # what the constraints need; the sampler and the trim refine it line by line
 LADDER_DOWN = (0.85, 0.7, 0.55, 0.4, 0.25)
 LADDER_UP = (1.3, 1.6, 2.0)
+# judgement: a front search starts from the whole ladder, cheapest first, so the trade-off is
+# spanned from a quarter to twice the start plan before the sampler fills it in line by line
+FRONT_LADDER = (0.25, 0.4, 0.55, 0.7, 0.85, 1.3, 1.6, 2.0)
 BISECT = 3
 INFEASIBLE = 1e9  # the violation written for a KPI the runs lack (Optuna needs a number)
 
@@ -75,9 +78,14 @@ class ShuttleSearch:
     seeds: int
     base_seed: int
     history: list[dict] = field(default_factory=list)
+    # the trade-off front's KPI and whether more of it is better (--front max:KPI or min:KPI):
+    # the search then spans cost against it instead of seeking the cheapest plan
+    front: tuple[str, bool] | None = None
 
     def spec(self) -> dict:
         return {"kind": "summit-sim optimize search", "problem": "shuttles",
+                **({"front": [self.front[0], "max" if self.front[1] else "min"]}
+                   if self.front else {}),
                 "scenario": self.scenario_ref, "set": self.sets, "start": self.start_kind,
                 "objective": self.objective, "constraints": [str(c) for c in self.constraints],
                 "params": {v.path: [v.low, v.high] for v in self.variables},
@@ -86,9 +94,15 @@ class ShuttleSearch:
                 "summit_sim": __version__}
 
     @property
+    def kpis(self) -> list[str]:
+        """The KPIs each candidate's runs are read for: the constraints', then the front's."""
+        names = [c.kpi for c in self.constraints]
+        return names + ([self.front[0]] if self.front and self.front[0] not in names else [])
+
+    @property
     def columns(self) -> list[str]:
         return ["candidate", "origin", "simulated", "objective", "buses", "bus_hours", "feasible",
-                *(f"mean:{c.kpi}" for c in self.constraints), *(v.path for v in self.variables)]
+                *(f"mean:{k}" for k in self.kpis), *(v.path for v in self.variables)]
 
     def start_values(self) -> list[float]:
         """The start plan's value of each variable (clipped into its range)."""
@@ -160,7 +174,7 @@ def check_work_folder(work: Path, spec: dict, *, resume: bool, force: bool,
         raise InputError(f"{str(work)!r} holds an unfinished search for this --out: add --resume "
                          "to finish it, --force to start again, or choose another --out")
     for key in ("problem", "scenario", "set", "start", "objective", "constraints", "params",
-                "seeds", "base_seed") if compare else ():
+                "seeds", "base_seed", "front") if compare else ():
         if old.get(key) != spec.get(key):
             raise InputError(f"--resume: {work / SPEC} records {key} = {old.get(key)!r}, this "
                              f"search has {spec.get(key)!r}; use another --out for a different "
@@ -229,12 +243,12 @@ def run_search(search: ShuttleSearch, work: Path, backend, *, resume: bool = Fal
     dists = {v.path: (optuna.distributions.IntDistribution(int(v.low), int(v.high))
                       if v.integer else optuna.distributions.FloatDistribution(v.low, v.high))
              for v in search.variables}
-    study = optuna.create_study(direction="minimize")
+    study = optuna.create_study(directions=_directions(search))
     for r in rows:
         study.add_trial(optuna.trial.create_trial(
             params={v.path: _as(v, x) for v, x in zip(search.variables, r["values"],
                                                       strict=True)},
-            distributions=dists, value=r["objective"],
+            distributions=dists, values=_told(search, r),
             system_attrs={f"constraints:{i}": x for i, x in enumerate(r["violations"])}))
     seeds = replicate_seeds(search.base_seed, search.seeds)
     seen = {search.signature(r["values"]): r for r in rows}
@@ -257,7 +271,7 @@ def run_search(search: ShuttleSearch, work: Path, backend, *, resume: bool = Fal
             seen.setdefault(key, row)
             for i, x in enumerate(row["violations"]):  # <= 0 is feasible, as Optuna reads it
                 trial.set_constraint(str(i), x)
-            study.tell(trial, row["objective"])
+            study.tell(trial, _told(search, row))
             history.append(row["cells"])
             rows.append(row)
             new += 1
@@ -268,6 +282,24 @@ def run_search(search: ShuttleSearch, work: Path, backend, *, resume: bool = Fal
     finally:
         bar.close()
     return rows
+
+
+def _directions(search: ShuttleSearch) -> list[str]:
+    """Cost is minimised; a front's KPI is maximised or minimised as asked."""
+    if search.front is None:
+        return ["minimize"]
+    return ["minimize", "maximize" if search.front[1] else "minimize"]
+
+
+def _told(search: ShuttleSearch, row: dict) -> list[float]:
+    """What the sampler is told of a candidate: its cost, and the front KPI's mean (a run
+    lacking it counts as the worst a number can be, so the sampler steers away)."""
+    if search.front is None:
+        return [row["objective"]]
+    m = row["means"].get(search.front[0])
+    if m is None:
+        m = -INFEASIBLE if search.front[1] else INFEASIBLE
+    return [row["objective"], m]
 
 
 def trim_share(search: ShuttleSearch) -> int:
@@ -310,6 +342,10 @@ def _proposal(search: ShuttleSearch, n: int, rows) -> tuple[list | None, str]:
     trim_from = search.budget - trim_share(search)
     if n == 0:
         return search.start_values(), "start"
+    if search.front is not None:  # the whole ladder, then the sampler: no cheapest to trim
+        if n <= len(FRONT_LADDER):
+            return search.scaled(FRONT_LADDER[n - 1]), "ladder"
+        return None, "search"
     ladder = [r["feasible"] for r in rows if r["origin"] == "ladder"]
     if len(rows) == 1 + len(ladder) and n < trim_from:  # nothing else tried yet
         f = ladder_factor(rows[0]["feasible"], ladder)
@@ -359,9 +395,9 @@ def _evaluate(search: ShuttleSearch, backend, n: int, values: list[float], origi
     else:
         runs = [k for _, k in backend.run(Job((n, r), scenario, s) for r, s in enumerate(seeds))]
         means = {}
-        for c in search.constraints:
-            xs = [k[c.kpi] for k in runs if c.kpi in k and math.isfinite(k[c.kpi])]
-            means[c.kpi] = math.fsum(xs) / len(xs) if len(xs) == len(runs) else None
+        for kpi in search.kpis:
+            xs = [k[kpi] for k in runs if kpi in k and math.isfinite(k[kpi])]
+            means[kpi] = math.fsum(xs) / len(xs) if len(xs) == len(runs) else None
         simulated = len(runs)
     violations = [min(c.violation(means[c.kpi]), INFEASIBLE) for c in search.constraints]
     feasible = all(x <= 1e-12 for x in violations)
@@ -369,7 +405,7 @@ def _evaluate(search: ShuttleSearch, backend, n: int, values: list[float], origi
     cells = {"candidate": n + 1, "origin": origin, "simulated": simulated,
              "objective": objective, "buses": plan_buses(scenario),
              "bus_hours": plan_bus_hours(scenario), "feasible": feasible,
-             **{f"mean:{c.kpi}": means[c.kpi] for c in search.constraints},
+             **{f"mean:{k}": means[k] for k in search.kpis},
              **{v.path: _as(v, x) for v, x in zip(search.variables, values, strict=True)}}
     return {"candidate": n + 1, "values": values, "objective": objective, "means": means,
             "violations": violations, "feasible": feasible, "simulated": simulated,
@@ -379,8 +415,7 @@ def _evaluate(search: ShuttleSearch, backend, n: int, values: list[float], origi
 def _parse_row(search: ShuttleSearch, r: dict[str, str]) -> dict:
     """A history line back into the search's terms (resume)."""
     values = [float(r[v.path]) for v in search.variables]
-    means = {c.kpi: (float(r[f"mean:{c.kpi}"]) if r[f"mean:{c.kpi}"] else None)
-             for c in search.constraints}
+    means = {k: (float(r[f"mean:{k}"]) if r[f"mean:{k}"] else None) for k in search.kpis}
     violations = [min(c.violation(means[c.kpi]), INFEASIBLE) for c in search.constraints]
     objective = float(r["objective"])
     cells = dict(r)
@@ -404,8 +439,10 @@ def best_row(search: ShuttleSearch, rows: list[dict]) -> dict:
 
 def front(rows: list[dict], kpi: str, higher_better: bool) -> list[dict]:
     """The candidates no other beats on both cost and the KPI's mean (the planner's trade-off
-    between buses and, say, on-time rate), cheapest first."""
-    pts = [r for r in rows if r["means"].get(kpi) is not None]
+    between buses and, say, on-time rate), cheapest first; of plans alike on both, the
+    earliest."""
+    pts = sorted((r for r in rows if r["means"].get(kpi) is not None),
+                 key=lambda r: r["candidate"])
     pts.sort(key=lambda r: (r["objective"], -r["means"][kpi] if higher_better
                             else r["means"][kpi]))
     out, best = [], -np.inf
