@@ -316,6 +316,56 @@ def test_an_interrupted_search_resumes_to_the_same_outputs(tmp_path, monkeypatch
     assert (out / "plan.toml").read_text() == (tmp_path / "whole" / "plan.toml").read_text()
 
 
+class CountingConfirmations(LineLoadBackend):
+    """Counts the confirmation's runs; Ctrl-C instead of the confirmation run `stop_at`."""
+
+    def __init__(self, seeds, stop_at=None):
+        super().__init__(seeds)
+        self.stop_at, self.confirm_runs = stop_at, 0
+
+    def run(self, jobs):
+        for job, kpis in super().run(jobs):
+            if job.key[0] == "confirm":
+                if self.confirm_runs == self.stop_at:
+                    raise KeyboardInterrupt
+                self.confirm_runs += 1
+            yield job, kpis
+
+
+@needs_optuna
+def test_a_confirmation_interrupted_is_not_run_again_on_resume(tmp_path, monkeypatch):
+    """The confirmation's finished runs are kept beside the history: --resume runs only the
+    ones missing, and writes what an uninterrupted optimisation writes."""
+    import json
+
+    import sim.whatif.runner as runner
+
+    seeds = replicate_seeds(7, 2)
+    backend = {"now": CountingConfirmations(seeds)}
+    monkeypatch.setattr(runner, "make_backend", lambda **kw: backend["now"])
+
+    def args(out, *more):
+        return ["optimize", "som1_day", "--objective", "buses", "--constraint",
+                f"peak_load<={MAX_LOAD}", "--set", LINE, "--param",
+                "shuttles.lines.0.buses=1:40", "--start", "shipped", "--budget", "8",
+                "--seed", "7", "--confirm-seeds", "3", "--fresh-seeds", "2", "--quiet",
+                "--out", str(out), *more]
+
+    assert main(args(tmp_path / "whole")) == 0
+    whole = backend["now"].confirm_runs
+    assert whole >= 3
+    out = tmp_path / "opt"
+    backend["now"] = CountingConfirmations(seeds, stop_at=2)
+    assert main(args(out)) == 130 and not out.exists()
+    assert len((tmp_path / ".opt.search" / "confirm.csv").read_text().splitlines()) == 3
+    backend["now"] = CountingConfirmations(seeds)
+    assert main(args(out, "--resume")) == 0
+    assert backend["now"].confirm_runs == whole - 2
+    assert (out / "plan.toml").read_text() == (tmp_path / "whole" / "plan.toml").read_text()
+    done = [json.loads((d / "optimize.json").read_text()) for d in (out, tmp_path / "whole")]
+    assert done[0]["confirmation"] == done[1]["confirmation"]
+
+
 def test_the_coverage_probe_measures_without_changing_the_run():
     """The staging proof samples coverage during the day; the day itself (every KPI) is the
     one a run without the probe gives, and shares are shares."""

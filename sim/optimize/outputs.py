@@ -45,7 +45,7 @@ def finish_shuttles(args, src, sets, shipped, search, rows, out, work, replace, 
     if args.confirm_seeds and best["feasible"]:
         confirmed, tries, confirm_runs = confirm(search, rows, backend, args.confirm_seeds,
                                                  progress=not args.quiet,
-                                                 level=args.confirm_level)
+                                                 level=args.confirm_level, work=work)
         best = confirmed or best
     chosen = search.scenario(best["values"])
     cut = cut_buses(chosen)

@@ -31,6 +31,7 @@ from .problem import Constraint, Variable, candidate, plan_bus_hours, plan_buses
 
 SPEC = "optimize.json"
 HISTORY = "history.csv"
+CONFIRMED = "confirm.csv"  # the confirmation's runs, kept so that --resume does not repeat them
 FRESH_OFFSET = 1_000_000  # fresh seeds: replicates from here on, never used by a search
 CONFIRM_OFFSET = 500_000  # confirmation seeds: neither the search's nor the fresh ones
 CONFIRM_TRIES = 5  # judgement: the cheapest few plans that met the constraints are confirmed
@@ -155,7 +156,7 @@ def check_work_folder(work: Path, spec: dict, *, resume: bool, force: bool,
     names = {p.name for p in work.iterdir()}
     names = {n for n in names if not (n.startswith(".") and n.endswith(".part"))}
     old = None
-    if names <= {SPEC, HISTORY} and SPEC in names and not any(p.is_dir() for p in
+    if names <= {SPEC, HISTORY, CONFIRMED} and SPEC in names and not any(p.is_dir() for p in
                                                                work.iterdir()):
         try:
             old = json.loads((work / SPEC).read_text(encoding="utf-8"))
@@ -397,7 +398,8 @@ def _evaluate(search: ShuttleSearch, backend, n: int, values: list[float], origi
         means = {}
         for kpi in search.kpis:
             xs = [k[kpi] for k in runs if kpi in k and math.isfinite(k[kpi])]
-            means[kpi] = math.fsum(xs) / len(xs) if len(xs) == len(runs) else None
+            # rounded as history.csv keeps it, so a resumed search reads what this one holds
+            means[kpi] = round(math.fsum(xs) / len(xs), 6) if len(xs) == len(runs) else None
         simulated = len(runs)
     violations = [min(c.violation(means[c.kpi]), INFEASIBLE) for c in search.constraints]
     feasible = all(x <= 1e-12 for x in violations)
@@ -456,7 +458,8 @@ def front(rows: list[dict], kpi: str, higher_better: bool) -> list[dict]:
 
 # ---- confirmation ---------------------------------------------------------------------------
 def confirm(search: ShuttleSearch, rows: list[dict], backend, n_seeds: int,
-            progress: bool = True, level: float = 0.8) -> tuple[dict | None, list[dict], int]:
+            progress: bool = True, level: float = 0.8,
+            work: Path | None = None) -> tuple[dict | None, list[dict], int]:
     """Guard against the winner's curse (the cheapest plan meeting the constraints on K seeds
     is often one that was lucky on them): the cheapest plans that met them are run on
     `n_seeds` more seeds, neither the search's nor the fresh ones, cheapest first (after a
@@ -465,10 +468,12 @@ def confirm(search: ShuttleSearch, rows: list[dict], backend, n_seeds: int,
     the mean less (for a >= bound; plus for <=) t(level, n - 1) x sd / sqrt(K + n), the sd of
     the n confirmation runs standing for the spread from seed to seed (0.5: the mean alone).
     Returns that row (None when none of the CONFIRM_TRIES tried did), what each try gave, and
-    the runs."""
+    the runs. With `work`, each run's KPIs are kept there as it finishes, and a resumed
+    confirmation reads them instead of running them again."""
     from tqdm import tqdm
 
     seeds = [replicate_seed(search.base_seed, CONFIRM_OFFSET + i) for i in range(n_seeds)]
+    kept = ConfirmRuns(work / CONFIRMED if work else None, search.kpis)
     seen, order = set(), []
     for r in sorted((r for r in rows if r["feasible"]), key=lambda r: (r["objective"],
                                                                         r["candidate"])):
@@ -486,12 +491,15 @@ def confirm(search: ShuttleSearch, rows: list[dict], backend, n_seeds: int,
             if r["objective"] < floor:
                 continue
             scenario = search.scenario(r["values"])
-            runs = []
-            for _, k in backend.run(Job(("confirm", r["candidate"], i), scenario, s)
-                                    for i, s in enumerate(seeds)):
-                runs.append(k)
+            sig = search.signature(r["values"])
+            runs = [kept.get(sig, s) for s in seeds]
+            bar.update(sum(k is not None for k in runs))
+            for job, k in backend.run(Job(("confirm", r["candidate"], i), scenario, s)
+                                      for i, s in enumerate(seeds) if runs[i] is None):
+                runs[job.key[2]] = k
+                kept.add(sig, job.seed, k)
+                runs_done += 1
                 bar.update(1)
-            runs_done += len(runs)
             means, bounds = {}, {}
             for c in search.constraints:
                 xs = [k[c.kpi] for k in runs if c.kpi in k and math.isfinite(k[c.kpi])]
@@ -511,6 +519,35 @@ def confirm(search: ShuttleSearch, rows: list[dict], backend, n_seeds: int,
                 return r, tries, runs_done
             floor = r["objective"] * (1 + CONFIRM_STEP)
     return None, tries, runs_done
+
+
+class ConfirmRuns:
+    """confirm.csv in the work folder: one line per confirmation run (the plan's signature,
+    the seed, its KPIs), appended and flushed as each finishes."""
+
+    def __init__(self, path: Path | None, kpis: list[str]):
+        self.path, self.kpis, self.runs = path, kpis, {}
+        if path is not None and path.exists():
+            for r in History(path, ["plan", "seed", *kpis]).load():
+                self.runs[(r["plan"], int(r["seed"]))] = {
+                    k: float(r[k]) for k in kpis if r[k] != ""}
+
+    def get(self, signature: str, seed: int) -> dict | None:
+        return self.runs.get((_digest(signature), seed))
+
+    def add(self, signature: str, seed: int, kpis: dict) -> None:
+        key = _digest(signature)
+        self.runs[(key, seed)] = {k: kpis[k] for k in self.kpis if k in kpis}
+        if self.path is not None:
+            History(self.path, ["plan", "seed", *self.kpis]).append(  # repr: exact again
+                {"plan": key, "seed": seed, **{k: repr(float(v))
+                                               for k, v in self.runs[(key, seed)].items()}})
+
+
+def _digest(signature: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(signature.encode("utf-8")).hexdigest()[:16]
 
 
 def _margin(xs: list[float], n: int, level: float) -> float:
