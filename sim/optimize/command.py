@@ -14,6 +14,8 @@ from ..errors import InputError
 EXAMPLES = """examples:
   python run.py optimize leaders_day --objective buses --constraint "on_time>=0.85" \\
       --constraint "wait_p90<=35" --budget 30 --seeds 3 --workers 1 --out outputs/opt-leaders
+  python run.py optimize som1_day --objective buses --front min:wait_p90 \\
+      --constraint "on_time>=0.95" --budget 30 --seeds 3 --out outputs/front-som1
   python run.py optimize hico_fire_drill --objective venue_coverage --target-min 5 \\
       --window 10:00-12:30 --fresh-seeds 5 --workers 1 --out outputs/opt-hico
 """
