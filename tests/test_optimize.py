@@ -271,6 +271,14 @@ def test_a_small_real_search_writes_an_editable_plan_and_refuses_to_overwrite(tm
     assert (foreign / "notes.txt").read_text() == "keep" and len(list(foreign.iterdir())) == 1
 
 
+def _line_command(out, confirm_seeds: int, *more) -> list[str]:
+    """The single line's search through the command line (budget 8, seed 7, 2 fresh seeds)."""
+    return ["optimize", "som1_day", "--objective", "buses", "--constraint",
+            f"peak_load<={MAX_LOAD}", "--set", LINE, "--param", "shuttles.lines.0.buses=1:40",
+            "--start", "shipped", "--budget", "8", "--seed", "7", "--confirm-seeds",
+            str(confirm_seeds), "--fresh-seeds", "2", "--quiet", "--out", str(out), *more]
+
+
 class Interrupting(LineLoadBackend):
     """Ctrl-C after `after` runs."""
 
@@ -297,11 +305,7 @@ def test_an_interrupted_search_resumes_to_the_same_outputs(tmp_path, monkeypatch
     monkeypatch.setattr(runner, "make_backend", lambda **kw: backend["now"])
 
     def args(out, *more):
-        return ["optimize", "som1_day", "--objective", "buses", "--constraint",
-                f"peak_load<={MAX_LOAD}", "--set", LINE, "--param",
-                "shuttles.lines.0.buses=1:40", "--start", "shipped", "--budget", "8",
-                "--seed", "7", "--confirm-seeds", "0", "--fresh-seeds", "2", "--quiet",
-                "--out", str(out), *more]
+        return _line_command(out, 0, *more)
 
     out = tmp_path / "opt"
     assert main(args(out)) == 130
@@ -345,11 +349,7 @@ def test_a_confirmation_interrupted_is_not_run_again_on_resume(tmp_path, monkeyp
     monkeypatch.setattr(runner, "make_backend", lambda **kw: backend["now"])
 
     def args(out, *more):
-        return ["optimize", "som1_day", "--objective", "buses", "--constraint",
-                f"peak_load<={MAX_LOAD}", "--set", LINE, "--param",
-                "shuttles.lines.0.buses=1:40", "--start", "shipped", "--budget", "8",
-                "--seed", "7", "--confirm-seeds", "3", "--fresh-seeds", "2", "--quiet",
-                "--out", str(out), *more]
+        return _line_command(out, 3, *more)
 
     assert main(args(tmp_path / "whole")) == 0
     whole = backend["now"].confirm_runs
