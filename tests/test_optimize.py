@@ -107,6 +107,10 @@ def test_the_front_of_buses_against_load_is_every_fleet_the_load_falls_with(tmp_
     picked = spread(whole, 3)
     assert picked[0] is whole[0] and picked[-1] is whole[-1] and len(picked) == min(3,
                                                                                    len(whole))
+    # the proved plans spread over the front's costs, not bunched where it is crowded
+    costs = [19, 34, 36, 37, 52, 54, 55]
+    crowded = [{"objective": float(c), "candidate": i} for i, c in enumerate(costs)]
+    assert [r["objective"] for r in spread(crowded, 4)] == [19, 34, 37, 55]
 
 
 @needs_optuna

@@ -44,12 +44,18 @@ def front_feasible(search, rows: list[dict]) -> list[dict]:
 
 
 def spread(rows: list[dict], n: int = PROVED) -> list[dict]:
-    """At most n of the front's plans, cheapest and dearest always, the rest evenly spaced by
-    their place along the front (a planner reads the whole curve, not its crowded end)."""
+    """At most n of the front's plans (cheapest first), the cheapest and the dearest always,
+    the rest those nearest to costs evenly spaced between them (a planner reads the whole
+    curve, not its crowded end)."""
     if len(rows) <= n:
         return list(rows)
-    picks = sorted({round(i * (len(rows) - 1) / (n - 1)) for i in range(n)})
-    return [rows[i] for i in picks]
+    lo, hi = rows[0]["objective"], rows[-1]["objective"]
+    picked = {0, len(rows) - 1}
+    for i in range(1, n - 1):
+        target = lo + i * (hi - lo) / (n - 1)
+        free = [j for j in range(len(rows)) if j not in picked]
+        picked.add(min(free, key=lambda j: (abs(rows[j]["objective"] - target), j)))
+    return [rows[j] for j in sorted(picked)]
 
 
 def finish_front(args, src, sets, shipped, search, rows, out, work, replace, key, backend,
@@ -100,6 +106,7 @@ def finish_front(args, src, sets, shipped, search, rows, out, work, replace, key
         _write_front_csv(tmp / FRONT_CSV, table_rows)
         draw_front(rows, search, whole, plans, est, [lab for lab, _ in named[1:]], ship,
                    plan_cost(search.objective, shipped), tmp / "front.png",
+                   patience_cap(kpi, shipped),
                    f"{src.label}: trade-off of "
                    f"{'buses' if search.objective == 'buses' else 'bus-hours'} against "
                    f"{kpi_info.label(kpi)}\n{len(rows)} candidates over the same "
@@ -129,11 +136,28 @@ def finish_front(args, src, sets, shipped, search, rows, out, work, replace, key
                  else "  misses a constraint") + f"  front/{row['plan']}")
     if ship:
         print(f"  shipped plan: {plan_buses(shipped)} buses, {_fmt(kpi, ship.mean)}")
+    cap = patience_cap(kpi, shipped)
+    if cap is not None:
+        q = _percentile(kpi)
+        print(f"  (delegates give up waiting after {cap:g} min and such a trip counts {cap:g} "
+              f"min: a plan reading about {cap:g} leaves {100 - q}% or more at the stop; "
+              "delegates.gave_up_waiting in compare.csv counts them)")
     print(f"\n{len(rows)} candidates, {simulations} simulations ({start_runs} start, "
           f"{searched} search, {len(named) * len(seeds)} fresh), {wall:.0f} s")
     print(f"written to {out}/ (front/, front.csv, front.png, history.csv, compare.txt, "
           "compare.csv, optimize.json)")
     return 0
+
+
+def patience_cap(kpi: str, scenario) -> float | None:
+    """The delegates' patience when the KPI is a stop-wait percentile it caps, else None."""
+    from .problem import WAIT_KPIS
+
+    return scenario.delegates.max_wait_min if kpi in WAIT_KPIS else None
+
+
+def _percentile(kpi: str) -> int:
+    return int(kpi.rsplit("_p", 1)[1].split("_")[0])
 
 
 def _label(search, r: dict, sc) -> str:
@@ -159,10 +183,10 @@ def _write_front_csv(path: Path, rows: list[dict]) -> None:
 
 
 def draw_front(rows, search, whole, plans, est, labels, ship, shipped_cost, path: Path,
-               title: str) -> None:
+               cap: float | None, title: str) -> None:
     """Every candidate (mean over the search's seeds) in grey, the front joined, its proved
-    plans with their fresh-seed means and 95% CIs, the shipped plan's, and the KPI's bound
-    when a constraint binds it."""
+    plans with their fresh-seed means and 95% CIs, the shipped plan's, the KPI's bound when a
+    constraint binds it, and the delegates' patience when the KPI is a stop wait it caps."""
     from matplotlib.figure import Figure
 
     from ..whatif.plots import _save
@@ -193,9 +217,15 @@ def draw_front(rows, search, whole, plans, est, labels, ship, shipped_cost, path
         hi.append(0 if math.isnan(e.high) else k * (e.high - e.mean))
     ax.errorbar(xs, ys, yerr=[lo, hi], fmt="o", ms=7, color="#08306b", capsize=4,
                 label="proved on fresh seeds (mean, 95% CI)", zorder=5)
-    for x, y in zip(xs, ys, strict=True):
-        ax.annotate(f"{x:g}", (x, y), textcoords="offset points", xytext=(6, -12),
-                    fontsize=8, color="#08306b")
+    for i, (x, y) in enumerate(zip(xs, ys, strict=True)):  # alternate sides: close plans
+        ax.annotate(f"{x:g}", (x, y), textcoords="offset points",
+                    xytext=(7, -13) if i % 2 == 0 else (-7, 9),
+                    ha="left" if i % 2 == 0 else "right", fontsize=8, color="#08306b")
+    if cap is not None:
+        q = _percentile(kpi)
+        ax.axhline(cap, color="#e08214", lw=1.1, ls="-.",
+                   label=f"patience: delegates give up after {cap:g} min\n(a p{q} here: "
+                         f"{100 - q}% or more gave up)")
     if ship is not None:
         ax.errorbar([shipped_cost], [k * ship.mean],
                     yerr=[[0 if math.isnan(ship.low) else k * (ship.mean - ship.low)],

@@ -101,7 +101,7 @@ def check_constraints(constraints: Sequence[Constraint], scenario: Scenario) -> 
 
 # the stop-wait KPIs a delegate's patience caps: a trip that gave up waiting counts
 # delegates.max_wait_min as its wait (then a taxi), so these percentiles stop there
-_WAIT_KPIS = ("delegates.wait_p50_min", "delegates.wait_p90_min",
+WAIT_KPIS = ("delegates.wait_p50_min", "delegates.wait_p90_min",
               "delegates.wheelchair.wait_p90_min")
 
 
@@ -112,7 +112,7 @@ def constraint_warnings(constraints: Sequence[Constraint], scenario: Scenario) -
     patience = scenario.delegates.max_wait_min
     out = []
     for c in constraints:
-        if c.kpi in _WAIT_KPIS and c.sense == "<=" and c.bound >= patience:
+        if c.kpi in WAIT_KPIS and c.sense == "<=" and c.bound >= patience:
             share = c.kpi.rsplit("_p", 1)[1].split("_")[0]
             out.append(f"--constraint {c.text!r}: delegates give up waiting after "
                        f"delegates.max_wait_min = {_g(patience)} min and such a trip counts "
