@@ -561,3 +561,23 @@ def test_sensitivity_keeps_every_kpi_and_warns_on_a_small_sample(tiny, tmp_path,
             "mean:traffic.mean_speed_kmh"} <= set(header)
     assert len([h for h in header if h.startswith("mean:")]) > 20
     assert (out / "morris.png").stat().st_size > 0
+
+
+def test_a_kept_backend_runs_many_batches_on_the_same_workers(tiny):
+    """A search sends a batch of runs per candidate; inside kept() every batch goes to the
+    same pool (its workers start and load the model once) and gives what fresh pools give."""
+    from sim.scenario import load_scenario
+    from sim.whatif.runner import Job, kept
+
+    sc = load_scenario(tiny)
+    jobs = [Job(i, sc, s) for i, s in enumerate(replicate_seeds(7, 2))]
+    fresh = LocalBackend(2)
+    alone = [dict(k) for _, k in sorted(fresh.run(jobs), key=lambda x: x[0].key)]
+    backend = LocalBackend(2)
+    with kept(backend) as b:
+        first = sorted(b.run(jobs), key=lambda x: x[0].key)
+        workers = set(backend._held.executor._processes)
+        second = sorted(b.run(jobs), key=lambda x: x[0].key)
+        assert set(backend._held.executor._processes) == workers and len(workers) == 2
+    assert backend._held is None
+    assert [k for _, k in first] == [k for _, k in second] == alone

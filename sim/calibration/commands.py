@@ -175,7 +175,7 @@ def cmd_calibrate(args) -> int:
         range_assignment,
         source,
     )
-    from ..whatif.runner import make_backend
+    from ..whatif.runner import kept, make_backend
     from .calibrate import Calibration, calibrated_toml, run_calibration, write_history
     from .observed import load_observations
 
@@ -208,7 +208,8 @@ def cmd_calibrate(args) -> int:
     if not args.quiet:
         print(f"calibrate: {len(ranges)} parameters, at most {args.budget} candidates x "
               f"{args.seeds} seed(s) on {backend.describe()}", file=sys.stderr)
-    result = run_calibration(cal, backend, progress=not args.quiet)
+    with kept(backend):  # one pool for every candidate's runs
+        result = run_calibration(cal, backend, progress=not args.quiet)
     text = calibrated_toml(cal, result, out)
     with atomic_dir(report, replace=replace, command="calibrate", key=key) as tmp:
         write_history(cal, tmp / "history.csv")

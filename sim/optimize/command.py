@@ -146,7 +146,7 @@ def _units(text: str | None, scenario) -> dict[str, int]:
 def cmd_optimize(args) -> int:
     from ..ownership import check_output_folder, run_key
     from ..whatif.params import build_scenario, parse_assignment, source
-    from ..whatif.runner import make_backend
+    from ..whatif.runner import kept, make_backend
     from .problem import (
         STAGING_OBJECTIVES,
         check_constraints,
@@ -172,14 +172,15 @@ def cmd_optimize(args) -> int:
         _check_staging_input(args, shipped, constraints)
         replace = check_output_folder(out, force=args.force, key=key)
         backend = make_backend(workers=args.workers, scheduler=args.scheduler)
-        return _staging(args, src, sets, shipped, constraints, out, replace, key, backend)
+        with kept(backend):
+            return _staging(args, src, sets, shipped, constraints, out, replace, key, backend)
     return _shuttles(args, src, sets, shipped, objective, constraints, out, key)
 
 
 # ---- shuttle plans -----------------------------------------------------------------------------
 def _shuttles(args, src, sets, shipped, objective, constraints, out, key) -> int:
     from ..ownership import check_output_folder
-    from ..whatif.runner import make_backend
+    from ..whatif.runner import kept, make_backend
     from .problem import check_variables, default_variables, parse_variable
     from .search import ShuttleSearch, _optuna, check_work_folder, run_search, work_folder
 
@@ -226,20 +227,20 @@ def _shuttles(args, src, sets, shipped, objective, constraints, out, key) -> int
         print(f"optimize: {args.objective} over {len(variables)} variables, {args.budget} "
               f"candidates x {args.seeds} seeds on {backend.describe()}", file=sys.stderr)
     try:
-        rows = run_search(search, work, backend, resume=finishing, progress=not args.quiet)
+        with kept(backend):  # one pool for the whole search, stopped at once by Ctrl-C
+            rows = run_search(search, work, backend, resume=finishing,
+                              progress=not args.quiet)
     except KeyboardInterrupt:
         print(f"interrupted: the finished candidates are in {work}/history.csv; run the same "
               "command with --resume to finish", file=sys.stderr)
         return 130
     if front is not None:
-        from .front import finish_front
-
-        return finish_front(args, src, sets, shipped, search, rows, out, work, replace, key,
-                            backend, began, start_runs)
-    from .outputs import finish_shuttles
-
-    return finish_shuttles(args, src, sets, shipped, search, rows, out, work, replace, key,
-                           backend, began, start_runs)
+        from .front import finish_front as finish
+    else:
+        from .outputs import finish_shuttles as finish
+    with kept(backend):
+        return finish(args, src, sets, shipped, search, rows, out, work, replace, key, backend,
+                      began, start_runs)
 
 
 def _front(text: str | None, shipped):

@@ -14,6 +14,7 @@ are asked for, so 20 seeds extend 10; `python run.py run SCENARIO --seed S` repe
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import math
 import os
@@ -91,6 +92,24 @@ class LocalBackend:
 
     def __init__(self, workers: int | None = None):
         self.workers = max(1, workers or os.cpu_count() or 1)
+        self._held = None  # the pool kept across run() calls inside kept()
+
+    @contextlib.contextmanager
+    def kept(self):
+        """One pool for every run() inside the block: a search calls run() once per candidate,
+        and a pool each time would start its workers and load the model each time (on 2
+        cores that made two workers slower than one). Stopped at once if the block raises."""
+        from ..processes import process_pool
+
+        if self.workers == 1 or self._held is not None:
+            yield self
+            return
+        with process_pool(self.workers, _start_method()) as pool:
+            self._held = pool
+            try:
+                yield self
+            finally:
+                self._held = None
 
     def describe(self) -> str:
         return f"{self.workers} local worker{'s' if self.workers > 1 else ''}"
@@ -104,17 +123,22 @@ class LocalBackend:
         yield from self._pool(jobs)
 
     def _pool(self, jobs: list[Job]) -> Iterator[tuple[Job, dict[str, float]]]:
-        import multiprocessing as mp
-        from concurrent.futures import FIRST_COMPLETED, wait
-
+        if self._held is not None:
+            yield from self._drive(self._held, jobs)
+            return
         from ..processes import process_pool
 
-        method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
         # workers ignore Ctrl-C and end with this process, even killed; an interrupt or a
         # failure here stops the runs in flight at once (process_pool)
-        with process_pool(min(self.workers, len(jobs)), method) as pool:
+        with process_pool(min(self.workers, len(jobs)), _start_method()) as pool:
+            yield from self._drive(pool, jobs)
+
+    def _drive(self, pool, jobs: list[Job]) -> Iterator[tuple[Job, dict[str, float]]]:
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        running: dict = {}
+        try:
             pending = iter(jobs)
-            running: dict = {}
             # at most one run per worker in flight: an interrupt loses only those
             for job in pending:
                 running[pool.submit(run_one, job.scenario, job.seed, job.probe)] = job
@@ -128,6 +152,21 @@ class LocalBackend:
                     nxt = next(pending, None)
                     if nxt is not None:
                         running[pool.submit(run_one, nxt.scenario, nxt.seed, nxt.probe)] = nxt
+        finally:  # a caller stopping early: what has not started does not start
+            for fut in running:
+                fut.cancel()
+
+
+def _start_method() -> str:
+    import multiprocessing as mp
+
+    return "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+
+
+def kept(backend):
+    """`backend.kept()` where the backend has it (one pool or client for a block of many
+    run() calls), else nothing to keep."""
+    return backend.kept() if hasattr(backend, "kept") else contextlib.nullcontext(backend)
 
 
 def _order(job: Job) -> str:
