@@ -187,8 +187,11 @@ def finish_staging(args, src, sets, shipped, constraints, out, replace, key, bac
                           for k in ("venue", "city")} for lab in labels} for t in types}
     fell = [t for t in types if per_type[t][labels[1]]["venue"].mean
             < per_type[t][labels[0]]["venue"].mean - ss.EPS]
-    below = [t for t in types if per_type[t][labels[1]]["city"].mean < floor - ss.EPS]
+    below = [t for t in types if per_type[t][labels[1]]["city"].mean
+             < min(floor, per_type[t][labels[0]]["city"].mean) - ss.EPS]
     verdict = _staging_verdict(beats, fell, below, len(seeds))
+    if beats:
+        verdict = f"chosen as it {_why(pick, rows[0])} on the search seeds; {verdict}"
     header = [f"{src.label}: venue perimeters ({len(sv.venue_nodes)} road nodes within 600 m "
               f"of a venue) reached within {target:g} min, {hm}, city floor "
               f"{floor:.1%} of residents per unit type",
@@ -290,9 +293,20 @@ def _staging_verdict(beats: bool, fell: list[str], below: list[str], n_seeds: in
     out = f"on {n_seeds} fresh seeds: "
     out += (f"venue coverage of {', '.join(fell)} FELL below the shipped staging's"
             if fell else "no type's venue coverage fell below the shipped staging's")
-    out += (f"; the city coverage of {', '.join(below)} is BELOW the floor" if below
-            else "; every type's city coverage at or above the floor")
+    out += (f"; the city coverage of {', '.join(below)} is BELOW the floor (and the shipped "
+            "staging's)" if below else "; every type's city coverage at or above the floor "
+            "(or the shipped staging's own where that is lower)")
     return out
+
+
+def _why(pick, shipped) -> str:
+    from .staging_search import EPS
+
+    if pick.headline > shipped.headline + EPS:
+        return "raises the headline venue coverage (the lowest type's)"
+    if pick.mean > shipped.mean + EPS:
+        return "keeps the headline and raises the venue coverage's mean over the types"
+    return "keeps every type's venue coverage and raises the lowest type's city coverage"
 
 
 def _per_origin(rows) -> dict[str, int]:

@@ -8,9 +8,11 @@ in simulation instead:
 
 - Every placement runs on the same K search seeds (replicates 0 to K-1 of the base seed, as
   the shuttle search numbers them; common random numbers), to the window's end only.
-- Feasible: each type's city coverage at or above the floor and each type's venue coverage at
-  or above the shipped staging's (means over the seeds). Among feasible placements the
-  highest headline (the lowest type's venue coverage) wins, ties by the mean over the types.
+- Feasible: each type's city coverage at or above the floor (or the shipped staging's own,
+  where it falls short of the floor) and each type's venue coverage at or above the shipped
+  staging's (means over the seeds). Among feasible placements the highest headline (the
+  lowest type's venue coverage) wins, ties by the mean over the types, then by the lowest
+  type's city coverage.
   The shipped staging is evaluated first: when nothing beats it, it is the proposal.
 - Starts: the shipped staging, the MILP's plan, and per type the MILP with only that type
   re-placed (the others held where they were shipped): a type a drill empties keeps its
@@ -163,29 +165,40 @@ class Row:
     feasible: bool = False
     headline: float = math.nan
     mean: float = math.nan
+    city: float = math.nan  # the lowest type's city coverage
     surrogate: float = math.nan  # the drill-aware matrix headline, for the record
 
 
 @dataclass
 class Judge:
-    """Feasible: city at or above the floor and venue at or above the shipped staging's, per
-    type; the better of two feasible placements has the higher headline, then mean."""
+    """Feasible: per type, venue coverage at or above the shipped staging's and city coverage
+    at or above the floor, or at the shipped staging's own where the simulated shipped
+    staging falls short of it (the default floor is the shipped staging's by the matrix,
+    which the simulation may put a hair lower: the shipped staging stays feasible). The
+    better of two feasible placements has the higher headline, then mean, then the lowest
+    type's city coverage (as the MILP's CITY_TIE: the city breaks ties, never trades venue)."""
 
     floor: float
-    shipped: dict[str, float] = field(default_factory=dict)  # type -> shipped venue share
+    shipped: Coverage = field(default_factory=dict)
+
+    def city_bar(self, utype: str) -> float:
+        return min(self.floor, self.shipped[utype][1]) if utype in self.shipped else self.floor
 
     def judge(self, row: Row) -> Row:
         venue = {t: v for t, (v, _) in row.coverage.items()}
         row.headline = min(venue.values())
         row.mean = float(np.mean(list(venue.values())))
-        row.feasible = (all(c >= self.floor - EPS for _, c in row.coverage.values())
-                        and all(venue[t] >= self.shipped.get(t, 0.0) - EPS for t in venue))
+        row.city = min(c for _, c in row.coverage.values())
+        row.feasible = all(
+            c >= self.city_bar(t) - EPS and v >= self.shipped.get(t, (0.0, 0.0))[0] - EPS
+            for t, (v, c) in row.coverage.items())
         return row
 
     @staticmethod
     def key(row: Row) -> tuple:
         # infeasible placements rank after feasible ones; earlier candidates win ties
-        return (row.feasible, round(row.headline, 9), round(row.mean, 9), -row.candidate)
+        return (row.feasible, round(row.headline, 9), round(row.mean, 9), round(row.city, 9),
+                -row.candidate)
 
 
 def best(rows: list[Row]) -> Row:
@@ -199,7 +212,8 @@ def _surrogate_key(sv, units, drill, times, floor, shipped_matrix) -> tuple:
     venue, city = drill_coverage(sv, units, drill, times)
     ok = (all(c >= floor - EPS for c in city.values())
           and all(venue[t] >= shipped_matrix[t] - EPS for t in venue))
-    return (ok, round(min(venue.values()), 9), round(float(np.mean(list(venue.values()))), 9))
+    return (ok, round(min(venue.values()), 9), round(float(np.mean(list(venue.values()))), 9),
+            round(min(city.values()), 9))
 
 
 # ---- the search ------------------------------------------------------------------------------
@@ -226,7 +240,7 @@ def search(sv: Survey, starts: list[tuple[str, Placement]],
         row = Row(len(rows), origin, move, _clean(units), evaluate(units, len(rows)),
                   runs_per_placement, surrogate=min(venue.values()))
         if not rows:  # the shipped staging sets the bar for every type's venue coverage
-            judge.shipped = {t: v for t, (v, _) in row.coverage.items()}
+            judge.shipped = dict(row.coverage)
         rows.append(judge.judge(row))
         if progress:
             progress(rows[-1])
@@ -264,12 +278,13 @@ def write_history(path, rows: list[Row], types: list[str], names: dict[str, str]
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(["candidate", "origin", "move", "simulated",
                     *(f"{t}_{k}" for t in types for k in ("venue", "city")),
-                    "feasible", "headline", "mean_venue", "matrix_headline", "placement"])
+                    "feasible", "headline", "mean_venue", "lowest_city", "matrix_headline",
+                    "placement"])
         for r in rows:
             w.writerow([r.candidate, r.origin, r.move, r.runs,
                         *(f"{r.coverage[t][k]:.6f}" for t in types for k in (0, 1)),
                         "yes" if r.feasible else "no", f"{r.headline:.6f}", f"{r.mean:.6f}",
-                        f"{r.surrogate:.6f}", _placement_text(r.units, names)])
+                        f"{r.city:.6f}", f"{r.surrogate:.6f}", _placement_text(r.units, names)])
 
 
 def _placement_text(units: Placement, names: dict[str, str]) -> str:
