@@ -215,7 +215,7 @@ def draw_staging(labels, types, per_type, floor, path: Path, title: str) -> None
     width = 0.8 / len(labels)
     colours = ["#8c8c8c", "#2166ac"]
     panels = (("venue", "venue perimeters (the headline: the lower type)"),
-              ("city", "city (residents), each type at or above the floor"))
+              ("city", "city (residents), against the floor"))
     for ax, (kind, name) in zip(axes, panels, strict=True):
         for i, lab in enumerate(labels):
             es = [per_type[t][lab][kind] for t in types]
