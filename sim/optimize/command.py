@@ -21,6 +21,9 @@ EXAMPLES = """examples:
 """
 
 
+SHUTTLE_BUDGET = 30  # candidates a shuttle search evaluates unless --budget says
+
+
 def add_optimize_command(sub) -> None:
     from .names import KPI_ALIASES, OBJECTIVES
 
@@ -53,11 +56,13 @@ def add_optimize_command(sub) -> None:
                         "buses, 1 to twice the start plan's): shuttles.lines.N.buses, "
                         "shuttles.lines.N[.periods.K].vehicles or .headway_min, or any number "
                         "of the scenario")
-    p.add_argument("--budget", type=argtypes.whole(1, 100_000), default=30, metavar="N",
-                   help="shuttle plans: candidates to evaluate, each over --seeds runs "
-                        "(default 30)")
+    p.add_argument("--budget", type=argtypes.whole(1, 100_000), default=None, metavar="N",
+                   help="candidates to evaluate, each over --seeds runs: shuttle plans "
+                        "(default 30); staging: placements simulated, the shipped staging "
+                        "and the MILP's plan included, 2 at least (default 12)")
     p.add_argument("--seeds", type=argtypes.whole(1, 1_000), default=2, metavar="K",
-                   help="replicate seeds per candidate, the same for all (default 2)")
+                   help="replicate seeds per candidate, the same for all (default 2); "
+                        "staging runs them to the window's end")
     p.add_argument("--fresh-seeds", type=argtypes.whole(2, 1_000), default=5, metavar="F",
                    help="seeds the search never used, for the chosen plan's proof (default 5)")
     p.add_argument("--confirm-seeds", type=argtypes.whole(0, 1_000), default=4, metavar="C",
@@ -187,6 +192,8 @@ def _shuttles(args, src, sets, shipped, objective, constraints, out, key) -> int
     if not shipped.shuttles.lines:
         raise InputError(f"--objective {args.objective}: scenario {shipped.name!r} has no "
                          "shuttle lines to plan")
+    if args.budget is None:
+        args.budget = SHUTTLE_BUDGET
     front = _front(args.front, shipped)
     if not constraints and front is None:
         raise InputError("--constraint: give at least one, e.g. on_time>=0.95 (the fewest "
@@ -313,6 +320,9 @@ def _check_staging_input(args, shipped, constraints) -> None:
         if c.kpi != "optimize.city_covered_share" or c.sense != ">=":
             raise InputError(f"--constraint {c.text!r}: a staging plan takes one constraint, "
                              "the city floor: city_coverage>=SHARE")
+    if args.budget is not None and args.budget < 2:
+        raise InputError(f"--budget {args.budget}: a staging search simulates the shipped "
+                         "staging and at least one other placement; give 2 or more")
     _window(args.window, shipped)
     _units(args.units, shipped)
 

@@ -8,7 +8,10 @@ import shutil
 import sys
 import time
 
+import numpy as np
+
 from ..atomic import atomic_dir
+from ..whatif.runner import Job, replicate_seeds
 from .command import dump, remove_work
 from .problem import constraint_warnings, plan_buses, plan_cost
 from .report import (
@@ -128,6 +131,7 @@ def finish_shuttles(args, src, sets, shipped, search, rows, out, work, replace, 
 
 def finish_staging(args, src, sets, shipped, constraints, out, replace, key, backend, window,
                    budgets) -> int:
+    from . import staging_search as ss
     from .staging import (
         CoverageProbe,
         busy_shares,
@@ -151,60 +155,173 @@ def finish_staging(args, src, sets, shipped, constraints, out, replace, key, bac
     posts = args.posts or len(shipped.emergency.staging)
     busy = busy_shares(shipped, window, budgets)
     plan = solve_staging(sv, budgets, posts, floor, busy)
-    chosen = staged_scenario(shipped, sv, plan)
-    seeds = fresh_seeds(base_seed, args.fresh_seeds)
     probe = CoverageProbe(window, args.target_min)
-    named = [("shipped staging", shipped), ("proposed staging", chosen)]
+    search_seeds = replicate_seeds(base_seed, args.seeds)
+    budget = args.budget or STAGING_BUDGET
+    if not args.quiet:
+        print(f"optimize: at most {budget} placements, each on the same {len(search_seeds)} "
+              f"search seed(s) to {_clock(window.end)}, on {backend.describe()}",
+              file=sys.stderr)
+    rows = _search_staging(args, shipped, sv, ship, plan, budgets, posts, floor, busy, window,
+                           probe, search_seeds, budget, backend)
+    pick = ss.best(rows)
+    beats = pick.candidate != 0
+    chosen = staged_scenario(shipped, sv, pick.units) if beats else shipped
+    seeds = fresh_seeds(base_seed, args.fresh_seeds)
+    named = [("shipped staging", shipped),
+             ("proposed staging" if beats else "proposed staging (= shipped)", chosen)]
+    labels = [lab for lab, _ in named]
     if not args.quiet:
         print(f"optimize: the proposed and the shipped staging on {len(seeds)} fresh seeds",
               file=sys.stderr)
     result = run_fresh(named, seeds, base_seed, backend, probe, progress=not args.quiet)
     est = result.estimates()
+    searched = sum(r.runs for r in rows)
+    simulations = 1 + searched + len(named) * len(seeds)
     wall = time.perf_counter() - began
     target = args.target_min or shipped.emergency.coverage_target_min
     hm = f"{_clock(window.start)}-{_clock(window.end)}"
+    types = list(sv.budgets_s)
     e_ship = expected_venue_coverage(sv, ship, busy)
     e_plan = expected_venue_coverage(sv, plan.units, busy)
+    per_type = {t: {lab: {k: est[lab][f"optimize.{t}.{k}_covered_share"]
+                          for k in ("venue", "city")} for lab in labels} for t in types}
+    fell = [t for t in types if per_type[t][labels[1]]["venue"].mean
+            < per_type[t][labels[0]]["venue"].mean - ss.EPS]
+    below = [t for t in types if per_type[t][labels[1]]["city"].mean
+             < min(floor, per_type[t][labels[0]]["city"].mean) - ss.EPS]
+    verdict = _staging_verdict(beats, fell, below, len(seeds))
+    if beats:
+        verdict = f"chosen as it {_why(pick, rows[0])} on the search seeds; {verdict}"
     header = [f"{src.label}: venue perimeters ({len(sv.venue_nodes)} road nodes within 600 m "
               f"of a venue) reached within {target:g} min, {hm}, city floor "
               f"{floor:.1%} of residents per unit type",
               f"budget: {', '.join(f'{t} {n}' for t, n in budgets.items())} at most {posts} "
               f"posts, from {len(sv.node_ids)} candidate places; MILP {plan.status}; busy "
               f"shares {', '.join(f'{t} {q:.2f}' for t, q in busy.items())}",
-              f"expected venue coverage (matrix) shipped {e_ship:.3f}, proposed {e_plan:.3f}"]
+              f"expected venue coverage (matrix) shipped {e_ship:.3f}, MILP {e_plan:.3f}",
+              f"search: {len(rows)} placements on {len(search_seeds)} seed(s) "
+              f"{search_seeds}; chosen: candidate {pick.candidate} ({pick.origin}"
+              + (f", {pick.move}" if pick.move else "") + ")",
+              verdict]
     text = staging_plan_toml(shipped, chosen, header, sets)
+    names = dict(zip(sv.node_ids, sv.names, strict=True))
     with atomic_dir(out, replace=replace, command="optimize", key=key) as tmp:
         (tmp / "plan.toml").write_text(text, encoding="utf-8")
         table = write_compare_files(result, tmp, _shown(result, constraints, STAGING_KPIS))
-        labels = [lab for lab, _ in named]
-        draw_staging(labels, [est[lab]["optimize.venue_covered_share"] for lab in labels],
-                     [est[lab]["optimize.city_covered_share"] for lab in labels], floor,
-                     tmp / "coverage.png",
-                     f"{src.label}, {hm}: reached within {target:g} min by a free unit\n"
-                     f"(the lower of {' and '.join(sv.budgets_s)}), mean and 95% CI of "
-                     f"{len(seeds)} fresh seeds")
-        _write_posts(tmp / "posts.csv", sv, ship, plan)
+        ss.write_history(tmp / ss.HISTORY, rows, types, names)
+        draw_staging(labels, types, per_type, floor, tmp / "coverage.png",
+                     f"{src.label}, {hm}: reached within {target:g} min by a free unit, "
+                     f"mean and 95% CI of {len(seeds)} fresh seeds")
+        _write_posts(tmp / "posts.csv", sv, ship, plan.units, pick.units)
         (tmp / "optimize.json").write_text(dump({
             "kind": "summit-sim optimize staging", "scenario": src.ref,
             "set": [str(a) for a in sets], "window": [window.start, window.end],
             "target_min": target, "floor": floor, "budgets": budgets, "posts": posts,
             "busy": busy, "candidates": list(zip(sv.names, sv.node_ids, strict=True)),
-            "simulations": 1 + len(named) * len(seeds), "wall_s": round(wall, 1),
-            "fresh_seeds": seeds, "milp": plan.status,
+            "simulations": simulations, "simulations_survey": 1,
+            "simulations_search": searched, "simulations_fresh": len(named) * len(seeds),
+            "wall_s": round(wall, 1), "fresh_seeds": seeds, "milp": plan.status,
+            "search": {"seeds": search_seeds, "budget": budget, "placements": len(rows),
+                       "per_origin": _per_origin(rows), "chosen_candidate": pick.candidate,
+                       "chosen_origin": pick.origin, "chosen_move": pick.move,
+                       "beats_shipped": beats,
+                       "shipped": _row_json(rows[0]), "chosen": _row_json(pick)},
+            "fresh": {t: {lab: {k: [e.mean, e.low, e.high] for k, e in per_type[t][lab].items()}
+                          for lab in labels} for t in types},
+            "venue_fell": fell, "city_below_floor": below,
             "matrix": {"shipped": {"venue": matrix_coverage(sv, ship)[0], "city": ship_city,
                                    "expected_venue": e_ship},
-                       "proposed": {"venue": plan.venue_coverage, "city": plan.city_coverage,
-                                    "expected_venue": e_plan}}}), encoding="utf-8")
+                       "milp": {"venue": plan.venue_coverage, "city": plan.city_coverage,
+                                "expected_venue": e_plan}}}), encoding="utf-8")
     print(table, end="")
-    v = {lab: est[lab]["optimize.venue_covered_share"] for lab in labels}
-    c = {lab: est[lab]["optimize.city_covered_share"] for lab in labels}
-    print(f"\noptimize: venue coverage shipped {_pct(v[labels[0]])}, proposed "
-          f"{_pct(v[labels[1]])}; city shipped {_pct(c[labels[0]])}, proposed "
-          f"{_pct(c[labels[1]])} (floor {floor:.1%}); {1 + len(named) * len(seeds)} "
-          f"simulations, {wall:.0f} s")
-    print(f"written to {out}/ (plan.toml, posts.csv, coverage.png, compare.txt, compare.csv, "
-          "optimize.json)")
+    print()
+    for t in types:
+        a, b = per_type[t][labels[0]], per_type[t][labels[1]]
+        print(f"{t}: venue shipped {_pct(a['venue'])}, proposed {_pct(b['venue'])}; city "
+              f"shipped {_pct(a['city'])}, proposed {_pct(b['city'])} (floor {floor:.1%})")
+    print(verdict)
+    print(f"optimize: {len(rows)} placements searched ({searched} runs on "
+          f"{len(search_seeds)} seed(s)), {simulations} simulations (1 survey, {searched} "
+          f"search, {len(named) * len(seeds)} fresh), {wall:.0f} s")
+    print(f"written to {out}/ (plan.toml, posts.csv, history.csv, coverage.png, compare.txt, "
+          "compare.csv, optimize.json)")
     return 0
+
+
+# judgement: 12 placements: the starts (4 on a two-type day) and 8 moves, about 100 s of
+# simulation on the HICO drill at two seeds on one core
+STAGING_BUDGET = 12
+
+
+def _search_staging(args, shipped, sv, ship, plan, budgets, posts, floor, busy, window, probe,
+                    search_seeds, budget, backend):
+    """The search's rows: every placement on the search seeds, runs to the window's end."""
+    from tqdm import tqdm
+
+    from . import staging_search as ss
+    from .staging import staged_scenario
+
+    drill = ss.drill_of(shipped, sv, window)
+    shipped_sig = ss.signature(ship)
+    bar = tqdm(total=budget * len(search_seeds), unit="run", desc="staging search",
+               disable=args.quiet, dynamic_ncols=True)
+
+    def evaluate(units, n):
+        sc = shipped if ss.signature(units) == shipped_sig else staged_scenario(shipped, sv,
+                                                                               units)
+        run = sc.model_copy(update={"end": min(sc.end, window.end + 1)})
+        jobs = [Job(("staging", n, r), run, s, probe) for r, s in enumerate(search_seeds)]
+        kpis = []
+        for _, k in backend.run(jobs):
+            kpis.append(k)
+            bar.update(1)
+        return {t: (float(np.mean([k[f"optimize.{t}.venue_covered_share"] for k in kpis])),
+                    float(np.mean([k[f"optimize.{t}.city_covered_share"] for k in kpis])))
+                for t in sv.budgets_s}
+
+    with bar:
+        return ss.search(sv, ss.starts(sv, ship, plan.units, budgets, posts, floor, busy),
+                         evaluate, budget=budget, floor=floor, budgets=budgets,
+                         max_posts=posts, drill=drill, window=window,
+                         runs_per_placement=len(search_seeds))
+
+
+def _staging_verdict(beats: bool, fell: list[str], below: list[str], n_seeds: int) -> str:
+    if not beats:
+        return ("no placement searched beat the shipped staging with every type's venue "
+                "coverage kept and the city at the floor: the proposal IS the shipped staging")
+    out = f"on {n_seeds} fresh seeds: "
+    out += (f"venue coverage of {', '.join(fell)} FELL below the shipped staging's"
+            if fell else "no type's venue coverage fell below the shipped staging's")
+    out += (f"; the city coverage of {', '.join(below)} is BELOW the floor (and the shipped "
+            "staging's)" if below else "; every type's city coverage at or above the floor "
+            "(or the shipped staging's own where that is lower)")
+    return out
+
+
+def _why(pick, shipped) -> str:
+    from .staging_search import EPS
+
+    if pick.headline > shipped.headline + EPS:
+        return "raises the headline venue coverage (the lowest type's)"
+    if pick.mean > shipped.mean + EPS:
+        return "keeps the headline and raises the venue coverage's mean over the types"
+    return "keeps every type's venue coverage and raises the lowest type's city coverage"
+
+
+def _per_origin(rows) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for r in rows:
+        kind = "move" if r.origin.startswith("move") else r.origin
+        out[kind] = out.get(kind, 0) + r.runs
+    return out
+
+
+def _row_json(row) -> dict:
+    return {"candidate": row.candidate, "origin": row.origin, "move": row.move,
+            "coverage": {t: {"venue": v, "city": c} for t, (v, c) in row.coverage.items()},
+            "feasible": row.feasible, "headline": row.headline}
 
 
 def _pct(e) -> str:
@@ -219,19 +336,18 @@ def _clock(t: float) -> str:
     return format_clock(t)[:5]
 
 
-def _write_posts(path, sv, shipped_units, plan) -> None:
-    """posts.csv: per candidate place with units in either plan, the shipped and proposed
-    units of each coverage type."""
+def _write_posts(path, sv, shipped_units, milp_units, proposed_units) -> None:
+    """posts.csv: per candidate place with units in any plan, the shipped, the MILP's and the
+    proposed units of each coverage type."""
     import csv
 
     names = dict(zip(sv.node_ids, sv.names, strict=True))
     types = list(sv.budgets_s)
+    plans = (("shipped", shipped_units), ("milp", milp_units), ("proposed", proposed_units))
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh, lineterminator="\n")
-        w.writerow(["place", "node", *(f"shipped_{t}" for t in types),
-                    *(f"proposed_{t}" for t in types)])
+        w.writerow(["place", "node", *(f"{k}_{t}" for k, _ in plans for t in types)])
         for node in sv.node_ids:
-            a, b = shipped_units.get(node, {}), plan.units.get(node, {})
-            if a or b:
-                w.writerow([names[node], node, *(a.get(t, 0) for t in types),
-                            *(b.get(t, 0) for t in types)])
+            per = [units.get(node, {}) for _, units in plans]
+            if any(per):
+                w.writerow([names[node], node, *(p.get(t, 0) for p in per for t in types)])

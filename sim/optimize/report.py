@@ -200,37 +200,44 @@ def draw_shuttle_history(rows, search, best, path: Path, title: str,
     _save(fig, path)
 
 
-def draw_staging(labels, venue, city, floor, path: Path, title: str) -> None:
-    """Venue and city coverage (mean and 95% CI over the fresh seeds) of each staging plan,
-    the city floor drawn."""
+def draw_staging(labels, types, per_type, floor, path: Path, title: str) -> None:
+    """Per coverage type, venue and city coverage of the shipped and the proposed staging
+    (mean and 95% CI over the fresh seeds): a panel for the venues, one for the city with its
+    floor, so a planner sees at a glance that no type lost."""
     import numpy as np
     from matplotlib.figure import Figure
 
     from ..whatif.plots import _save
 
-    fig = Figure(figsize=(7.5, 4.6))
-    ax = fig.subplots()
-    x = np.arange(2)
+    fig = Figure(figsize=(9.5, 4.8))
+    axes = fig.subplots(1, 2, sharey=True)
+    x = np.arange(len(types))
     width = 0.8 / len(labels)
-    colours = ["#8c8c8c", "#2166ac", "#1b7837", "#fdb863"]
-    for i, lab in enumerate(labels):
-        es = [venue[i], city[i]]
-        means = [100 * e.mean for e in es]
-        err = [[100 * (e.mean - e.low) if not math.isnan(e.low) else 0 for e in es],
-               [100 * (e.high - e.mean) if not math.isnan(e.high) else 0 for e in es]]
-        bars = ax.bar(x + (i - (len(labels) - 1) / 2) * width, means, width, yerr=err,
-                      capsize=4, color=colours[i % 4], label=lab)
-        for b, m in zip(bars, means, strict=True):
-            ax.text(b.get_x() + b.get_width() / 2, m - 3, f"{m:.1f}%", ha="center",
-                    va="top", fontsize=8.5, color="white", fontweight="bold")
-    ax.axhline(100 * floor, xmin=0.5, xmax=1.0, color="#b2182b", ls=":", lw=1.2,
-               label=f"city floor {100 * floor:.1f}%")
-    ax.set_xticks(x, ["venue perimeters", "city (residents)"])
-    ax.set_ylabel("reached within the response target by a free unit (%)")
-    ax.set_ylim(0, 118)
-    ax.set_yticks(range(0, 101, 20))
-    ax.set_title(title, fontsize=9.5)
-    ax.legend(fontsize=8, loc="upper center", ncol=len(labels) + 1, frameon=False)
-    ax.grid(axis="y", alpha=0.3)
+    colours = ["#8c8c8c", "#2166ac"]
+    panels = (("venue", "venue perimeters (the headline: the lower type)"),
+              ("city", "city (residents), against the floor"))
+    for ax, (kind, name) in zip(axes, panels, strict=True):
+        for i, lab in enumerate(labels):
+            es = [per_type[t][lab][kind] for t in types]
+            means = [100 * e.mean for e in es]
+            err = [[0 if math.isnan(e.low) else 100 * (e.mean - e.low) for e in es],
+                   [0 if math.isnan(e.high) else 100 * (e.high - e.mean) for e in es]]
+            bars = ax.bar(x + (i - (len(labels) - 1) / 2) * width, means, width, yerr=err,
+                          capsize=4, color=colours[i % 2], label=lab)
+            for b, m in zip(bars, means, strict=True):
+                ax.text(b.get_x() + b.get_width() / 2, m - 3, f"{m:.1f}%", ha="center",
+                        va="top", fontsize=8.5, color="white", fontweight="bold")
+        if kind == "city":
+            line = ax.axhline(100 * floor, color="#b2182b", ls=":", lw=1.4, zorder=4,
+                              label=f"city floor {100 * floor:.1f}%")
+            ax.legend(handles=[line], fontsize=8, loc="upper left", frameon=False)
+        ax.set_xticks(x, types)
+        ax.set_title(name, fontsize=9.5)
+        ax.set_ylim(0, 112)
+        ax.set_yticks(range(0, 101, 20))
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].legend(fontsize=8, loc="upper left", ncol=2, frameon=False)
+    axes[0].set_ylabel("reached within the response target by a free unit (%)")
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     _save(fig, path)

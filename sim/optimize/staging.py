@@ -218,15 +218,17 @@ def post_cap(budget: int, max_posts: int) -> int:
 
 
 def solve_staging(sv: Survey, budgets: dict[str, int], max_posts: int, floor: float,
-                  busy: dict[str, float], levels: int = 6,
-                  time_limit_s: float = 60.0) -> StagingPlan:
+                  busy: dict[str, float], levels: int = 6, time_limit_s: float = 60.0,
+                  hold: dict[str, dict[str, int]] | None = None) -> StagingPlan:
     """Maximal expected covering (Daskin's MEXCLP) of the venue perimeters with a city floor:
     x[j,t] units of type t at post j (whole numbers, the whole budget placed, at most
     `post_cap` at one post), z[j] post j open (at most max_posts); a venue point reached by n
     units (fixed ones counted) is covered with probability 1 - q^n, q the type's busy share,
     written as levels y[i,t,k] (k-th unit there) worth (1 - q) q^(k-1) each; a city point is
     covered once reached (y[i,t]), and each type's city share must reach the floor. Venue
-    points weigh alike; the types weigh alike."""
+    points weigh alike; the types weigh alike. `hold` (type -> post node -> units) keeps
+    those types where they are (their posts count; the cap does not bind them): the other
+    types are placed around them."""
     from scipy.optimize import Bounds, LinearConstraint, milp
     from scipy.sparse import coo_matrix
 
@@ -246,11 +248,12 @@ def solve_staging(sv: Survey, budgets: dict[str, int], max_posts: int, floor: fl
         hi.append(high)
         r += 1
 
+    hold = hold or {}
     for k, t in enumerate(types):
         row([(k * J + j, 1.0) for j in range(J)], budgets[t], budgets[t])
+        cap = budgets[t] if t in hold else post_cap(budgets[t], max_posts)
         for j in range(J):  # units only at an open post, at most the cap there
-            row([(k * J + j, 1.0), (n_x + j, -float(post_cap(budgets[t], max_posts)))],
-                -np.inf, 0.0)
+            row([(k * J + j, 1.0), (n_x + j, -float(cap))], -np.inf, 0.0)
     row([(n_x + j, 1.0) for j in range(J)], 0.0, float(max_posts))
     city_cols = {}
     for k, t in enumerate(types):
@@ -280,8 +283,13 @@ def solve_staging(sv: Survey, budgets: dict[str, int], max_posts: int, floor: fl
     A = coo_matrix((vv, (rr, cc)), shape=(r, n)).tocsr()
     ub = np.concatenate([np.repeat([float(budgets[t]) for t in types], J),
                          np.ones(n - n_x)])
+    lb = np.zeros(n)
+    for k, t in enumerate(types):
+        if t in hold:  # a held type's units are fixed where they stand
+            at = np.array([float(hold[t].get(node, 0)) for node in sv.node_ids])
+            lb[k * J:(k + 1) * J] = ub[k * J:(k + 1) * J] = at
     res = milp(np.asarray(cost), constraints=LinearConstraint(A, lo, hi),
-               integrality=np.ones(n), bounds=Bounds(np.zeros(n), ub),
+               integrality=np.ones(n), bounds=Bounds(lb, ub),
                options={"time_limit": time_limit_s, "disp": False})
     if res.x is None:
         raise InputError(f"no staging plan keeps the city's coverage of every type at "
@@ -332,9 +340,10 @@ def staging_budget(scenario) -> dict[str, int]:
     return {t: sum(s.units.get(t, 0) for s in spec.staging) for t in spec.coverage_types}
 
 
-def staged_scenario(scenario, sv: Survey, plan: StagingPlan):
-    """The scenario with its staging posts re-placed: the coverage types' units where the plan
-    puts them; every other unit (ladders, booms, hazmat, command) stays at its shipped post."""
+def staged_scenario(scenario, sv: Survey, units: dict[str, dict[str, int]]):
+    """The scenario with its staging posts re-placed: the coverage types' units where `units`
+    (post node -> type -> units) puts them; every other unit (ladders, booms, hazmat,
+    command) stays at its shipped post."""
     from ..emergency.places import resolve_place
     from ..emergency.spec import StagingSpec
 
@@ -351,7 +360,7 @@ def staged_scenario(scenario, sv: Survey, plan: StagingPlan):
         for t, n in kept.items():
             p["units"][t] = p["units"].get(t, 0) + n
     names = dict(zip(sv.node_ids, sv.names, strict=True))
-    for node, per in plan.units.items():
+    for node, per in units.items():
         p = posts.setdefault(node, {"name": f"{names[node]} staging post", "place": names[node],
                                     "units": {}, "start": start, "end": end})
         for t, n in per.items():
