@@ -336,6 +336,19 @@ def test_dask_backend_equals_local(tiny, tmp_path):
         assert address.startswith("tcp://127.0.0.1:")
         remote = tmp_path / "dask"
         assert main(["sweep", *args, "--scheduler", address, "--out", str(remote)]) == 0
+        # a search's batches through one connection give what a connection each gives
+        from sim.scenario import load_scenario
+        from sim.whatif.runner import Job, kept
+
+        jobs = [Job(i, load_scenario(tiny), s) for i, s in enumerate(replicate_seeds(7, 2))]
+        backend = make_backend(scheduler=address)
+        alone = sorted(backend.run(jobs), key=lambda x: x[0].key)
+        with kept(backend):
+            client = backend._held
+            batches = [sorted(backend.run(jobs), key=lambda x: x[0].key) for _ in range(2)]
+            assert backend._held is client is not None
+        assert backend._held is None
+        assert [k for _, k in batches[0]] == [k for _, k in batches[1]] == [k for _, k in alone]
     for name in ("runs.csv", "summary.csv"):
         assert (remote / name).read_bytes() == (local / name).read_bytes(), name
     assert len(_lines(remote / "runs.csv")) == 1 + 8

@@ -192,20 +192,40 @@ class DaskBackend:
                              "'summit-sim[dist]' (or dask[distributed])") from None
         self.address = address
         self.connect_timeout_s = connect_timeout_s
+        self._held = None  # the client kept across run() calls inside kept()
 
     def describe(self) -> str:
         return f"Dask cluster at {self.address}"
 
-    def run(self, jobs: Iterable[Job]) -> Iterator[tuple[Job, dict[str, float]]]:
-        from distributed import Client, as_completed
-
-        jobs = list(jobs)
+    @contextlib.contextmanager
+    def kept(self):
+        """One connection to the scheduler for every run() inside the block (a search's
+        batches), instead of one a batch."""
+        if self._held is not None:
+            yield self
+            return
+        self._held = self._connect()
         try:
-            client = Client(self.address, timeout=f"{self.connect_timeout_s}s",
-                            set_as_default=False)
+            yield self
+        finally:
+            client, self._held = self._held, None
+            client.close()
+
+    def _connect(self):
+        from distributed import Client
+
+        try:
+            return Client(self.address, timeout=f"{self.connect_timeout_s}s",
+                          set_as_default=False)
         except (OSError, TimeoutError) as exc:
             raise InputError(f"--scheduler {self.address!r}: cannot reach the Dask scheduler "
                              f"({exc})") from None
+
+    def run(self, jobs: Iterable[Job]) -> Iterator[tuple[Job, dict[str, float]]]:
+        from distributed import as_completed
+
+        jobs = list(jobs)
+        client = self._held or self._connect()
         futures: dict = {}
         try:
             for job in jobs:
@@ -217,7 +237,8 @@ class DaskBackend:
                 yield futures[fut], fut.result()
         finally:
             client.cancel([f for f in futures if not f.done()])
-            client.close()
+            if client is not self._held:
+                client.close()
 
 
 def make_backend(*, workers: int | None = None, scheduler: str | None = None):
