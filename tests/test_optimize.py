@@ -259,6 +259,13 @@ def test_a_small_real_search_writes_an_editable_plan_and_refuses_to_overwrite(tm
             "optimize.json", "manifest.json"} <= names
     summary = json.loads((out / "optimize.json").read_text())
     assert plan_buses(load_scenario(out / "plan.toml")) == summary["buses"]["chosen"]
+    # where the buses went: every line of the plan, its buses summing to the plan's
+    lines = summary["lines"]
+    assert sum(r["buses"] for r in lines) == summary["buses"]["chosen"]
+    assert [r["line"] for r in lines] == [ln.name for ln in load_scenario(
+        out / "plan.toml").shuttles.lines]
+    assert all(r["boardings"] is None or r["boardings"] >= 0 for r in lines)
+    assert "where the chosen plan's buses went:" in capsys.readouterr().out
     assert summary["simulations"] == (summary["simulations_search"]
                                       + summary["simulations_confirm"] + 3 * 2)
     assert 1 <= summary["simulations_confirm"] <= 3  # one seed for each plan confirmed

@@ -18,6 +18,8 @@ from .report import (
     constraint_lines,
     draw_shuttle_history,
     draw_staging,
+    line_use,
+    line_use_lines,
     run_fresh,
     shuttle_plan_toml,
     staging_plan_toml,
@@ -65,6 +67,7 @@ def finish_shuttles(args, src, sets, shipped, search, rows, out, work, replace, 
     est = result.estimates()
     verdict = {label: all(c.met(est[label][c.kpi].mean) if c.kpi in est[label] else False
                           for c in search.constraints) for label, _ in named}
+    lines = line_use(chosen, est["chosen plan"], shipped)
     header = [f"{src.label}: {search.objective} minimised subject to "
               + ", ".join(str(c) for c in search.constraints)
               + f" (means over {search.seeds} seed(s) {search.spec()['replicate_seeds']})",
@@ -106,10 +109,13 @@ def finish_shuttles(args, src, sets, shipped, search, rows, out, work, replace, 
             "chosen_candidate": best["candidate"], "chosen_feasible_in_search":
                 best["feasible"],
             "meets_on_fresh_seeds": verdict, "checks": checks,
-            "warnings": constraint_warnings(search.constraints, shipped)}), encoding="utf-8")
+            "warnings": constraint_warnings(search.constraints, shipped),
+            "lines": lines}), encoding="utf-8")
     remove_work(work)
     print(table, end="")
     print("\n".join(checks))
+    print("\nwhere the chosen plan's buses went:")
+    print("\n".join("  " + x for x in line_use_lines(lines)))
     for t in tries:
         print(f"confirmation of candidate {t['candidate']} ({t['objective']:g}) over "
               f"{search.seeds} + {args.confirm_seeds} seeds, mean (one-sided "

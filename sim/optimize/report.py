@@ -147,6 +147,40 @@ def constraint_lines(result: CompareResult, constraints) -> list[str]:
     return out
 
 
+def line_use(scenario, est: dict, shipped=None) -> list[dict]:
+    """Where a plan's buses went: per line its buses (and the shipped plan's), the riders
+    boarding it (the fresh seeds' mean) and the boardings a bus, the question a planner asks
+    of a plan whose buses are many and whose load factor is low."""
+    from .problem import line_buses
+
+    scale = scenario.shuttles.fleet_scale
+    before = {ln.name: line_buses(ln, shipped.shuttles.fleet_scale)
+              for ln in shipped.shuttles.lines} if shipped is not None else {}
+    out = []
+    for ln in scenario.shuttles.lines:
+        e = est.get(f"shuttles.by_line.{ln.name}.boardings")
+        buses = line_buses(ln, scale)
+        out.append({"line": ln.name, "buses": buses, "shipped_buses": before.get(ln.name),
+                    "boardings": None if e is None else round(e.mean, 1),
+                    "boardings_per_bus": None if e is None or not buses
+                    else round(e.mean / buses, 1)})
+    return out
+
+
+def line_use_lines(rows: list[dict]) -> list[str]:
+    """The table of `line_use` as console lines."""
+    width = max((len(r["line"]) for r in rows), default=4)
+    out = [f"{'line':<{width}}  buses  shipped  boardings  a bus   (boardings: fresh-seed "
+           "means)"]
+    for r in rows:
+        shipped = "-" if r["shipped_buses"] is None else f"{r['shipped_buses']:g}"
+        board = "-" if r["boardings"] is None else f"{r['boardings']:,.0f}"
+        per = "-" if r["boardings_per_bus"] is None else f"{r['boardings_per_bus']:,.0f}"
+        out.append(f"{r['line']:<{width}}  {r['buses']:>5}  {shipped:>7}  {board:>9}  "
+                   f"{per:>5}")
+    return out
+
+
 # ---- pictures --------------------------------------------------------------------------------
 def draw_shuttle_history(rows, search, best, path: Path, title: str,
                          shipped_cost: float | None = None) -> None:
