@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -332,13 +330,3 @@ def _staging(args, src, sets, shipped, constraints, out, replace, key, backend) 
 
     return finish_staging(args, src, sets, shipped, constraints, out, replace, key, backend,
                           _window(args.window, shipped), _units(args.units, shipped))
-
-
-def remove_work(work: Path) -> None:
-    """The unfinished search's folder, once its history is in the outputs (ours alone)."""
-    if work.exists():
-        shutil.rmtree(work)
-
-
-def dump(data) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"

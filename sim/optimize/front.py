@@ -13,11 +13,10 @@ from pathlib import Path
 from ..atomic import atomic_dir
 from ..errors import InputError
 from ..whatif import kpis as kpi_info
-from .command import dump, remove_work
 from .names import KPI_ALIASES
 from .problem import constraint_warnings, plan_bus_hours, plan_buses, plan_cost
-from .report import run_fresh, shuttle_plan_toml, write_compare_files
-from .search import HISTORY, fresh_seeds, front
+from .report import dump, run_fresh, shuttle_plan_toml, write_compare_files
+from .search import HISTORY, fresh_seeds, front, remove_work
 
 PROVED = 6  # judgement: the front's plans proved on fresh seeds, spread over its cost range
 FRONT_CSV = "front.csv"

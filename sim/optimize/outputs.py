@@ -12,12 +12,12 @@ import numpy as np
 
 from ..atomic import atomic_dir
 from ..whatif.runner import Job, replicate_seeds
-from .command import dump, remove_work
 from .problem import constraint_warnings, plan_buses, plan_cost
 from .report import (
     constraint_lines,
     draw_shuttle_history,
     draw_staging,
+    dump,
     line_use,
     line_use_lines,
     run_fresh,
@@ -25,7 +25,7 @@ from .report import (
     staging_plan_toml,
     write_compare_files,
 )
-from .search import HISTORY, best_row, confirm, cut_buses, fresh_seeds
+from .search import HISTORY, best_row, confirm, cut_buses, fresh_seeds, remove_work
 
 SHUTTLE_KPIS = ["shuttles.fleet", "delegates.on_time_rate", "delegates.wheelchair.on_time_rate",
                 "delegates.wait_p90_min", "shuttles.peak_hour_max_load_share",

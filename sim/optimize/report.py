@@ -19,6 +19,11 @@ from ..whatif.compare import (
 from ..whatif.params import Source
 
 
+def dump(data) -> str:
+    """optimize.json's text."""
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
 def _q(s: str) -> str:
     return json.dumps(s, ensure_ascii=False)
 

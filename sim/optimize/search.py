@@ -183,6 +183,14 @@ def check_work_folder(work: Path, spec: dict, *, resume: bool, force: bool,
     return True
 
 
+def remove_work(work: Path) -> None:
+    """The unfinished search's folder, once its history is in the outputs (ours alone)."""
+    import shutil
+
+    if work.exists():
+        shutil.rmtree(work)
+
+
 class History:
     """history.csv in the work folder: a header, then one whole line per candidate, appended
     and flushed as each finishes (a killed search loses at most the candidate in flight)."""
