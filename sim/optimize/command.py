@@ -19,11 +19,8 @@ EXAMPLES = """examples:
 """
 
 
-SHUTTLE_BUDGET = 30  # candidates a shuttle search evaluates unless --budget says
-
-
 def add_optimize_command(sub) -> None:
-    from .names import KPI_ALIASES, OBJECTIVES
+    from .names import KPI_ALIASES, OBJECTIVES, SHUTTLE_BUDGET, STAGING_BUDGET
 
     p = sub.add_parser(
         "optimize", help="propose a shuttle plan (fewest buses meeting KPI constraints) or a "
@@ -56,8 +53,9 @@ def add_optimize_command(sub) -> None:
                         "of the scenario")
     p.add_argument("--budget", type=argtypes.whole(1, 100_000), default=None, metavar="N",
                    help="candidates to evaluate, each over --seeds runs: shuttle plans "
-                        "(default 30); staging: placements simulated, the shipped staging "
-                        "and the MILP's plan included, 2 at least (default 12)")
+                        f"(default {SHUTTLE_BUDGET}); staging: placements simulated, the "
+                        "shipped staging and the MILP's plan included, 2 at least (default "
+                        f"{STAGING_BUDGET})")
     p.add_argument("--seeds", type=argtypes.whole(1, 1_000), default=2, metavar="K",
                    help="replicate seeds per candidate, the same for all (default 2); "
                         "staging runs them to the window's end")
@@ -184,14 +182,14 @@ def cmd_optimize(args) -> int:
 def _shuttles(args, src, sets, shipped, objective, constraints, out, key) -> int:
     from ..ownership import check_output_folder
     from ..whatif.runner import kept, make_backend
+    from .names import SHUTTLE_BUDGET
     from .problem import check_variables, default_variables, parse_variable
     from .search import ShuttleSearch, _optuna, check_work_folder, run_search, work_folder
 
     if not shipped.shuttles.lines:
         raise InputError(f"--objective {args.objective}: scenario {shipped.name!r} has no "
                          "shuttle lines to plan")
-    if args.budget is None:
-        args.budget = SHUTTLE_BUDGET
+    budget = args.budget or SHUTTLE_BUDGET
     front = _front(args.front, shipped)
     if not constraints and front is None:
         raise InputError("--constraint: give at least one, e.g. on_time>=0.95 (the fewest "
@@ -224,12 +222,12 @@ def _shuttles(args, src, sets, shipped, objective, constraints, out, key) -> int
         start, start_runs = shipped, 0
         variables = parsed or default_variables(shipped)
     search = ShuttleSearch(src.ref, [str(a) for a in sets], start, args.start, variables,
-                           args.objective, constraints, args.budget, args.seeds, base_seed,
+                           args.objective, constraints, budget, args.seeds, base_seed,
                            front=front)
     work = work_folder(out)
     finishing = check_work_folder(work, search.spec(), resume=args.resume, force=args.force)
     if not args.quiet:
-        print(f"optimize: {args.objective} over {len(variables)} variables, {args.budget} "
+        print(f"optimize: {args.objective} over {len(variables)} variables, {budget} "
               f"candidates x {args.seeds} seeds on {backend.describe()}", file=sys.stderr)
     try:
         with kept(backend):  # one pool for the whole search, stopped at once by Ctrl-C

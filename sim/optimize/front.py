@@ -14,7 +14,15 @@ from ..atomic import atomic_dir
 from ..errors import InputError
 from ..whatif import kpis as kpi_info
 from .names import KPI_ALIASES
-from .problem import constraint_warnings, plan_bus_hours, plan_buses, plan_cost
+from .problem import (
+    constraint_warnings,
+    meets_all,
+    patience_cap,
+    plan_bus_hours,
+    plan_buses,
+    plan_cost,
+    wait_percentile,
+)
 from .report import dump, run_fresh, shuttle_plan_toml, write_compare_files
 from .search import HISTORY, fresh_seeds, front, remove_work
 
@@ -69,7 +77,7 @@ def finish_front(args, src, sets, shipped, search, rows, out, work, replace, key
     proved = spread(whole)
     plans = [(r, search.scenario(r["values"])) for r in proved]
     seeds = fresh_seeds(search.base_seed, args.fresh_seeds)
-    named = [("shipped plan", shipped)] + [(_label(search, r, sc), sc) for r, sc in plans]
+    named = [("shipped plan", shipped)] + [(_label(r, sc), sc) for r, sc in plans]
     if not args.quiet:
         print(f"optimize: {len(proved)} of the front's {len(whole)} plans and the shipped plan "
               f"on {len(seeds)} fresh seeds", file=sys.stderr)
@@ -81,15 +89,14 @@ def finish_front(args, src, sets, shipped, search, rows, out, work, replace, key
     table_rows = []
     for (r, sc), (label, _) in zip(plans, named[1:], strict=True):
         e = est[label].get(kpi)
-        met = [c.met(est[label][c.kpi].mean) if c.kpi in est[label] else False
-               for c in search.constraints]
         table_rows.append({"plan": _file(r, sc), "candidate": r["candidate"],
                            "buses": plan_buses(sc), "bus_hours": round(plan_bus_hours(sc), 2),
                            f"search_mean:{kpi}": r["means"][kpi],
                            f"fresh_mean:{kpi}": e.mean if e else None,
                            "fresh_ci95_low": e.low if e else None,
                            "fresh_ci95_high": e.high if e else None,
-                           "meets_constraints_on_fresh_seeds": all(met)})
+                           "meets_constraints_on_fresh_seeds": meets_all(
+                               est[label], search.constraints)})
     ship = est["shipped plan"].get(kpi)
     with atomic_dir(out, replace=replace, command="optimize", key=key) as tmp:
         shutil.copyfile(work / HISTORY, tmp / HISTORY)
@@ -137,7 +144,7 @@ def finish_front(args, src, sets, shipped, search, rows, out, work, replace, key
         print(f"  shipped plan: {plan_buses(shipped)} buses, {_fmt(kpi, ship.mean)}")
     cap = patience_cap(kpi, shipped)
     if cap is not None:
-        q = _percentile(kpi)
+        q = wait_percentile(kpi)
         print(f"  (delegates give up waiting after {cap:g} min and such a trip counts {cap:g} "
               f"min: a plan reading about {cap:g} leaves {100 - q}% or more at the stop; "
               "delegates.gave_up_waiting in compare.csv counts them)")
@@ -148,18 +155,7 @@ def finish_front(args, src, sets, shipped, search, rows, out, work, replace, key
     return 0
 
 
-def patience_cap(kpi: str, scenario) -> float | None:
-    """The delegates' patience when the KPI is a stop-wait percentile it caps, else None."""
-    from .problem import WAIT_KPIS
-
-    return scenario.delegates.max_wait_min if kpi in WAIT_KPIS else None
-
-
-def _percentile(kpi: str) -> int:
-    return int(kpi.rsplit("_p", 1)[1].split("_")[0])
-
-
-def _label(search, r: dict, sc) -> str:
+def _label(r: dict, sc) -> str:
     return f"front plan, {plan_buses(sc)} buses (candidate {r['candidate']})"
 
 
@@ -221,7 +217,7 @@ def draw_front(rows, search, whole, plans, est, labels, ship, shipped_cost, path
                     xytext=(7, -13) if i % 2 == 0 else (-7, 9),
                     ha="left" if i % 2 == 0 else "right", fontsize=8, color="#08306b")
     if cap is not None:
-        q = _percentile(kpi)
+        q = wait_percentile(kpi)
         ax.axhline(cap, color="#e08214", lw=1.1, ls="-.",
                    label=f"patience: delegates give up after {cap:g} min\n(a p{q} here: "
                          f"{100 - q}% or more gave up)")

@@ -19,3 +19,7 @@ SHUTTLE_OBJECTIVES = {"buses": "line buses in all (the busiest period of each li
 STAGING_OBJECTIVES = {"venue_coverage": "share of the venue perimeters reached within the "
                                         "response target (maximised)"}
 OBJECTIVES = {**SHUTTLE_OBJECTIVES, **STAGING_OBJECTIVES}
+SHUTTLE_BUDGET = 30  # candidates a shuttle search evaluates unless --budget says
+# judgement: 12 placements: the starts (4 on a two-type day) and 8 moves, about 100 s of
+# simulation on the HICO drill at two seeds on one core
+STAGING_BUDGET = 12

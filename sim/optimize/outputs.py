@@ -12,7 +12,8 @@ import numpy as np
 
 from ..atomic import atomic_dir
 from ..whatif.runner import Job, replicate_seeds
-from .problem import constraint_warnings, plan_buses, plan_cost
+from .names import STAGING_BUDGET
+from .problem import constraint_warnings, meets_all, plan_buses, plan_cost
 from .report import (
     constraint_lines,
     draw_shuttle_history,
@@ -65,8 +66,7 @@ def finish_shuttles(args, src, sets, shipped, search, rows, out, work, replace, 
     simulations = start_runs + searched + confirm_runs + len(named) * len(seeds)
     wall = time.perf_counter() - began
     est = result.estimates()
-    verdict = {label: all(c.met(est[label][c.kpi].mean) if c.kpi in est[label] else False
-                          for c in search.constraints) for label, _ in named}
+    verdict = {label: meets_all(est[label], search.constraints) for label, _ in named}
     lines = line_use(chosen, est["chosen plan"], shipped)
     header = [f"{src.label}: {search.objective} minimised subject to "
               + ", ".join(str(c) for c in search.constraints)
@@ -255,18 +255,13 @@ def finish_staging(args, src, sets, shipped, constraints, out, replace, key, bac
     return 0
 
 
-# judgement: 12 placements: the starts (4 on a two-type day) and 8 moves, about 100 s of
-# simulation on the HICO drill at two seeds on one core
-STAGING_BUDGET = 12
-
-
 def _search_staging(args, shipped, sv, ship, plan, budgets, posts, floor, busy, window, probe,
                     search_seeds, budget, backend):
     """The search's rows: every placement on the search seeds, runs to the window's end."""
     from tqdm import tqdm
 
     from . import staging_search as ss
-    from .staging import staged_scenario
+    from .staging import staged_scenario, to_window_end
 
     drill = ss.drill_of(shipped, sv, window)
     shipped_sig = ss.signature(ship)
@@ -276,7 +271,7 @@ def _search_staging(args, shipped, sv, ship, plan, budgets, posts, floor, busy, 
     def evaluate(units, n):
         sc = shipped if ss.signature(units) == shipped_sig else staged_scenario(shipped, sv,
                                                                                units)
-        run = sc.model_copy(update={"end": min(sc.end, window.end + 1)})
+        run = to_window_end(sc, window)
         jobs = [Job(("staging", n, r), run, s, probe) for r, s in enumerate(search_seeds)]
         kpis = []
         for _, k in backend.run(jobs):

@@ -105,23 +105,38 @@ WAIT_KPIS = ("delegates.wait_p50_min", "delegates.wait_p90_min",
               "delegates.wheelchair.wait_p90_min")
 
 
+def patience_cap(kpi: str, scenario: Scenario) -> float | None:
+    """The delegates' patience (minutes) when the KPI is a stop-wait percentile it caps."""
+    return scenario.delegates.max_wait_min if kpi in WAIT_KPIS else None
+
+
+def wait_percentile(kpi: str) -> int:
+    """The percentile a stop-wait KPI reads: 90 for delegates.wait_p90_min."""
+    return int(kpi.rsplit("_p", 1)[1].split("_")[0])
+
+
 def constraint_warnings(constraints: Sequence[Constraint], scenario: Scenario) -> list[str]:
     """Bounds that do not hold a plan to what they seem to: a stop-wait percentile bounded at
     or above the delegates' patience is met by plans that leave many at the stop, since a
     trip that gave up counts the patience as its wait and the percentile stops there."""
-    patience = scenario.delegates.max_wait_min
     out = []
     for c in constraints:
-        if c.kpi in WAIT_KPIS and c.sense == "<=" and c.bound >= patience:
-            share = c.kpi.rsplit("_p", 1)[1].split("_")[0]
+        cap = patience_cap(c.kpi, scenario)
+        if cap is not None and c.sense == "<=" and c.bound >= cap:
+            q = wait_percentile(c.kpi)
             out.append(f"--constraint {c.text!r}: delegates give up waiting after "
-                       f"delegates.max_wait_min = {_g(patience)} min and such a trip counts "
-                       f"{_g(patience)} min, so once {100 - int(share)}% or more give up the "
-                       f"p{share} reads about {_g(patience)} however many more do: a bound at "
-                       "or above it is met by plans that leave many at the stop. Bound it "
-                       "below "
-                       f"{_g(patience)} min, or bound gave_up_to_sessions too")
+                       f"delegates.max_wait_min = {_g(cap)} min and such a trip counts "
+                       f"{_g(cap)} min, so once {100 - q}% or more give up the p{q} reads "
+                       f"about {_g(cap)} however many more do: a bound at or above it is met "
+                       f"by plans that leave many at the stop. Bound it below {_g(cap)} min, "
+                       "or bound gave_up_to_sessions too")
     return out
+
+
+def meets_all(estimates: dict, constraints: Sequence[Constraint]) -> bool:
+    """Whether a plan's fresh-seed means (KPI -> estimate) meet every constraint; a KPI its
+    runs lack meets none."""
+    return all(c.kpi in estimates and c.met(estimates[c.kpi].mean) for c in constraints)
 
 
 # ---- the shuttle plan's decision variables ------------------------------------------------

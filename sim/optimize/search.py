@@ -138,8 +138,6 @@ class ShuttleSearch:
         return json.dumps([sc.shuttles.model_dump(mode="json"), plain], sort_keys=True)
 
 
-
-
 # ---- the search's folder -----------------------------------------------------------------------
 def work_folder(out: Path) -> Path:
     """Where a search keeps its history until the outputs are complete (beside --out)."""
@@ -452,9 +450,8 @@ def front(rows: list[dict], kpi: str, higher_better: bool) -> list[dict]:
     between buses and, say, on-time rate), cheapest first; of plans alike on both, the
     earliest."""
     pts = sorted((r for r in rows if r["means"].get(kpi) is not None),
-                 key=lambda r: r["candidate"])
-    pts.sort(key=lambda r: (r["objective"], -r["means"][kpi] if higher_better
-                            else r["means"][kpi]))
+                 key=lambda r: (r["objective"], -r["means"][kpi] if higher_better
+                                else r["means"][kpi], r["candidate"]))
     out, best = [], -np.inf
     for r in pts:
         v = r["means"][kpi] if higher_better else -r["means"][kpi]
@@ -534,11 +531,10 @@ class ConfirmRuns:
     the seed, its KPIs), appended and flushed as each finishes."""
 
     def __init__(self, path: Path | None, kpis: list[str]):
-        self.path, self.kpis, self.runs = path, kpis, {}
-        if path is not None and path.exists():
-            for r in History(path, ["plan", "seed", *kpis]).load():
-                self.runs[(r["plan"], int(r["seed"]))] = {
-                    k: float(r[k]) for k in kpis if r[k] != ""}
+        self.kpis, self.runs = kpis, {}
+        self.file = History(path, ["plan", "seed", *kpis]) if path is not None else None
+        for r in self.file.load() if self.file else []:
+            self.runs[(r["plan"], int(r["seed"]))] = {k: float(r[k]) for k in kpis if r[k] != ""}
 
     def get(self, signature: str, seed: int) -> dict | None:
         return self.runs.get((_digest(signature), seed))
@@ -546,10 +542,9 @@ class ConfirmRuns:
     def add(self, signature: str, seed: int, kpis: dict) -> None:
         key = _digest(signature)
         self.runs[(key, seed)] = {k: kpis[k] for k in self.kpis if k in kpis}
-        if self.path is not None:
-            History(self.path, ["plan", "seed", *self.kpis]).append(  # repr: exact again
-                {"plan": key, "seed": seed, **{k: repr(float(v))
-                                               for k, v in self.runs[(key, seed)].items()}})
+        if self.file is not None:  # repr: read back exactly
+            self.file.append({"plan": key, "seed": seed, **{
+                k: repr(float(v)) for k, v in self.runs[(key, seed)].items()}})
 
 
 def _digest(signature: str) -> str:

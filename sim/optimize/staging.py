@@ -100,6 +100,12 @@ class _LinkTimes:
             "emergency", skipping_queues=True).copy())
 
 
+def to_window_end(scenario, window: Window):
+    """The scenario run only to the window's end: what the link-time samples and the coverage
+    probe read lies inside it."""
+    return scenario.model_copy(update={"end": min(scenario.end, window.end + 1)})
+
+
 @dataclass
 class Survey:
     """What the MILP needs from one run of the day."""
@@ -122,8 +128,7 @@ def survey(scenario, seed: int, window: Window, target_min: float | None = None)
     from ..model import SummitModel
     from ..routing import Router
 
-    run = scenario.model_copy(update={"end": min(scenario.end, window.end + 1)})
-    model = SummitModel(run, seed=seed)
+    model = SummitModel(to_window_end(scenario, window), seed=seed)
     rec = _LinkTimes(model, window)
     model.run()
     if not rec.samples:

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .staging import SAMPLE_S, Survey, Window, post_cap
+from .staging import SAMPLE_S, Survey, Window, matrix_coverage, post_cap
 
 Placement = dict[str, dict[str, int]]  # post node -> coverage type -> units
 # a placement's simulated coverage: type -> (venue share, city share), means over the seeds
@@ -103,15 +103,16 @@ def drill_coverage(sv: Survey, units: Placement, drill: list[Busy],
     index = {n: j for j, n in enumerate(sv.node_ids)}
     venue: dict[str, list[float]] = {t: [] for t in sv.budgets_s}
     city: dict[str, list[float]] = {t: [] for t in sv.budgets_s}
-    total = sv.city_weights.sum()
     for now in times:
         held = [b for b in drill if b.start <= now < b.end]
-        for t, budget in sv.budgets_s.items():
-            reach = sv.fixed[t] > 0
-            for node in _left(sv, index, units, t, held):
-                reach = reach | (sv.times[index[node]] <= budget)
-            venue[t].append(float(reach[sv.venue_nodes].mean()))
-            city[t].append(float(sv.city_weights[reach[sv.city_nodes]].sum() / total))
+        left: Placement = {}
+        for t in sv.budgets_s:
+            for node, n in _left(sv, index, units, t, held).items():
+                left.setdefault(node, {})[t] = n
+        v, c = matrix_coverage(sv, left)
+        for t in sv.budgets_s:
+            venue[t].append(v[t])
+            city[t].append(c[t])
     return ({t: float(np.mean(v)) for t, v in venue.items()},
             {t: float(np.mean(v)) for t, v in city.items()})
 
